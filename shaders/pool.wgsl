@@ -1,0 +1,152 @@
+// 2-D pooling over NHWC with a K×K window, stride S and TensorFlow padding (PT/PL before).
+//   max_forward:  y[o]  = max over the window (padded cells never win)
+//   max_backward: gx[i] = Σ gy[o] over windows o whose first arg-max (row-major) is i
+//   max_gather:   y[o]  = v[argmax(o)] (the adjoint of max_backward in its gradient argument)
+//   avg_forward:  y[o]  = mean over the window's cells inside the input
+//   avg_backward: gx[i] = Σ gy[o] / count(o) over windows o containing i
+
+struct Params {
+  B: u32, H: u32, W: u32, C: u32,
+  OH: u32, OW: u32, K: u32, S: u32,
+  PT: u32, PL: u32, n: u32, _p: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out1: array<f32>;
+@group(0) @binding(2) var<storage, read> second: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out2: array<f32>;
+
+// Input index of the first maximum of window (b, oh, ow, c).
+fn window_argmax(b: u32, oh: u32, ow: u32, c: u32) -> u32 {
+  var best = 0u;
+  var m = 0.0;
+  var found = false;
+  for (var kh = 0u; kh < p.K; kh++) {
+    let ih = i32(oh * p.S + kh) - i32(p.PT);
+    if (ih < 0 || ih >= i32(p.H)) { continue; }
+    for (var kw = 0u; kw < p.K; kw++) {
+      let iw = i32(ow * p.S + kw) - i32(p.PL);
+      if (iw < 0 || iw >= i32(p.W)) { continue; }
+      let idx = ((b * p.H + u32(ih)) * p.W + u32(iw)) * p.C + c;
+      let v = x[idx];
+      if (!found || v > m) { m = v; best = idx; found = true; }
+    }
+  }
+  return best;
+}
+
+fn window_count(oh: u32, ow: u32) -> f32 {
+  let h0 = max(i32(oh * p.S) - i32(p.PT), 0);
+  let h1 = min(i32(oh * p.S + p.K) - i32(p.PT), i32(p.H));
+  let w0 = max(i32(ow * p.S) - i32(p.PL), 0);
+  let w1 = min(i32(ow * p.S + p.K) - i32(p.PL), i32(p.W));
+  return f32(max(h1 - h0, 0) * max(w1 - w0, 0));
+}
+
+struct Out { b: u32, oh: u32, ow: u32, c: u32 }
+
+fn out_coords(o: u32) -> Out {
+  var r: Out;
+  r.c = o % p.C;
+  let q = o / p.C;
+  r.ow = q % p.OW;
+  let q2 = q / p.OW;
+  r.oh = q2 % p.OH;
+  r.b = q2 / p.OH;
+  return r;
+}
+
+@compute @workgroup_size(64)
+fn max_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+  let o = linear_index(wid, nwg, lid);
+  if (o >= p.n) { return; }
+  let q = out_coords(o);
+  out1[o] = x[window_argmax(q.b, q.oh, q.ow, q.c)];
+}
+
+@compute @workgroup_size(64)
+fn max_gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
+  let o = linear_index(wid, nwg, lid);
+  if (o >= p.n) { return; }
+  let q = out_coords(o);
+  out2[o] = second[window_argmax(q.b, q.oh, q.ow, q.c)];
+}
+
+@compute @workgroup_size(64)
+fn max_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_index) lid: u32) {
+  let i = linear_index(wid, nwg, lid);
+  if (i >= p.n) { return; }
+  let c = i % p.C;
+  let q = i / p.C;
+  let iw = q % p.W;
+  let q2 = q / p.W;
+  let ih = q2 % p.H;
+  let b = q2 / p.H;
+  let S = i32(p.S);
+  var acc = 0.0;
+  for (var kh = 0u; kh < p.K; kh++) {
+    let th = i32(ih + p.PT) - i32(kh);
+    if (th < 0 || th % S != 0 || th / S >= i32(p.OH)) { continue; }
+    let oh = u32(th / S);
+    for (var kw = 0u; kw < p.K; kw++) {
+      let tw = i32(iw + p.PL) - i32(kw);
+      if (tw < 0 || tw % S != 0 || tw / S >= i32(p.OW)) { continue; }
+      let ow = u32(tw / S);
+      if (window_argmax(b, oh, ow, c) == i) {
+        acc += second[((b * p.OH + oh) * p.OW + ow) * p.C + c];
+      }
+    }
+  }
+  out2[i] = acc;
+}
+
+@compute @workgroup_size(64)
+fn avg_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+  let o = linear_index(wid, nwg, lid);
+  if (o >= p.n) { return; }
+  let q = out_coords(o);
+  var acc = 0.0;
+  for (var kh = 0u; kh < p.K; kh++) {
+    let ih = i32(q.oh * p.S + kh) - i32(p.PT);
+    if (ih < 0 || ih >= i32(p.H)) { continue; }
+    for (var kw = 0u; kw < p.K; kw++) {
+      let iw = i32(q.ow * p.S + kw) - i32(p.PL);
+      if (iw < 0 || iw >= i32(p.W)) { continue; }
+      acc += x[((q.b * p.H + u32(ih)) * p.W + u32(iw)) * p.C + q.c];
+    }
+  }
+  out1[o] = acc / window_count(q.oh, q.ow);
+}
+
+// x here is the upstream gradient gy (shape of the pooled output); out1 is gx.
+@compute @workgroup_size(64)
+fn avg_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_index) lid: u32) {
+  let i = linear_index(wid, nwg, lid);
+  if (i >= p.n) { return; }
+  let c = i % p.C;
+  let q = i / p.C;
+  let iw = q % p.W;
+  let q2 = q / p.W;
+  let ih = q2 % p.H;
+  let b = q2 / p.H;
+  let S = i32(p.S);
+  var acc = 0.0;
+  for (var kh = 0u; kh < p.K; kh++) {
+    let th = i32(ih + p.PT) - i32(kh);
+    if (th < 0 || th % S != 0 || th / S >= i32(p.OH)) { continue; }
+    let oh = u32(th / S);
+    for (var kw = 0u; kw < p.K; kw++) {
+      let tw = i32(iw + p.PL) - i32(kw);
+      if (tw < 0 || tw % S != 0 || tw / S >= i32(p.OW)) { continue; }
+      let ow = u32(tw / S);
+      acc += x[((b * p.OH + oh) * p.OW + ow) * p.C + c] / window_count(oh, ow);
+    }
+  }
+  out1[i] = acc;
+}

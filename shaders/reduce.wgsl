@@ -1,0 +1,99 @@
+// Reductions (sum, max, min by the pipeline constant OP) over a set of axes.
+// The input is described as kept dimensions (kshape/kstride, row-major over the output) and
+// reduced dimensions (rshape/rstride); out[o] = alpha * reduce_j x[base(o) + offset(j)].
+// `per_thread` gives each output one invocation; `per_group` gives it a workgroup of 64.
+
+struct Params {
+  n_out: u32, n_red: u32, krank: u32, rrank: u32,
+  kshape: array<vec4<u32>, 2>,
+  kstride: array<vec4<u32>, 2>,
+  rshape: array<vec4<u32>, 2>,
+  rstride: array<vec4<u32>, 2>,
+  alpha: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+
+override OP: u32;
+
+fn identity() -> f32 {
+  switch (OP) {
+    case 1u: { return -3.402823e38; }
+    case 2u: { return 3.402823e38; }
+    default: { return 0.0; }
+  }
+}
+
+fn combine(u: f32, v: f32) -> f32 {
+  switch (OP) {
+    case 1u: { return max(u, v); }
+    case 2u: { return min(u, v); }
+    default: { return u + v; }
+  }
+}
+
+fn base_of(o: u32) -> u32 {
+  var rem = o;
+  var off = 0u;
+  for (var d = i32(p.krank) - 1; d >= 0; d--) {
+    let dim = at8(p.kshape, u32(d));
+    off += (rem % dim) * at8(p.kstride, u32(d));
+    rem = rem / dim;
+  }
+  return off;
+}
+
+fn offset_of(j: u32) -> u32 {
+  var rem = j;
+  var off = 0u;
+  for (var d = i32(p.rrank) - 1; d >= 0; d--) {
+    let dim = at8(p.rshape, u32(d));
+    off += (rem % dim) * at8(p.rstride, u32(d));
+    rem = rem / dim;
+  }
+  return off;
+}
+
+@compute @workgroup_size(64)
+fn per_thread(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
+  let o = linear_index(wid, nwg, lid);
+  if (o >= p.n_out) { return; }
+  let base = base_of(o);
+  var acc = identity();
+  if (p.rrank == 1u) {
+    let s = p.rstride[0].x;
+    for (var j = 0u; j < p.n_red; j++) { acc = combine(acc, x[base + j * s]); }
+  } else {
+    for (var j = 0u; j < p.n_red; j++) { acc = combine(acc, x[base + offset_of(j)]); }
+  }
+  out[o] = p.alpha * acc;
+}
+
+var<workgroup> partial: array<f32, 64>;
+
+@compute @workgroup_size(64)
+fn per_group(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_index) lid: u32) {
+  let o = linear_group(wid, nwg);
+  let live = o < p.n_out;
+  var acc = identity();
+  if (live) {
+    let base = base_of(o);
+    if (p.rrank == 1u) {
+      let s = p.rstride[0].x;
+      for (var j = lid; j < p.n_red; j += 64u) { acc = combine(acc, x[base + j * s]); }
+    } else {
+      for (var j = lid; j < p.n_red; j += 64u) { acc = combine(acc, x[base + offset_of(j)]); }
+    }
+  }
+  partial[lid] = acc;
+  workgroupBarrier();
+  for (var s = 32u; s > 0u; s = s / 2u) {
+    if (lid < s) { partial[lid] = combine(partial[lid], partial[lid + s]); }
+    workgroupBarrier();
+  }
+  if (lid == 0u && live) { out[o] = p.alpha * partial[0]; }
+}

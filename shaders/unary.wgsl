@@ -1,0 +1,59 @@
+// Elementwise unary operations: y = f(x). The operation is the pipeline constant OP.
+// Parameters: n elements, two scalars alpha and beta used by some operations.
+
+struct Params { n: u32, alpha: f32, beta: f32, _pad: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+
+override OP: u32;
+
+// log(1 + u) accurate for small u.
+fn log1p(u: f32) -> f32 {
+  let v = 1.0 + u;
+  if (v == 1.0) { return u; }
+  return log(v) * u / (v - 1.0);
+}
+
+fn softplus(v: f32) -> f32 {
+  return max(v, 0.0) + log1p(exp(-abs(v)));
+}
+
+fn sigmoid(v: f32) -> f32 {
+  if (v >= 0.0) { return 1.0 / (1.0 + exp(-v)); }
+  let e = exp(v);
+  return e / (1.0 + e);
+}
+
+fn apply(v: f32) -> f32 {
+  switch (OP) {
+    case 0u: { return -v; }
+    case 1u: { return abs(v); }
+    case 2u: { return sign(v); }
+    case 3u: { return exp(v); }
+    case 4u: { return log(v); }
+    case 5u: { return sqrt(v); }
+    case 6u: { return max(v, 0.0); }
+    case 7u: { return select(0.0, 1.0, v > 0.0); }
+    case 8u: { return select(p.alpha * v, v, v >= 0.0); }
+    case 9u: { return select(p.alpha, 1.0, v > 0.0); }
+    case 10u: { return softplus(v); }
+    case 11u: { return sigmoid(v); }
+    case 12u: { return p.alpha * v + p.beta; }
+    case 13u: { return clamp(v, p.alpha, p.beta); }
+    case 14u: { return select(0.0, 1.0, v >= p.alpha && v <= p.beta); }
+    case 15u: { return v * v; }
+    case 16u: { return 1.0 / v; }
+    case 17u: { return floor(v); }
+    default: { return v; }
+  }
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = linear_index(wid, nwg, lid);
+  if (i >= p.n) { return; }
+  y[i] = apply(x[i]);
+}

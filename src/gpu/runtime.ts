@@ -1,0 +1,456 @@
+/**
+ * The GPU runtime: buffer pool, pipeline cache, batched dispatch and read-back.
+ *
+ * Every kernel launch is recorded into one open compute pass; the pass is submitted only
+ * when data must cross to the CPU, when a host upload needs ordering, or when the
+ * parameter arena is full. Parameters (shapes, scalars) of every dispatch live in one
+ * uniform arena addressed with dynamic offsets, so a launch allocates no GPU memory.
+ * @module
+ */
+
+import { acquireDevice, type DeviceOptions } from "./device.ts";
+import commonWgsl from "../../shaders/common.wgsl" with { type: "text" };
+
+/** A WebGPU validation or out-of-memory error, reported with the kernels involved. */
+export class GpuKernelError extends Error {
+  /** @param message description including the kernel names */
+  constructor(message: string) {
+    super(message);
+    this.name = "GpuKernelError";
+  }
+}
+
+/** A tensor or kernel request that exceeds a device limit. */
+export class GpuLimitError extends Error {
+  /** @param message description naming the limit and the requested size */
+  constructor(message: string) {
+    super(message);
+    this.name = "GpuLimitError";
+  }
+}
+
+/** Description of a compute kernel: WGSL source (without the common prelude) and entry point. */
+export interface Kernel {
+  /** Name used in labels and error messages, e.g. `conv2d_forward`. */
+  name: string;
+  /** WGSL source of the kernel family (the common prelude is prepended). */
+  code: string;
+  /** Entry point, default `main`. */
+  entry?: string;
+  /** Number of read-only storage bindings (bindings 1..nIn). */
+  nIn: number;
+  /** Number of read-write storage bindings following the inputs. */
+  nOut: number;
+  /** Pipeline-overridable constants. */
+  constants?: Record<string, number>;
+}
+
+/** Pool statistics, for leak tests and diagnostics. */
+export interface PoolStats {
+  /** Buffers ever created and still alive (in use or free). */
+  buffers: number;
+  /** Bytes of those buffers. */
+  bytes: number;
+  /** Buffers currently handed out. */
+  inUse: number;
+  /** Bytes currently handed out. */
+  inUseBytes: number;
+}
+
+const PARAM_SLOT = 256;
+const ARENA_SLOTS = 512;
+/** Workgroup size used by all one-dimensional kernels (see shaders/common.wgsl). */
+export const WG = 64;
+
+/** The GPU runtime bound to one device. Obtain it with {@linkcode initRuntime}. */
+export class Runtime {
+  /** The WebGPU device. */
+  readonly device: GPUDevice;
+  /** Adapter description. */
+  readonly adapterName: string;
+  /** Device limits the engine respects. */
+  readonly limits: GPUSupportedLimits;
+  private free = new Map<number, GPUBuffer[]>();
+  private stats = { buffers: 0, bytes: 0, inUse: 0, inUseBytes: 0 };
+  private stagingFree = new Map<number, GPUBuffer[]>();
+  private modules = new Map<string, GPUShaderModule>();
+  private pipelines = new Map<string, GPUComputePipeline>();
+  private layouts = new Map<string, GPUBindGroupLayout>();
+  private pipelineLayouts = new Map<string, GPUPipelineLayout>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private batchKernels = new Set<string>();
+  private arena: GPUBuffer;
+  private arenaHost = new ArrayBuffer(PARAM_SLOT * ARENA_SLOTS);
+  private arenaSlot = 0;
+  private errorChecks: Promise<void>[] = [];
+  private errors: string[] = [];
+  private lost: string | null = null;
+  /** Number of dispatches recorded since creation (diagnostics). */
+  dispatchCount = 0;
+  /** Number of queue submissions since creation (diagnostics). */
+  submitCount = 0;
+
+  /** @param device a device from {@linkcode acquireDevice} @param adapterName its description */
+  constructor(device: GPUDevice, adapterName: string) {
+    this.device = device;
+    this.adapterName = adapterName;
+    this.limits = device.limits;
+    this.arena = device.createBuffer({
+      label: "param-arena",
+      size: PARAM_SLOT * ARENA_SLOTS,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    device.lost.then((info) => {
+      this.lost = `the WebGPU device was lost (${info.reason}): ${info.message}`;
+    });
+    device.addEventListener("uncapturederror", (ev) => {
+      const err = (ev as GPUUncapturedErrorEvent).error;
+      this.errors.push(`uncaptured WebGPU error: ${err.message}`);
+    });
+  }
+
+  /** Largest size in bytes of one tensor buffer. */
+  get maxTensorBytes(): number {
+    return Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize);
+  }
+
+  // ---------------------------------------------------------------- buffers
+
+  /**
+   * Takes a storage buffer of at least `bytes` bytes from the pool (allocating when none is free).
+   * @param what names the tensor or kernel output, for the limit error
+   */
+  acquire(bytes: number, what: string): GPUBuffer {
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    if (size > this.maxTensorBytes) {
+      throw new GpuLimitError(
+        `${what} needs ${bytes} bytes, but this device allows at most ` +
+          `${this.maxTensorBytes} bytes per buffer (maxStorageBufferBindingSize=` +
+          `${this.limits.maxStorageBufferBindingSize}, maxBufferSize=${this.limits.maxBufferSize}); ` +
+          "use a smaller batch or chunk size",
+      );
+    }
+    let buf = this.free.get(size)?.pop();
+    if (!buf) {
+      this.device.pushErrorScope("out-of-memory");
+      buf = this.device.createBuffer({
+        label: what,
+        size,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      });
+      this.track(this.device.popErrorScope(), `allocating ${size} bytes for ${what}`);
+      this.stats.buffers++;
+      this.stats.bytes += size;
+    }
+    this.stats.inUse++;
+    this.stats.inUseBytes += size;
+    return buf;
+  }
+
+  /** Returns a buffer to the pool. Pending GPU work that reads it still sees its contents. */
+  release(buf: GPUBuffer): void {
+    const size = buf.size;
+    let list = this.free.get(size);
+    if (!list) this.free.set(size, list = []);
+    list.push(buf);
+    this.stats.inUse--;
+    this.stats.inUseBytes -= size;
+  }
+
+  /** Current pool statistics. */
+  poolStats(): PoolStats {
+    return { ...this.stats };
+  }
+
+  /** Destroys every free pooled buffer (memory handed out stays). */
+  trimPool(): void {
+    for (const list of this.free.values()) {
+      for (const b of list) {
+        this.stats.buffers--;
+        this.stats.bytes -= b.size;
+        b.destroy();
+      }
+    }
+    this.free.clear();
+  }
+
+  /** Uploads host data into `buf`, ordered after every kernel recorded so far. */
+  write(buf: GPUBuffer, data: ArrayBufferView): void {
+    if (this.encoder) this.flush();
+    this.device.queue.writeBuffer(
+      buf,
+      0,
+      data.buffer as ArrayBuffer,
+      data.byteOffset,
+      Math.ceil(data.byteLength / 4) * 4,
+    );
+  }
+
+  /** Copies `bytes` bytes of `buf` to the CPU, submitting pending work first. */
+  async read(buf: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    let staging = this.stagingFree.get(size)?.pop();
+    if (!staging) {
+      staging = this.device.createBuffer({
+        label: "readback",
+        size,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+    }
+    this.endPass();
+    this.openEncoder();
+    this.encoder!.copyBufferToBuffer(buf, 0, staging, 0, Math.min(size, buf.size));
+    this.flush();
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+    } catch (e) {
+      await this.checkErrors();
+      throw new GpuKernelError(`reading data back failed: ${(e as Error).message}`);
+    }
+    const out = staging.getMappedRange(0, size).slice(0, bytes);
+    staging.unmap();
+    let list = this.stagingFree.get(size);
+    if (!list) this.stagingFree.set(size, list = []);
+    list.push(staging);
+    await this.checkErrors();
+    return out;
+  }
+
+  // ---------------------------------------------------------------- kernels
+
+  private layoutFor(nIn: number, nOut: number): GPUPipelineLayout {
+    const key = `${nIn}:${nOut}`;
+    let pl = this.pipelineLayouts.get(key);
+    if (pl) return pl;
+    const entries: GPUBindGroupLayoutEntry[] = [{
+      binding: 0,
+      visibility: GPUShaderStage.COMPUTE,
+      buffer: { type: "uniform", hasDynamicOffset: true, minBindingSize: PARAM_SLOT },
+    }];
+    for (let i = 0; i < nIn + nOut; i++) {
+      entries.push({
+        binding: i + 1,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: i < nIn ? "read-only-storage" : "storage" },
+      });
+    }
+    const bgl = this.device.createBindGroupLayout({ label: `layout ${key}`, entries });
+    this.layouts.set(key, bgl);
+    pl = this.device.createPipelineLayout({ bindGroupLayouts: [bgl] });
+    this.pipelineLayouts.set(key, pl);
+    return pl;
+  }
+
+  private pipeline(k: Kernel): GPUComputePipeline {
+    const entry = k.entry ?? "main";
+    const consts = k.constants ?? {};
+    const key = `${k.name}|${entry}|${JSON.stringify(consts)}|${k.code.length}`;
+    let p = this.pipelines.get(key);
+    if (p) return p;
+    let mod = this.modules.get(k.code);
+    if (!mod) {
+      mod = this.device.createShaderModule({ label: k.name, code: commonWgsl + "\n" + k.code });
+      this.modules.set(k.code, mod);
+    }
+    p = this.device.createComputePipeline({
+      label: k.name,
+      layout: this.layoutFor(k.nIn, k.nOut),
+      compute: { module: mod, entryPoint: entry, constants: consts },
+    });
+    this.pipelines.set(key, p);
+    return p;
+  }
+
+  private openEncoder(): void {
+    if (this.encoder) return;
+    this.device.pushErrorScope("out-of-memory");
+    this.device.pushErrorScope("validation");
+    this.encoder = this.device.createCommandEncoder({ label: "rar-batch" });
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  /**
+   * Records one dispatch of `kernel` over `groups` workgroups (already split over dimensions
+   * with {@linkcode Runtime.grid}). `params` are 32-bit words (use {@linkcode Params}).
+   */
+  dispatch(
+    kernel: Kernel,
+    buffers: GPUBuffer[],
+    params: Uint32Array,
+    groups: [number, number, number],
+  ): void {
+    if (this.lost) throw new GpuKernelError(this.lost);
+    if (buffers.length !== kernel.nIn + kernel.nOut) {
+      throw new Error(
+        `kernel ${kernel.name}: expected ${
+          kernel.nIn + kernel.nOut
+        } buffers, got ${buffers.length}`,
+      );
+    }
+    const maxG = this.limits.maxComputeWorkgroupsPerDimension;
+    if (groups.some((g) => g > maxG)) {
+      throw new GpuLimitError(
+        `kernel ${kernel.name}: dispatch of [${groups}] workgroups exceeds ` +
+          `maxComputeWorkgroupsPerDimension=${maxG}`,
+      );
+    }
+    if (groups.some((g) => g === 0)) return;
+    if (this.arenaSlot === ARENA_SLOTS) this.flush();
+    this.openEncoder();
+    const p = this.pipeline(kernel);
+    const slot = this.arenaSlot++;
+    new Uint32Array(this.arenaHost, slot * PARAM_SLOT, params.length).set(params);
+    const entries: GPUBindGroupEntry[] = [{
+      binding: 0,
+      resource: { buffer: this.arena, size: PARAM_SLOT },
+    }];
+    for (let i = 0; i < buffers.length; i++) {
+      entries.push({ binding: i + 1, resource: { buffer: buffers[i] } });
+    }
+    const bg = this.device.createBindGroup({
+      label: kernel.name,
+      layout: this.layouts.get(`${kernel.nIn}:${kernel.nOut}`)!,
+      entries,
+    });
+    if (!this.pass) this.pass = this.encoder!.beginComputePass({ label: "rar-pass" });
+    this.pass.setPipeline(p);
+    this.pass.setBindGroup(0, bg, [slot * PARAM_SLOT]);
+    this.pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
+    this.batchKernels.add(kernel.name);
+    this.dispatchCount++;
+  }
+
+  /**
+   * Splits `n` workgroups over up to three dimensions within `maxComputeWorkgroupsPerDimension`.
+   * Kernels recover the linear index with `linear_group()` from shaders/common.wgsl.
+   */
+  grid(n: number): [number, number, number] {
+    const maxG = this.limits.maxComputeWorkgroupsPerDimension;
+    if (n <= maxG) return [n, 1, 1];
+    const y = Math.ceil(n / maxG);
+    if (y <= maxG) return [maxG, y, 1];
+    const z = Math.ceil(y / maxG);
+    if (z > maxG) throw new GpuLimitError(`${n} workgroups exceed the device's dispatch limits`);
+    return [maxG, maxG, z];
+  }
+
+  /** Submits all recorded work. Cheap when nothing is pending. */
+  flush(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    if (this.arenaSlot > 0) {
+      this.device.queue.writeBuffer(this.arena, 0, this.arenaHost, 0, this.arenaSlot * PARAM_SLOT);
+    }
+    const cmd = this.encoder.finish();
+    this.device.queue.submit([cmd]);
+    this.submitCount++;
+    const names = [...this.batchKernels].join(", ");
+    this.track(this.device.popErrorScope(), `kernels [${names}]`);
+    this.track(this.device.popErrorScope(), `kernels [${names}]`);
+    this.encoder = null;
+    this.arenaSlot = 0;
+    this.batchKernels.clear();
+  }
+
+  private track(p: Promise<GPUError | null>, context: string): void {
+    this.errorChecks.push(p.then((err) => {
+      if (err) {
+        const kind = err.constructor?.name === "GPUOutOfMemoryError"
+          ? "out of GPU memory"
+          : "WebGPU validation error";
+        this.errors.push(`${kind} in ${context}: ${err.message}`);
+      }
+    }));
+  }
+
+  /** Waits for outstanding error checks and throws the first error seen, naming its kernels. */
+  async checkErrors(): Promise<void> {
+    const checks = this.errorChecks;
+    this.errorChecks = [];
+    await Promise.all(checks);
+    if (this.lost) throw new GpuKernelError(this.lost);
+    if (this.errors.length) {
+      const msg = this.errors.join("\n");
+      this.errors = [];
+      throw new GpuKernelError(msg);
+    }
+  }
+
+  /** Submits pending work and waits until the GPU has finished it. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.checkErrors();
+  }
+}
+
+/** Builder for the 32-bit parameter words of one dispatch. */
+export class Params {
+  private words: number[] = [];
+  private f = new Float32Array(1);
+  private u = new Uint32Array(this.f.buffer);
+  /** Appends unsigned integers. */
+  u32(...v: number[]): this {
+    for (const x of v) this.words.push(x >>> 0);
+    return this;
+  }
+  /** Appends 32-bit floats. */
+  f32(...v: number[]): this {
+    for (const x of v) {
+      this.f[0] = x;
+      this.words.push(this.u[0]);
+    }
+    return this;
+  }
+  /** Pads to a multiple of four words (a WGSL `vec4` boundary). */
+  align4(): this {
+    while (this.words.length % 4) this.words.push(0);
+    return this;
+  }
+  /** Appends `v` padded with `fill` to `len` words (a WGSL `array<vec4<u32>, len/4>`). */
+  vec(v: number[], len: number, fill = 0): this {
+    this.align4();
+    for (let i = 0; i < len; i++) this.words.push((i < v.length ? v[i] : fill) >>> 0);
+    return this;
+  }
+  /** The words. */
+  build(): Uint32Array {
+    return new Uint32Array(this.words);
+  }
+}
+
+let current: Runtime | null = null;
+let pending: Promise<Runtime> | null = null;
+
+/**
+ * Initialises the engine on the default WebGPU adapter (once; later calls return the same runtime).
+ * @throws {WebGPUUnavailableError} when no adapter is available
+ */
+export function initRuntime(options: DeviceOptions = {}): Promise<Runtime> {
+  if (current) return Promise.resolve(current);
+  if (!pending) {
+    pending = acquireDevice(options).then(({ device, adapterName }) => {
+      current = new Runtime(device, adapterName);
+      return current;
+    }).catch((e) => {
+      pending = null;
+      throw e;
+    });
+  }
+  return pending;
+}
+
+/** The initialised runtime; throws a clear error when {@linkcode initRuntime} was not awaited. */
+export function runtime(): Runtime {
+  if (!current) {
+    throw new Error("the GPU engine is not initialised: call `await init()` before using tensors");
+  }
+  return current;
+}

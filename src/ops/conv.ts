@@ -1,0 +1,178 @@
+/**
+ * 2-D convolution (NHWC, HWIO, TensorFlow SAME/VALID padding) and its two gradients.
+ * The three ops are each other's adjoints, so derivatives of any order are convolutions.
+ * Kernel: `shaders/conv2d.wgsl` (entry points `forward`, `backprop_input`, `backprop_filter`).
+ * @module
+ */
+
+import convWgsl from "../../shaders/conv2d.wgsl" with { type: "text" };
+import { record } from "../autograd/tape.ts";
+import type { Tensor } from "../tensor.ts";
+import { expectDType, expectRank, kernel, launchGroups, output, Params } from "./launch.ts";
+
+/** Padding modes with TensorFlow semantics. */
+export type Padding = "SAME" | "VALID";
+
+/** Options of the convolution ops. */
+export interface ConvOptions {
+  /** Stride in both spatial dimensions (default 1). */
+  stride?: number;
+  /** `SAME` (default) or `VALID`. */
+  padding?: Padding;
+}
+
+/** Output size and padding before, for one spatial dimension (TensorFlow rules). */
+export function convGeometry(
+  size: number,
+  k: number,
+  stride: number,
+  padding: Padding,
+): { out: number; before: number } {
+  if (padding === "SAME") {
+    const out = Math.ceil(size / stride);
+    const total = Math.max((out - 1) * stride + k - size, 0);
+    return { out, before: Math.floor(total / 2) };
+  }
+  if (padding === "VALID") {
+    return { out: Math.max(Math.ceil((size - k + 1) / stride), 0), before: 0 };
+  }
+  throw new Error(`padding must be "SAME" or "VALID", got ${JSON.stringify(padding)}`);
+}
+
+interface Geo {
+  B: number;
+  H: number;
+  W: number;
+  C: number;
+  OH: number;
+  OW: number;
+  O: number;
+  KH: number;
+  KW: number;
+  S: number;
+  PT: number;
+  PL: number;
+}
+
+function geometry(
+  xShape: readonly number[],
+  wShape: readonly number[],
+  o: ConvOptions,
+  op: string,
+): Geo {
+  if (xShape.length !== 4) throw new Error(`${op}: input must be NHWC (rank 4), got [${xShape}]`);
+  if (wShape.length !== 4) throw new Error(`${op}: kernel must be HWIO (rank 4), got [${wShape}]`);
+  const [B, H, W, C] = xShape;
+  const [KH, KW, CI, O] = wShape;
+  if (CI !== C) {
+    throw new Error(`${op}: input has ${C} channels but kernel [${wShape}] expects ${CI}`);
+  }
+  const S = o.stride ?? 1;
+  if (!Number.isInteger(S) || S < 1) {
+    throw new Error(`${op}: stride must be a positive integer, got ${S}`);
+  }
+  const pad = o.padding ?? "SAME";
+  const gh = convGeometry(H, KH, S, pad);
+  const gw = convGeometry(W, KW, S, pad);
+  return { B, H, W, C, OH: gh.out, OW: gw.out, O, KH, KW, S, PT: gh.before, PL: gw.before };
+}
+
+function params(g: Geo, M: number, N: number): Params {
+  return new Params().u32(
+    g.B,
+    g.H,
+    g.W,
+    g.C,
+    g.OH,
+    g.OW,
+    g.O,
+    g.S,
+    g.KH,
+    g.KW,
+    g.PT,
+    g.PL,
+    M,
+    N,
+    Math.ceil(N / 32),
+    0,
+  );
+}
+
+function run(
+  entry: string,
+  a: Tensor,
+  b: Tensor,
+  outShape: number[],
+  g: Geo,
+  M: number,
+  N: number,
+): Tensor {
+  const out = output(outShape, `conv2d_${entry}`);
+  if (out.size === 0) return out;
+  const k = kernel(`conv2d_${entry}`, convWgsl, entry, 2, 1);
+  launchGroups(
+    k,
+    [a.buffer, b.buffer, out.buffer],
+    params(g, M, N),
+    Math.ceil(M / 32) * Math.ceil(N / 32),
+  );
+  return out;
+}
+
+function checkF32(op: string, ...ts: Tensor[]): void {
+  for (const t of ts) expectDType(t, "f32", op);
+}
+
+/** `y = conv2d(x, w)`: x `[B,H,W,C]`, w `[KH,KW,C,O]` → y `[B,OH,OW,O]`. */
+export function conv2d(x: Tensor, w: Tensor, options: ConvOptions = {}): Tensor {
+  checkF32("conv2d", x, w);
+  const g = geometry(x.shape, w.shape, options, "conv2d");
+  const y = run("forward", x, w, [g.B, g.OH, g.OW, g.O], g, g.B * g.OH * g.OW, g.O);
+  return record(y, "conv2d", [x, w], (gy, needs) => [
+    needs[0] ? conv2dBackpropInput(gy, w, x.shape, options) : null,
+    needs[1] ? conv2dBackpropFilter(x, gy, w.shape, options) : null,
+  ]);
+}
+
+/** Gradient of `⟨gy, conv2d(x, w)⟩` with respect to x (x has `xShape`). Linear in gy and in w. */
+export function conv2dBackpropInput(
+  gy: Tensor,
+  w: Tensor,
+  xShape: readonly number[],
+  options: ConvOptions = {},
+): Tensor {
+  checkF32("conv2dBackpropInput", gy, w);
+  expectRank(gy, 4, "conv2dBackpropInput", "gy");
+  const g = geometry(xShape, w.shape, options, "conv2dBackpropInput");
+  checkGy(gy, g, "conv2dBackpropInput");
+  const gx = run("backprop_input", gy, w, [...xShape], g, g.B * g.H * g.W, g.C);
+  return record(gx, "conv2dBackpropInput", [gy, w], (G, needs) => [
+    needs[0] ? conv2d(G, w, options) : null,
+    needs[1] ? conv2dBackpropFilter(G, gy, w.shape, options) : null,
+  ]);
+}
+
+/** Gradient of `⟨gy, conv2d(x, w)⟩` with respect to w (w has `wShape`). Linear in x and in gy. */
+export function conv2dBackpropFilter(
+  x: Tensor,
+  gy: Tensor,
+  wShape: readonly number[],
+  options: ConvOptions = {},
+): Tensor {
+  checkF32("conv2dBackpropFilter", x, gy);
+  expectRank(gy, 4, "conv2dBackpropFilter", "gy");
+  const g = geometry(x.shape, wShape, options, "conv2dBackpropFilter");
+  checkGy(gy, g, "conv2dBackpropFilter");
+  const gw = run("backprop_filter", x, gy, [...wShape], g, g.KH * g.KW * g.C, g.O);
+  return record(gw, "conv2dBackpropFilter", [x, gy], (G, needs) => [
+    needs[0] ? conv2dBackpropInput(gy, G, x.shape, options) : null,
+    needs[1] ? conv2d(x, G, options) : null,
+  ]);
+}
+
+function checkGy(gy: Tensor, g: Geo, op: string): void {
+  const want = [g.B, g.OH, g.OW, g.O];
+  if (gy.shape.some((d, i) => d !== want[i])) {
+    throw new Error(`${op}: gradient has shape [${gy.shape}], expected [${want}]`);
+  }
+}

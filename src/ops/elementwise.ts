@@ -1,0 +1,301 @@
+/**
+ * Elementwise ops: unary functions and broadcasting binary arithmetic.
+ * Kernels: `shaders/unary.wgsl`, `shaders/binary.wgsl`.
+ * @module
+ */
+
+import unaryWgsl from "../../shaders/unary.wgsl" with { type: "text" };
+import binaryWgsl from "../../shaders/binary.wgsl" with { type: "text" };
+import { record } from "../autograd/tape.ts";
+import type { Tensor } from "../tensor.ts";
+import {
+  checkRank,
+  expectDType,
+  kernel,
+  launch,
+  MAX_RANK,
+  output,
+  Params,
+  stridesOf,
+} from "./launch.ts";
+import { sumTo } from "./reduce.ts";
+
+const UNARY = {
+  neg: 0,
+  abs: 1,
+  sign: 2,
+  exp: 3,
+  log: 4,
+  sqrt: 5,
+  relu: 6,
+  step: 7,
+  leaky_relu: 8,
+  leaky_step: 9,
+  softplus: 10,
+  sigmoid: 11,
+  affine: 12,
+  clip: 13,
+  inside: 14,
+  square: 15,
+  reciprocal: 16,
+  floor: 17,
+} as const;
+
+type UnaryName = keyof typeof UNARY;
+
+function unary(x: Tensor, op: UnaryName, alpha = 0, beta = 0): Tensor {
+  expectDType(x, "f32", op);
+  const y = output(x.shape, op);
+  const k = kernel(`unary_${op}`, unaryWgsl, "main", 1, 1, { OP: UNARY[op] });
+  launch(k, [x.buffer, y.buffer], new Params().u32(x.size).f32(alpha, beta), x.size);
+  return y;
+}
+
+/** `-x`. */
+export function neg(x: Tensor): Tensor {
+  return record(unary(x, "neg"), "neg", [x], (g) => [neg(g)]);
+}
+
+/** `|x|`, with derivative `sign(x)` (`sign(0) = 0`). */
+export function abs(x: Tensor): Tensor {
+  return record(unary(x, "abs"), "abs", [x], (g) => [mul(g, sign(x))]);
+}
+
+/** `sign(x)` in {-1, 0, 1}; piecewise constant (no gradient). */
+export function sign(x: Tensor): Tensor {
+  return unary(x, "sign");
+}
+
+/** `exp(x)`. */
+export function exp(x: Tensor): Tensor {
+  const y = unary(x, "exp");
+  return record(y, "exp", [x], (g) => [mul(g, y)]);
+}
+
+/** Natural logarithm. */
+export function log(x: Tensor): Tensor {
+  return record(unary(x, "log"), "log", [x], (g) => [div(g, x)]);
+}
+
+/** Square root; its gradient is taken as 0 where the upstream gradient is 0 (also at x = 0). */
+export function sqrt(x: Tensor): Tensor {
+  const y = unary(x, "sqrt");
+  return record(y, "sqrt", [x], (g) => [mul(divNoNan(g, y), 0.5)]);
+}
+
+/** `x²`. */
+export function square(x: Tensor): Tensor {
+  return record(unary(x, "square"), "square", [x], (g) => [mul(g, mul(x, 2))]);
+}
+
+/** `1/x`. */
+export function reciprocal(x: Tensor): Tensor {
+  const y = unary(x, "reciprocal");
+  return record(y, "reciprocal", [x], (g) => [neg(mul(g, square(y)))]);
+}
+
+/** `max(x, 0)`; derivative `1[x > 0]` (so `relu'(0) = 0`). */
+export function relu(x: Tensor): Tensor {
+  return record(unary(x, "relu"), "relu", [x], (g) => [mul(g, step(x))]);
+}
+
+/** `1[x > 0]` as 0/1 floats (no gradient). */
+export function step(x: Tensor): Tensor {
+  return unary(x, "step");
+}
+
+/** Leaky ReLU: `x` for `x ≥ 0`, else `alpha·x`. */
+export function leakyRelu(x: Tensor, alpha = 0.1): Tensor {
+  return record(
+    unary(x, "leaky_relu", alpha),
+    "leakyRelu",
+    [x],
+    (g) => [mul(g, unary(x, "leaky_step", alpha))],
+  );
+}
+
+/** `log(1 + exp(x))`, computed stably; derivative `sigmoid(x)`. */
+export function softplus(x: Tensor): Tensor {
+  return record(unary(x, "softplus"), "softplus", [x], (g) => [mul(g, sigmoid(x))]);
+}
+
+/** Logistic sigmoid; derivative `y(1 − y)`. */
+export function sigmoid(x: Tensor): Tensor {
+  const y = unary(x, "sigmoid");
+  return record(y, "sigmoid", [x], (g) => [mul(g, mul(y, affine(y, -1, 1)))]);
+}
+
+/** `alpha·x + beta` for numbers alpha, beta. */
+export function affine(x: Tensor, alpha: number, beta = 0): Tensor {
+  return record(unary(x, "affine", alpha, beta), "affine", [x], (g) => [affine(g, alpha)]);
+}
+
+/**
+ * Clips to `[lo, hi]`. As in TensorFlow, the gradient passes where `lo ≤ x ≤ hi` and is 0
+ * where the clip is active.
+ */
+export function clip(x: Tensor, lo: number, hi: number): Tensor {
+  return record(
+    unary(x, "clip", lo, hi),
+    "clip",
+    [x],
+    (g) => [mul(g, unary(x, "inside", lo, hi))],
+  );
+}
+
+/** `floor(x)` (no gradient). */
+export function floor(x: Tensor): Tensor {
+  return unary(x, "floor");
+}
+
+// ------------------------------------------------------------------------ binary
+
+const BINARY = {
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  maximum: 4,
+  minimum: 5,
+  greater: 6,
+  greater_equal: 7,
+  equal: 8,
+  div_no_nan: 9,
+  less: 10,
+} as const;
+
+type BinaryName = keyof typeof BINARY;
+
+/** The broadcast shape of two shapes (NumPy rules); throws naming both shapes. */
+export function broadcastShapes(a: readonly number[], b: readonly number[], op = "op"): number[] {
+  const r = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < r; i++) {
+    const da = a[a.length - r + i] ?? 1;
+    const db = b[b.length - r + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new Error(`${op}: shapes [${a}] and [${b}] cannot be broadcast together`);
+    }
+    out.push(da === 1 ? db : da);
+  }
+  return out;
+}
+
+/** Strides of `shape` seen as broadcast to `out` (0 on broadcast dimensions). */
+export function broadcastStrides(shape: readonly number[], out: readonly number[]): number[] {
+  const st = stridesOf(shape);
+  const off = out.length - shape.length;
+  return out.map((d, i) => {
+    const j = i - off;
+    if (j < 0 || shape[j] === 1) return 0;
+    return st[j];
+  });
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function binary(a: Tensor, b: Tensor, op: BinaryName): Tensor {
+  expectDType(a, "f32", op, "first input");
+  expectDType(b, "f32", op, "second input");
+  const shape = broadcastShapes(a.shape, b.shape, op);
+  checkRank(shape, op);
+  const out = output(shape, op);
+  const same = sameShape(a.shape, shape) && sameShape(b.shape, shape);
+  const params = new Params().u32(out.size, shape.length, 0, 0)
+    .vec(shape, MAX_RANK, 1)
+    .vec(broadcastStrides(a.shape, shape), MAX_RANK)
+    .vec(broadcastStrides(b.shape, shape), MAX_RANK);
+  const k = kernel(`binary_${op}`, binaryWgsl, "main", 2, 1, {
+    OP: BINARY[op],
+    SAME: same ? 1 : 0,
+  });
+  launch(k, [a.buffer, b.buffer, out.buffer], params, out.size);
+  return out;
+}
+
+/** `a + b` (broadcasting); `b` may be a number. */
+export function add(a: Tensor, b: Tensor | number): Tensor {
+  if (typeof b === "number") return affine(a, 1, b);
+  return record(binary(a, b, "add"), "add", [a, b], (g, needs) => [
+    needs[0] ? sumTo(g, a.shape) : null,
+    needs[1] ? sumTo(g, b.shape) : null,
+  ]);
+}
+
+/** `a − b` (broadcasting); `b` may be a number. */
+export function sub(a: Tensor, b: Tensor | number): Tensor {
+  if (typeof b === "number") return affine(a, 1, -b);
+  return record(binary(a, b, "sub"), "sub", [a, b], (g, needs) => [
+    needs[0] ? sumTo(g, a.shape) : null,
+    needs[1] ? sumTo(neg(g), b.shape) : null,
+  ]);
+}
+
+/** `a · b` elementwise (broadcasting); `b` may be a number. */
+export function mul(a: Tensor, b: Tensor | number): Tensor {
+  if (typeof b === "number") return affine(a, b, 0);
+  return record(binary(a, b, "mul"), "mul", [a, b], (g, needs) => [
+    needs[0] ? sumTo(mul(g, b), a.shape) : null,
+    needs[1] ? sumTo(mul(g, a), b.shape) : null,
+  ]);
+}
+
+/** `a / b` elementwise (broadcasting); `b` may be a number. */
+export function div(a: Tensor, b: Tensor | number): Tensor {
+  if (typeof b === "number") return affine(a, 1 / b, 0);
+  return record(binary(a, b, "div"), "div", [a, b], (g, needs) => [
+    needs[0] ? sumTo(div(g, b), a.shape) : null,
+    needs[1] ? sumTo(neg(div(mul(g, a), square(b))), b.shape) : null,
+  ]);
+}
+
+/** `a / b`, or 0 where `b = 0` (broadcasting). */
+export function divNoNan(a: Tensor, b: Tensor): Tensor {
+  return record(binary(a, b, "div_no_nan"), "divNoNan", [a, b], (g, needs) => [
+    needs[0] ? sumTo(divNoNan(g, b), a.shape) : null,
+    needs[1] ? sumTo(neg(divNoNan(mul(g, a), square(b))), b.shape) : null,
+  ]);
+}
+
+/** Elementwise maximum; on ties the gradient goes to `a` (as TensorFlow). */
+export function maximum(a: Tensor, b: Tensor): Tensor {
+  return record(binary(a, b, "maximum"), "maximum", [a, b], (g, needs) => [
+    needs[0] ? sumTo(mul(g, binary(a, b, "greater_equal")), a.shape) : null,
+    needs[1] ? sumTo(mul(g, binary(a, b, "less")), b.shape) : null,
+  ]);
+}
+
+/** Elementwise minimum; on ties the gradient goes to `a`. */
+export function minimum(a: Tensor, b: Tensor): Tensor {
+  return record(binary(a, b, "minimum"), "minimum", [a, b], (g, needs) => [
+    needs[0] ? sumTo(mul(g, binary(b, a, "greater_equal")), a.shape) : null,
+    needs[1] ? sumTo(mul(g, binary(b, a, "less")), b.shape) : null,
+  ]);
+}
+
+/** `1[a > b]` as 0/1 floats (no gradient). */
+export function greater(a: Tensor, b: Tensor): Tensor {
+  return binary(a, b, "greater");
+}
+
+/** `1[a ≥ b]` as 0/1 floats (no gradient). */
+export function greaterEqual(a: Tensor, b: Tensor): Tensor {
+  return binary(a, b, "greater_equal");
+}
+
+/** `1[a < b]` as 0/1 floats (no gradient). */
+export function less(a: Tensor, b: Tensor): Tensor {
+  return binary(a, b, "less");
+}
+
+/** `1[a = b]` as 0/1 floats (no gradient). */
+export function equal(a: Tensor, b: Tensor): Tensor {
+  return binary(a, b, "equal");
+}
+
+/** `cond ? a : b` with `cond` a 0/1 float mask (broadcasting): `cond·a + (1 − cond)·b`. */
+export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
+  return add(mul(cond, a), mul(affine(cond, -1, 1), b));
+}

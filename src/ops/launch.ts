@@ -1,0 +1,74 @@
+/**
+ * Helpers shared by the ops: kernel descriptors and one-dimensional launches.
+ * @module
+ */
+
+import { type Kernel, Params, runtime, WG } from "../gpu/runtime.ts";
+import { type DType, empty, type Tensor } from "../tensor.ts";
+
+export { type Kernel, Params };
+
+/** Builds a kernel descriptor. */
+export function kernel(
+  name: string,
+  code: string,
+  entry: string,
+  nIn: number,
+  nOut: number,
+  constants?: Record<string, number>,
+): Kernel {
+  return { name, code, entry, nIn, nOut, constants };
+}
+
+/** Launches `k` with one invocation per element (`n` of them), spread over dimensions. */
+export function launch(k: Kernel, buffers: GPUBuffer[], params: Params, n: number): void {
+  const rt = runtime();
+  rt.dispatch(k, buffers, params.build(), rt.grid(Math.ceil(n / WG)));
+}
+
+/** Launches `k` with one workgroup per unit of work (`groups` of them). */
+export function launchGroups(
+  k: Kernel,
+  buffers: GPUBuffer[],
+  params: Params,
+  groups: number,
+): void {
+  const rt = runtime();
+  rt.dispatch(k, buffers, params.build(), rt.grid(groups));
+}
+
+/** Allocates an output tensor for op `origin`. */
+export function output(shape: readonly number[], origin: string, dtype: DType = "f32"): Tensor {
+  return empty(shape, dtype, origin);
+}
+
+/** Throws unless `t` has dtype `dt`. */
+export function expectDType(t: Tensor, dt: DType, op: string, arg = "input"): void {
+  if (t.dtype !== dt) {
+    throw new Error(`${op}: ${arg} must have dtype ${dt}, got ${t.dtype} [${t.shape}]`);
+  }
+}
+
+/** Throws unless `t` has rank `r`. */
+export function expectRank(t: Tensor, r: number, op: string, arg = "input"): void {
+  if (t.rank !== r) {
+    throw new Error(`${op}: ${arg} must have rank ${r}, got shape [${t.shape}]`);
+  }
+}
+
+/** Row-major strides of a shape. */
+export function stridesOf(shape: readonly number[]): number[] {
+  const s = new Array(shape.length).fill(1);
+  for (let i = shape.length - 2; i >= 0; i--) s[i] = s[i + 1] * shape[i + 1];
+  return s;
+}
+
+/** Maximum rank handled by the strided kernels. */
+export const MAX_RANK = 8;
+
+/** Throws when a shape's rank exceeds {@linkcode MAX_RANK}. */
+export function checkRank(shape: readonly number[], op: string): void {
+  if (shape.length > MAX_RANK) {
+    throw new Error(`${op}: rank ${shape.length} exceeds the supported maximum ${MAX_RANK}`);
+  }
+}

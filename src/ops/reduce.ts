@@ -1,0 +1,165 @@
+/**
+ * Reductions (sum, mean, max, min over axes) and their adjoint, broadcasting.
+ * Kernels: `shaders/reduce.wgsl`, `shaders/layout.wgsl` (`copy`).
+ * @module
+ */
+
+import reduceWgsl from "../../shaders/reduce.wgsl" with { type: "text" };
+import layoutWgsl from "../../shaders/layout.wgsl" with { type: "text" };
+import { record } from "../autograd/tape.ts";
+import type { Tensor } from "../tensor.ts";
+import {
+  checkRank,
+  expectDType,
+  kernel,
+  launch,
+  launchGroups,
+  MAX_RANK,
+  output,
+  Params,
+  stridesOf,
+} from "./launch.ts";
+import { div, equal, mul } from "./elementwise.ts";
+import { reshape } from "./layout.ts";
+
+const REDUCE = { sum: 0, max: 1, min: 2 } as const;
+
+/** Normalises `axes` (negative allowed; undefined = all) to sorted unique non-negative axes. */
+export function normAxes(rank: number, axes?: number | readonly number[], op = "reduce"): number[] {
+  if (axes === undefined) return Array.from({ length: rank }, (_, i) => i);
+  const list = typeof axes === "number" ? [axes] : [...axes];
+  const out = new Set<number>();
+  for (const a of list) {
+    const ax = a < 0 ? a + rank : a;
+    if (!Number.isInteger(ax) || ax < 0 || ax >= rank) {
+      throw new Error(`${op}: axis ${a} is out of range for rank ${rank}`);
+    }
+    out.add(ax);
+  }
+  return [...out].sort((x, y) => x - y);
+}
+
+function reducedShape(shape: readonly number[], axes: number[], keepDims: boolean): number[] {
+  return keepDims
+    ? shape.map((d, i) => (axes.includes(i) ? 1 : d))
+    : shape.filter((_, i) => !axes.includes(i));
+}
+
+function reduceRaw(
+  x: Tensor,
+  axes: number[],
+  op: keyof typeof REDUCE,
+  keepDims: boolean,
+  alpha: number,
+): Tensor {
+  expectDType(x, "f32", op);
+  checkRank(x.shape, op);
+  const out = output(reducedShape(x.shape, axes, keepDims), op);
+  const st = stridesOf(x.shape);
+  // merge adjacent dimensions of the same kind (kept / reduced), dropping size-1 dimensions
+  const groups: { size: number; stride: number; red: boolean }[] = [];
+  x.shape.forEach((d, i) => {
+    if (d === 1) return;
+    const red = axes.includes(i);
+    const last = groups[groups.length - 1];
+    if (last && last.red === red && last.stride === d * st[i]) {
+      last.size *= d;
+      last.stride = st[i];
+    } else groups.push({ size: d, stride: st[i], red });
+  });
+  const kept = groups.filter((g) => !g.red);
+  const red = groups.filter((g) => g.red);
+  const nRed = red.reduce((n, g) => n * g.size, 1);
+  const params = new Params().u32(out.size, nRed, kept.length, red.length)
+    .vec(kept.map((g) => g.size), MAX_RANK, 1)
+    .vec(kept.map((g) => g.stride), MAX_RANK)
+    .vec(red.map((g) => g.size), MAX_RANK, 1)
+    .vec(red.map((g) => g.stride), MAX_RANK)
+    .f32(alpha);
+  if (out.size === 0) return out;
+  if (nRed >= 128) {
+    const k = kernel(`reduce_${op}`, reduceWgsl, "per_group", 1, 1, { OP: REDUCE[op] });
+    launchGroups(k, [x.buffer, out.buffer], params, out.size);
+  } else {
+    const k = kernel(`reduce_${op}`, reduceWgsl, "per_thread", 1, 1, { OP: REDUCE[op] });
+    launch(k, [x.buffer, out.buffer], params, out.size);
+  }
+  return out;
+}
+
+/** The shape of `g` viewed with the reduced axes kept as 1. */
+function keptShape(x: Tensor, axes: number[]): number[] {
+  return x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+}
+
+/** Sum over `axes` (all when omitted). */
+export function sum(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  const ax = normAxes(x.rank, axes, "sum");
+  return record(reduceRaw(x, ax, "sum", keepDims, 1), "sum", [x], (g) => [
+    broadcastTo(reshape(g, keptShape(x, ax)), x.shape),
+  ]);
+}
+
+/** Mean over `axes` (all when omitted). */
+export function mean(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  const ax = normAxes(x.rank, axes, "mean");
+  const n = ax.reduce((p, a) => p * x.shape[a], 1);
+  return record(reduceRaw(x, ax, "sum", keepDims, 1 / n), "mean", [x], (g) => [
+    broadcastTo(reshape(mul(g, 1 / n), keptShape(x, ax)), x.shape),
+  ]);
+}
+
+function extremum(
+  x: Tensor,
+  op: "max" | "min",
+  axes?: number | readonly number[],
+  keepDims = false,
+): Tensor {
+  const ax = normAxes(x.rank, axes, op);
+  const y = reduceRaw(x, ax, op, keepDims, 1);
+  return record(y, op, [x], (g) => {
+    // as TensorFlow: the gradient is shared equally among tied extrema
+    const ks = keptShape(x, ax);
+    const mask = equal(x, reshape(y, ks));
+    const count = reduceRaw(mask, ax, "sum", true, 1);
+    return [mul(div(mask, count), reshape(g, ks))];
+  });
+}
+
+/** Maximum over `axes` (all when omitted). */
+export function max(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  return extremum(x, "max", axes, keepDims);
+}
+
+/** Minimum over `axes` (all when omitted). */
+export function min(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  return extremum(x, "min", axes, keepDims);
+}
+
+/** Broadcasts `x` to `shape` (NumPy rules). The gradient sums back with {@linkcode sumTo}. */
+export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
+  checkRank(shape, "broadcastTo");
+  const off = shape.length - x.rank;
+  if (off < 0 || x.shape.some((d, i) => d !== 1 && d !== shape[i + off])) {
+    throw new Error(`broadcastTo: cannot broadcast [${x.shape}] to [${shape}]`);
+  }
+  if (off === 0 && x.shape.every((d, i) => d === shape[i])) return x;
+  const out = output(shape, "broadcastTo", x.dtype);
+  const st = stridesOf(x.shape);
+  const strides = shape.map((_, i) => (i < off || x.shape[i - off] === 1 ? 0 : st[i - off]));
+  const params = new Params().u32(out.size, shape.length, 0, 0)
+    .vec(shape, MAX_RANK, 1).vec(strides, MAX_RANK).vec([], MAX_RANK);
+  launch(kernel("copy", layoutWgsl, "copy", 1, 1), [x.buffer, out.buffer], params, out.size);
+  return record(out, "broadcastTo", [x], (g) => [sumTo(g, x.shape)]);
+}
+
+/** Sums `g` down to `shape`, undoing a broadcast (the adjoint of {@linkcode broadcastTo}). */
+export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
+  const off = g.rank - shape.length;
+  if (off === 0 && g.shape.every((d, i) => d === shape[i])) return g;
+  const axes: number[] = [];
+  g.shape.forEach((d, i) => {
+    if (i < off || (shape[i - off] === 1 && d !== 1)) axes.push(i);
+  });
+  return reshape(sum(g, axes, true), shape);
+}

@@ -1,0 +1,123 @@
+/**
+ * Row-wise ops over the last axis (softmax, log-softmax, arg-max, one-hot) and tensor
+ * creation on the GPU (fill, random).
+ * Kernel: `shaders/rows.wgsl`.
+ * @module
+ */
+
+import rowsWgsl from "../../shaders/rows.wgsl" with { type: "text" };
+import { record } from "../autograd/tape.ts";
+import type { Tensor } from "../tensor.ts";
+import { expectDType, kernel, launch, output, Params } from "./launch.ts";
+import { mul, sub } from "./elementwise.ts";
+import { sum } from "./reduce.ts";
+
+function rowsOf(x: Tensor, op: string): { rows: number; cols: number } {
+  if (x.rank < 1) throw new Error(`${op}: needs rank >= 1, got a scalar`);
+  const cols = x.shape[x.rank - 1];
+  return { rows: cols === 0 ? 0 : x.size / cols, cols };
+}
+
+function rowKernel(x: Tensor, entry: "softmax" | "log_softmax"): Tensor {
+  expectDType(x, "f32", entry);
+  const { rows, cols } = rowsOf(x, entry);
+  const y = output(x.shape, entry);
+  launch(
+    kernel(entry, rowsWgsl, entry, 1, 1),
+    [x.buffer, y.buffer],
+    new Params().u32(x.size, rows, cols, 0).f32(0, 0),
+    rows,
+  );
+  return y;
+}
+
+/** Softmax over the last axis. */
+export function softmax(x: Tensor): Tensor {
+  const y = rowKernel(x, "softmax");
+  return record(y, "softmax", [x], (g) => [mul(y, sub(g, sum(mul(g, y), -1, true)))]);
+}
+
+/** Log-softmax over the last axis (stable). */
+export function logSoftmax(x: Tensor): Tensor {
+  const y = rowKernel(x, "log_softmax");
+  return record(y, "logSoftmax", [x], (g) => [sub(g, mul(softmax(x), sum(g, -1, true)))]);
+}
+
+/** Index of the first maximum along the last axis (int32, no gradient). */
+export function argMax(x: Tensor): Tensor {
+  expectDType(x, "f32", "argMax");
+  const { rows, cols } = rowsOf(x, "argMax");
+  const y = output(x.shape.slice(0, -1), "argMax", "i32");
+  launch(
+    kernel("argmax", rowsWgsl, "argmax", 1, 1),
+    [x.buffer, y.buffer],
+    new Params().u32(x.size, rows, cols, 0).f32(0, 0),
+    rows,
+  );
+  return y;
+}
+
+/** One-hot encoding of int32 labels `[...]` → `[..., depth]` with `on`/`off` values. */
+export function oneHot(labels: Tensor, depth: number, on = 1, off = 0): Tensor {
+  expectDType(labels, "i32", "oneHot", "labels");
+  const y = output([...labels.shape, depth], "oneHot");
+  launch(
+    kernel("one_hot", rowsWgsl, "one_hot", 1, 1),
+    [labels.buffer, y.buffer],
+    new Params().u32(y.size, labels.size, depth, 0).f32(on, off),
+    y.size,
+  );
+  return y;
+}
+
+/** A float32 tensor of `shape` filled with `value`. */
+export function full(shape: readonly number[], value: number): Tensor {
+  const y = output(shape, "full");
+  launch(
+    kernel("fill", rowsWgsl, "fill", 0, 1),
+    [y.buffer],
+    new Params().u32(y.size, 0, 0, 0).f32(value, 0),
+    y.size,
+  );
+  return y;
+}
+
+/** Zeros of `shape`. */
+export function zeros(shape: readonly number[]): Tensor {
+  return full(shape, 0);
+}
+
+/** Ones of `shape`. */
+export function ones(shape: readonly number[]): Tensor {
+  return full(shape, 1);
+}
+
+/** Zeros shaped like `x`. */
+export function zerosLike(x: Tensor): Tensor {
+  return full(x.shape, 0);
+}
+
+/** Ones shaped like `x`. */
+export function onesLike(x: Tensor): Tensor {
+  return full(x.shape, 1);
+}
+
+/**
+ * Uniform random numbers in `[lo, hi)`, a pure function of `(seed, element index)`
+ * (the integer hash `hash01`), so results are reproducible on any device.
+ */
+export function randomUniform(
+  shape: readonly number[],
+  lo: number,
+  hi: number,
+  seed: number,
+): Tensor {
+  const y = output(shape, "randomUniform");
+  launch(
+    kernel("random_uniform", rowsWgsl, "random_uniform", 0, 1),
+    [y.buffer],
+    new Params().u32(y.size, 0, 0, seed >>> 0).f32(lo, hi),
+    y.size,
+  );
+  return y;
+}
