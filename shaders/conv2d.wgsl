@@ -54,8 +54,8 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
     let ih = vec4<i32>(oh * p.S + kh) - i32(p.PT);
     for (var kw = 0u; kw < p.KW; kw++) {
       let iw = vec4<i32>(ow * p.S + kw) - i32(p.PL);
-      let valid = ih >= vec4<i32>(0) & ih < vec4<i32>(i32(p.H)) &
-                  iw >= vec4<i32>(0) & iw < vec4<i32>(i32(p.W));
+      let valid = (ih >= vec4<i32>(0)) & (ih < vec4<i32>(i32(p.H))) &
+                  (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(p.W)));
       let base = select(vec4<u32>(0u), ((b * p.H + vec4<u32>(ih)) * p.W + vec4<u32>(iw)) * p.C, valid);
       let wbase = (kh * p.KW + kw) * p.C * p.O;
       for (var c = 0u; c < p.C; c++) {
@@ -88,11 +88,11 @@ fn backprop_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
   for (var kh = 0u; kh < p.KH; kh++) {
     let th = vec4<i32>(ih + p.PT) - i32(kh);
     let oh = th / S;
-    let vh = th >= vec4<i32>(0) & th % S == vec4<i32>(0) & oh < vec4<i32>(i32(p.OH));
+    let vh = (th >= vec4<i32>(0)) & (th % S == vec4<i32>(0)) & (oh < vec4<i32>(i32(p.OH)));
     for (var kw = 0u; kw < p.KW; kw++) {
       let tw = vec4<i32>(iw + p.PL) - i32(kw);
       let ow = tw / S;
-      let valid = vh & tw >= vec4<i32>(0) & tw % S == vec4<i32>(0) & ow < vec4<i32>(i32(p.OW));
+      let valid = vh & (tw >= vec4<i32>(0)) & (tw % S == vec4<i32>(0)) & (ow < vec4<i32>(i32(p.OW)));
       let base = select(vec4<u32>(0u),
         ((b * p.OH + vec4<u32>(max(oh, vec4<i32>(0)))) * p.OW + vec4<u32>(max(ow, vec4<i32>(0)))) * p.O,
         valid);
@@ -126,11 +126,11 @@ fn backprop_filter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
   for (var b = 0u; b < p.B; b++) {
     for (var oh = 0u; oh < p.OH; oh++) {
       let ih = kh + i32(oh * p.S);
-      let vh = ih >= vec4<i32>(0) & ih < vec4<i32>(i32(p.H));
+      let vh = (ih >= vec4<i32>(0)) & (ih < vec4<i32>(i32(p.H)));
       let rowb = (b * p.H + vec4<u32>(max(ih, vec4<i32>(0)))) * p.W;
       for (var ow = 0u; ow < p.OW; ow++) {
         let iw = kw + i32(ow * p.S);
-        let valid = vh & iw >= vec4<i32>(0) & iw < vec4<i32>(i32(p.W));
+        let valid = vh & (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(p.W)));
         let xi = select(vec4<u32>(0u), (rowb + vec4<u32>(max(iw, vec4<i32>(0)))) * p.C + c, valid);
         let a = select(vec4<f32>(0.0), vec4<f32>(in0[xi.x], in0[xi.y], in0[xi.z], in0[xi.w]), valid);
         let go = ((b * p.OH + oh) * p.OW + ow) * p.O;

@@ -86,6 +86,7 @@ export class Runtime {
   private errorChecks: Promise<void>[] = [];
   private errors: string[] = [];
   private lost: string | null = null;
+  private compileErrors = new Map<string, string>();
   /** Number of dispatches recorded since creation (diagnostics). */
   dispatchCount = 0;
   /** Number of queue submissions since creation (diagnostics). */
@@ -252,6 +253,18 @@ export class Runtime {
     if (!mod) {
       mod = this.device.createShaderModule({ label: k.name, code: commonWgsl + "\n" + k.code });
       this.modules.set(k.code, mod);
+      const name = k.name;
+      this.errorChecks.push(
+        mod.getCompilationInfo().then((info) => {
+          const msgs = info.messages.filter((m) => m.type === "error");
+          if (msgs.length) {
+            this.compileErrors.set(
+              name,
+              msgs.map((m) => `line ${m.lineNum}: ${m.message}`).join("; "),
+            );
+          }
+        }, () => {}),
+      );
     }
     p = this.device.createComputePipeline({
       label: k.name,
@@ -365,7 +378,11 @@ export class Runtime {
         const kind = err.constructor?.name === "GPUOutOfMemoryError"
           ? "out of GPU memory"
           : "WebGPU validation error";
-        this.errors.push(`${kind} in ${context}: ${err.message}`);
+        let msg = `${kind} in ${context}: ${err.message}`;
+        for (const [name, text] of this.compileErrors) {
+          if (context.includes(name)) msg += `\n(shader of ${name} failed to compile: ${text})`;
+        }
+        this.errors.push(msg);
       }
     }));
   }
@@ -415,7 +432,7 @@ export class Params {
     return this;
   }
   /** Appends `v` padded with `fill` to `len` words (a WGSL `array<vec4<u32>, len/4>`). */
-  vec(v: number[], len: number, fill = 0): this {
+  vec(v: readonly number[], len: number, fill = 0): this {
     this.align4();
     for (let i = 0; i < len; i++) this.words.push((i < v.length ? v[i] : fill) >>> 0);
     return this;
