@@ -185,7 +185,7 @@ export function broadcastShapes(a: readonly number[], b: readonly number[], op =
 export function broadcastStrides(shape: readonly number[], out: readonly number[]): number[] {
   const st = stridesOf(shape);
   const off = out.length - shape.length;
-  return out.map((d, i) => {
+  return out.map((_d, i) => {
     const j = i - off;
     if (j < 0 || shape[j] === 1) return 0;
     return st[j];
