@@ -94,3 +94,21 @@ fn random_uniform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
   if (i >= p.n) { return; }
   fill_out[i] = p.alpha + (p.beta - p.alpha) * hash01(p.seed, i);
 }
+
+// Normal random numbers (Box–Muller on hashed uniforms) with mean alpha and deviation beta;
+// when `cols` is 1, values beyond two deviations are redrawn (a truncated normal).
+@compute @workgroup_size(64)
+fn random_normal(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_index) lid: u32) {
+  let i = linear_index(wid, nwg, lid);
+  if (i >= p.n) { return; }
+  var z = 0.0;
+  for (var r = 0u; r < 64u; r++) {
+    let j = 2u * (i + r * p.n);
+    let u1 = hash01(p.seed, j);
+    let u2 = hash01(p.seed, j + 1u);
+    z = sqrt(-2.0 * log(1.0 - u1)) * cos(6.283185307179586 * u2);
+    if (p.cols == 0u || abs(z) <= 2.0) { break; }
+  }
+  fill_out[i] = p.alpha + p.beta * z;
+}

@@ -41,20 +41,31 @@ export function standardize(x: Tensor): Tensor {
   return div(sub(x, mu), adjusted);
 }
 
-function labelCount(logits: Tensor, labels: Tensor, op: string): number {
+/**
+ * Labels as a one-hot float matrix: int32 labels `[B]` are encoded; a float32 `[B, classes]`
+ * tensor is taken as already one-hot (it may be a broadcast of labels over path points).
+ */
+function oneHotLabels(logits: Tensor, labels: Tensor, op: string): Tensor {
   if (logits.rank !== 2) {
     throw new Error(`${op}: logits must be [batch, classes], got [${logits.shape}]`);
   }
-  if (labels.rank !== 1 || labels.shape[0] !== logits.shape[0]) {
-    throw new Error(`${op}: labels must be [${logits.shape[0]}], got [${labels.shape}]`);
+  const [b, k] = logits.shape;
+  if (labels.dtype === "f32") {
+    if (labels.rank !== 2 || labels.shape[0] !== b || labels.shape[1] !== k) {
+      throw new Error(`${op}: one-hot labels must be [${b}, ${k}], got [${labels.shape}]`);
+    }
+    return labels;
   }
-  return logits.shape[1];
+  if (labels.rank !== 1 || labels.shape[0] !== b) {
+    throw new Error(`${op}: labels must be int32 [${b}], got [${labels.shape}]`);
+  }
+  return oneHot(labels, k);
 }
 
-/** Per-example softmax cross-entropy with int32 labels: `−log softmax(z)[y]`, shape `[B]`. */
+/** Per-example softmax cross-entropy (int32 or one-hot labels): `−log softmax(z)[y]`, shape `[B]`. */
 export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
-  const k = labelCount(logits, labels, "softmaxCrossEntropy");
-  return neg(sum(mul(oneHot(labels, k), logSoftmax(logits)), -1));
+  const onehot = oneHotLabels(logits, labels, "softmaxCrossEntropy");
+  return neg(sum(mul(onehot, logSoftmax(logits)), -1));
 }
 
 /** `xent` of SPEC §3: softmax cross-entropy summed over the batch (a scalar). */
@@ -72,15 +83,13 @@ export function meanXent(logits: Tensor, labels: Tensor): Tensor {
  * the gradient is 0 where the clip is active.
  */
 export function igPathLoss(logits: Tensor, labels: Tensor): Tensor {
-  const k = labelCount(logits, labels, "igPathLoss");
-  const p = sum(mul(oneHot(labels, k), softmax(logits)), -1);
+  const p = sum(mul(oneHotLabels(logits, labels, "igPathLoss"), softmax(logits)), -1);
   return neg(log(clip(p, 1e-10, 1)));
 }
 
 /** The Carlini–Wagner loss of SPEC §3: `−Σ relu(z_y − max_{j≠y} z_j + 50)`. */
 export function cwLoss(logits: Tensor, labels: Tensor, confidence = 50): Tensor {
-  const k = labelCount(logits, labels, "cwLoss");
-  const mask = oneHot(labels, k);
+  const mask = oneHotLabels(logits, labels, "cwLoss");
   const correct = sum(mul(mask, logits), -1);
   const wrong = max(sub(logits, mul(mask, 1e4)), -1);
   return neg(sum(relu(affine(sub(correct, wrong), 1, confidence))));

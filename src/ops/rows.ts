@@ -121,3 +121,24 @@ export function randomUniform(
   );
   return y;
 }
+
+/**
+ * Normal random numbers with mean `mean` and deviation `std`, a pure function of
+ * `(seed, element index)`. With `truncated`, values beyond two deviations are redrawn.
+ */
+export function randomNormal(
+  shape: readonly number[],
+  mean: number,
+  std: number,
+  seed: number,
+  truncated = false,
+): Tensor {
+  const y = output(shape, "randomNormal");
+  launch(
+    kernel("random_normal", rowsWgsl, "random_normal", 0, 1),
+    [y.buffer],
+    new Params().u32(y.size, 0, truncated ? 1 : 0, seed >>> 0).f32(mean, std),
+    y.size,
+  );
+  return y;
+}

@@ -1,0 +1,126 @@
+/**
+ * Parameters: seeded initialisation on the GPU and safetensors checkpoints.
+ * (Pure bytes in and out; reading and writing files is the caller's business.)
+ * @module
+ */
+
+import { type Tensor, tensor } from "../tensor.ts";
+import { full, randomNormal, randomUniform } from "../ops/mod.ts";
+import { parseSafetensors, type SafeTensorInput, serializeSafetensors } from "../io/safetensors.ts";
+import { hash01 } from "../io/hash.ts";
+import type { Model, Params, ParamSpec } from "./model.ts";
+
+function initOne(spec: ParamSpec, seed: number): Tensor {
+  const i = spec.init;
+  switch (i.kind) {
+    case "truncated_normal":
+      return randomNormal(spec.shape, 0, i.std, seed, true);
+    case "normal":
+      return randomNormal(spec.shape, 0, i.std, seed, false);
+    case "uniform":
+      return randomUniform(spec.shape, -i.limit, i.limit, seed);
+    case "constant":
+      return full(spec.shape, i.value);
+  }
+}
+
+/** Fresh parameters for `model`, a pure function of `seed` (SPEC §2 initialisers). */
+export function initParams(model: Model, seed: number): Params {
+  const p: Params = {};
+  model.specs.forEach((s, k) => {
+    p[s.name] = initOne(s, Math.floor(hash01(seed >>> 0, k) * 2 ** 32) >>> 0);
+  });
+  return p;
+}
+
+/** Parameters given as host arrays (e.g. from another tool), checked against the model. */
+export function paramsFromHost(
+  model: Model,
+  values: Record<string, Float32Array>,
+  source = "parameters",
+): Params {
+  const p: Params = {};
+  for (const s of model.specs) {
+    const v = values[s.name];
+    if (!v) {
+      throw new Error(`${source}: parameter ${s.name} is missing (expected F32 [${s.shape}])`);
+    }
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    if (v.length !== n) {
+      throw new Error(
+        `${source}: parameter ${s.name} has ${v.length} values, expected [${s.shape}] (${n})`,
+      );
+    }
+    p[s.name] = tensor(v, s.shape);
+  }
+  return p;
+}
+
+/**
+ * Serialises parameters (and optional extra tensors, e.g. optimiser state) to safetensors
+ * bytes: float32, SPEC names, HWIO / `[in, out]` layouts.
+ */
+export async function saveParams(
+  params: Params,
+  metadata: Record<string, string> = {},
+  extra: Record<string, Tensor> = {},
+): Promise<Uint8Array> {
+  const out: Record<string, SafeTensorInput> = {};
+  for (const [name, t] of [...Object.entries(params), ...Object.entries(extra)]) {
+    const data = await t.data();
+    out[name] = { dtype: t.dtype === "f32" ? "F32" : "I32", shape: [...t.shape], data };
+  }
+  return serializeSafetensors(out, metadata);
+}
+
+/** A loaded checkpoint: the model's parameters, any other tensors, and the metadata. */
+export interface LoadedCheckpoint {
+  /** The model's parameters, on the GPU. */
+  params: Params;
+  /** Tensors other than parameters (e.g. optimiser state), on the host. */
+  extra: Map<string, { shape: number[]; data: Float32Array | Int32Array }>;
+  /** The file's `__metadata__`. */
+  metadata: Record<string, string>;
+}
+
+/**
+ * Loads a safetensors checkpoint for `model`. A missing parameter, a wrong shape or dtype
+ * gives an error naming the tensor, what was expected and what was found. Tensors whose
+ * names are not parameters are returned in `extra` when they contain a `/`-free prefix
+ * followed by `:` (e.g. `adam_m:W_conv1`); any other unknown name is an error.
+ */
+export function loadParams(
+  model: Model,
+  bytes: Uint8Array,
+  source = "checkpoint",
+): LoadedCheckpoint {
+  const file = parseSafetensors(bytes, source);
+  const params: Params = {};
+  const known = new Set(model.specs.map((s) => s.name));
+  for (const s of model.specs) {
+    const e = file.tensors.get(s.name);
+    if (!e) {
+      throw new Error(`${source}: tensor ${s.name} is missing (expected F32 [${s.shape}])`);
+    }
+    if (e.dtype !== "F32") {
+      throw new Error(`${source}: tensor ${s.name} has dtype ${e.dtype}, expected F32`);
+    }
+    if (e.shape.length !== s.shape.length || e.shape.some((d, i) => d !== s.shape[i])) {
+      throw new Error(`${source}: tensor ${s.name} has shape [${e.shape}], expected [${s.shape}]`);
+    }
+  }
+  const extra = new Map<string, { shape: number[]; data: Float32Array | Int32Array }>();
+  for (const [name, e] of file.tensors) {
+    if (known.has(name)) continue;
+    if (/^[^/:]+:/.test(name)) {
+      extra.set(name, { shape: e.shape, data: e.data });
+      continue;
+    }
+    throw new Error(
+      `${source}: tensor ${name} is not a parameter of the ${model.kind} model ` +
+        `(expected one of ${[...known].join(", ")})`,
+    );
+  }
+  for (const s of model.specs) params[s.name] = tensor(file.tensors.get(s.name)!.data, s.shape);
+  return { params, extra, metadata: file.metadata };
+}
