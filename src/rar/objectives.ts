@@ -74,7 +74,7 @@ export function lossAndGrads(
     ? batch.x
     : needAdv(batch, objective);
   const useMean = resnet && (objective === "nat" || objective === "adv");
-  const parts = valueAndGrad((p: Params) => {
+  const parts = valueAndGrad<[Params], Params>((p: Params) => {
     const logits = model.logits(p, classInput);
     const ce = useMean ? meanXent(logits, batch.y) : xent(logits, batch.y);
     const decay = model.weightDecayLoss(p);
