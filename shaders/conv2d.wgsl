@@ -9,7 +9,7 @@ struct Params {
   B: u32, H: u32, W: u32, C: u32,
   OH: u32, OW: u32, O: u32, S: u32,
   KH: u32, KW: u32, PT: u32, PL: u32,
-  M: u32, N: u32, tiles_n: u32, _p: u32,
+  M: u32, N: u32, tiles_n: u32, B0: u32, // backprop_filter sums over batches [B0, B)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -123,7 +123,7 @@ fn backprop_filter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
   let kw = vec4<i32>(q % vec4<u32>(p.KW)) - i32(p.PL);
   let kh = vec4<i32>(q / vec4<u32>(p.KW)) - i32(p.PT);
   var acc: array<vec4<f32>, 4>;
-  for (var b = 0u; b < p.B; b++) {
+  for (var b = p.B0; b < p.B; b++) {
     for (var oh = 0u; oh < p.OH; oh++) {
       let ih = kh + i32(oh * p.S);
       let vh = (ih >= vec4<i32>(0)) & (ih < vec4<i32>(i32(p.H)));

@@ -10,6 +10,7 @@ struct Params {
   rshape: array<vec4<u32>, 2>,
   rstride: array<vec4<u32>, 2>,
   alpha: f32,
+  chunk: u32, // per_group: reduced elements per workgroup; 0 = all of them
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -77,16 +78,24 @@ var<workgroup> partial: array<f32, 64>;
 @compute @workgroup_size(64)
 fn per_group(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
              @builtin(local_invocation_index) lid: u32) {
-  let o = linear_group(wid, nwg);
+  // Workgroup g reduces chunk g % n_chunks of output g / n_chunks into out[g], so that no
+  // invocation loops more than chunk / 64 times: llvmpipe ends shader loops after 65535
+  // iterations (shared by nested loops), which silently truncated long reductions.
+  let g = linear_group(wid, nwg);
+  let len = select(p.n_red, p.chunk, p.chunk != 0u);
+  let n_chunks = (p.n_red + len - 1u) / len;
+  let o = g / n_chunks;
+  let j0 = (g % n_chunks) * len;
+  let j1 = min(j0 + len, p.n_red);
   let live = o < p.n_out;
   var acc = identity();
   if (live) {
     let base = base_of(o);
     if (p.rrank == 1u) {
       let s = p.rstride[0].x;
-      for (var j = lid; j < p.n_red; j += 64u) { acc = combine(acc, x[base + j * s]); }
+      for (var j = j0 + lid; j < j1; j += 64u) { acc = combine(acc, x[base + j * s]); }
     } else {
-      for (var j = lid; j < p.n_red; j += 64u) { acc = combine(acc, x[base + offset_of(j)]); }
+      for (var j = j0 + lid; j < j1; j += 64u) { acc = combine(acc, x[base + offset_of(j)]); }
     }
   }
   partial[lid] = acc;
@@ -95,5 +104,5 @@ fn per_group(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
     if (lid < s) { partial[lid] = combine(partial[lid], partial[lid + s]); }
     workgroupBarrier();
   }
-  if (lid == 0u && live) { out[o] = p.alpha * partial[0]; }
+  if (lid == 0u && live) { out[g] = p.alpha * partial[0]; }
 }

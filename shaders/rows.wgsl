@@ -112,3 +112,21 @@ fn random_normal(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   }
   fill_out[i] = p.alpha + p.beta * z;
 }
+
+// 1 for the `seed` (= k) largest entries of each row, else 0; ties go to the lower index.
+@compute @workgroup_size(64)
+fn topk_mask(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_index) lid: u32) {
+  let i = linear_index(wid, nwg, lid);
+  if (i >= p.n) { return; }
+  let r = i / p.cols;
+  let j = i % p.cols;
+  let base = r * p.cols;
+  let v = x[i];
+  var rank = 0u;
+  for (var t = 0u; t < p.cols; t++) {
+    let u = x[base + t];
+    if (u > v || (u == v && t < j)) { rank++; }
+  }
+  y[i] = select(0.0, 1.0, rank < p.seed);
+}

@@ -88,7 +88,10 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return ab / Math.sqrt(aa * bb);
 }
 
-/** Second-order check: within 1e-2 relative, or cosine similarity above 0.999. */
+/**
+ * Second-order check: within 1e-2 relative, or cosine similarity above 0.999 with norms
+ * within 1e-2 (so a result off by a constant factor fails).
+ */
 export function assertSecondOrder(
   actual: ArrayLike<number>,
   expected: ArrayLike<number>,
@@ -98,11 +101,22 @@ export function assertSecondOrder(
     assertClose(actual, expected, what, 1e-2);
   } catch (e) {
     const c = cosine(actual, expected);
-    if (!(c > 0.999)) throw new Error(`${(e as Error).message}; cosine similarity ${c}`);
+    const na = norm(actual), nb = norm(expected);
+    const normOk = Math.abs(na - nb) <= 1e-2 * Math.max(nb, 1e-30);
+    if (!(c > 0.999) || !normOk) {
+      throw new Error(`${(e as Error).message}; cosine similarity ${c}, norms ${na} vs ${nb}`);
+    }
   }
 }
 
 /** Reads a tensor to a Float32Array. */
 export async function read(t: Tensor): Promise<Float32Array> {
   return new Float32Array(await t.data());
+}
+
+/** Euclidean norm. */
+export function norm(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * a[i];
+  return Math.sqrt(s);
 }

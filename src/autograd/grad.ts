@@ -168,7 +168,8 @@ export function valueAndGrad<A extends any[], G extends Tree = Tensor>(
         const watched = flat.map(watch);
         const wargs = [...args] as A;
         wargs[argnum] = rebuild(args[argnum] as Tree, watched[Symbol.iterator]());
-        const value = f(...wargs);
+        // gradients are asked for explicitly, so the function is recorded even under noGrad
+        const value = withGrad(() => f(...wargs));
         if (value.size !== 1) {
           throw new Error(`grad: the function must return one value, got shape [${value.shape}]`);
         }

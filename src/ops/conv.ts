@@ -9,6 +9,7 @@ import convWgsl from "../../shaders/conv2d.wgsl" with { type: "text" };
 import { record } from "../autograd/tape.ts";
 import type { Tensor } from "../tensor.ts";
 import { expectDType, expectRank, kernel, launchGroups, output, Params } from "./launch.ts";
+import { add } from "./elementwise.ts";
 
 /** Padding modes with TensorFlow semantics. */
 export type Padding = "SAME" | "VALID";
@@ -77,7 +78,7 @@ function geometry(
   return { B, H, W, C, OH: gh.out, OW: gw.out, O, KH, KW, S, PT: gh.before, PL: gw.before };
 }
 
-function params(g: Geo, M: number, N: number): Params {
+function params(g: Geo, M: number, N: number, b0 = 0): Params {
   return new Params().u32(
     g.B,
     g.H,
@@ -94,7 +95,7 @@ function params(g: Geo, M: number, N: number): Params {
     M,
     N,
     Math.ceil(N / 32),
-    0,
+    b0,
   );
 }
 
@@ -106,6 +107,7 @@ function run(
   g: Geo,
   M: number,
   N: number,
+  b0 = 0,
 ): Tensor {
   const out = output(outShape, `conv2d_${entry}`);
   if (out.size === 0) return out;
@@ -113,10 +115,45 @@ function run(
   launchGroups(
     k,
     [a.buffer, b.buffer, out.buffer],
-    params(g, M, N),
+    params(g, M, N, b0),
     Math.ceil(M / 32) * Math.ceil(N / 32),
   );
   return out;
+}
+
+/**
+ * Loop iterations one `backprop_filter` invocation may run. llvmpipe, Mesa's software Vulkan
+ * driver, ends every shader loop after 65535 iterations in total per invocation
+ * (LP_MAX_TGSI_LOOP_ITERATIONS, shared by nested loops), which silently truncated the sum over
+ * (b, oh, ow); larger batches are split into batch ranges whose partial gradients are added.
+ */
+const FILTER_LOOP_BUDGET = 60000;
+
+function backpropFilterRaw(x: Tensor, gy: Tensor, wShape: number[], g: Geo): Tensor {
+  const M = g.KH * g.KW * g.C;
+  const perImage = g.OH * g.OW + g.OH + 1;
+  const step = Math.max(1, Math.floor(FILTER_LOOP_BUDGET / perImage));
+  let total: Tensor | null = null;
+  for (let b0 = 0; b0 === 0 || b0 < g.B; b0 += step) {
+    const part = run(
+      "backprop_filter",
+      x,
+      gy,
+      wShape,
+      { ...g, B: Math.min(g.B, b0 + step) },
+      M,
+      g.O,
+      b0,
+    );
+    if (!total) total = part;
+    else {
+      const sum = add(total, part);
+      total.dispose();
+      part.dispose();
+      total = sum;
+    }
+  }
+  return total!;
 }
 
 function checkF32(op: string, ...ts: Tensor[]): void {
@@ -163,7 +200,7 @@ export function conv2dBackpropFilter(
   expectRank(gy, 4, "conv2dBackpropFilter", "gy");
   const g = geometry(x.shape, wShape, options, "conv2dBackpropFilter");
   checkGy(gy, g, "conv2dBackpropFilter");
-  const gw = run("backprop_filter", x, gy, [...wShape], g, g.KH * g.KW * g.C, g.O);
+  const gw = backpropFilterRaw(x, gy, [...wShape], g);
   return record(gw, "conv2dBackpropFilter", [x, gy], (G, needs) => [
     needs[0] ? conv2dBackpropInput(gy, G, x.shape, options) : null,
     needs[1] ? conv2d(x, G, options) : null,

@@ -24,6 +24,14 @@ import { reshape } from "./layout.ts";
 
 const REDUCE = { sum: 0, max: 1, min: 2 } as const;
 
+/**
+ * Longest run of reduced elements one workgroup handles (4096 loop iterations per invocation).
+ * llvmpipe, Mesa's software Vulkan driver, ends every shader loop after 65535 iterations in
+ * total per invocation (LP_MAX_TGSI_LOOP_ITERATIONS, shared by nested loops) and so silently
+ * truncated longer reductions; longer ones are reduced in two passes.
+ */
+const REDUCE_CHUNK = 64 * 4096;
+
 /** Normalises `axes` (negative allowed; undefined = all) to sorted unique non-negative axes. */
 export function normAxes(rank: number, axes?: number | readonly number[], op = "reduce"): number[] {
   if (axes === undefined) return Array.from({ length: rank }, (_, i) => i);
@@ -77,7 +85,21 @@ function reduceRaw(
     .vec(red.map((g) => g.stride), MAX_RANK)
     .f32(alpha);
   if (out.size === 0) return out;
-  if (nRed >= 128) {
+  if (nRed > REDUCE_CHUNK) {
+    // two passes, so that no invocation loops more than REDUCE_CHUNK / 64 times (see
+    // `per_group` in reduce.wgsl): partial results of chunks, then one thread per output
+    const chunks = Math.ceil(nRed / REDUCE_CHUNK);
+    const part = output([out.size, chunks], op);
+    const k1 = kernel(`reduce_${op}`, reduceWgsl, "per_group", 1, 1, { OP: REDUCE[op] });
+    launchGroups(k1, [x.buffer, part.buffer], params.u32(REDUCE_CHUNK), out.size * chunks);
+    const p2 = new Params().u32(out.size, chunks, 1, 1)
+      .vec([out.size], MAX_RANK, 1).vec([chunks], MAX_RANK)
+      .vec([chunks], MAX_RANK, 1).vec([1], MAX_RANK)
+      .f32(1);
+    const k2 = kernel(`reduce_${op}`, reduceWgsl, "per_thread", 1, 1, { OP: REDUCE[op] });
+    launch(k2, [part.buffer, out.buffer], p2, out.size);
+    part.dispose();
+  } else if (nRed >= 128) {
     const k = kernel(`reduce_${op}`, reduceWgsl, "per_group", 1, 1, { OP: REDUCE[op] });
     launchGroups(k, [x.buffer, out.buffer], params, out.size);
   } else {

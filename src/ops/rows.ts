@@ -142,3 +142,23 @@ export function randomNormal(
   );
   return y;
 }
+
+/**
+ * A 0/1 mask of the `k` largest entries along the last axis (ties go to the lower index);
+ * no gradient.
+ */
+export function topKMask(x: Tensor, k: number): Tensor {
+  expectDType(x, "f32", "topKMask");
+  const { rows, cols } = rowsOf(x, "topKMask");
+  if (!Number.isInteger(k) || k < 0) {
+    throw new Error(`topKMask: k must be a non-negative integer, got ${k}`);
+  }
+  const y = output(x.shape, "topKMask");
+  launch(
+    kernel("topk_mask", rowsWgsl, "topk_mask", 1, 1),
+    [x.buffer, y.buffer],
+    new Params().u32(x.size, rows, cols, k).f32(0, 0),
+    x.size,
+  );
+  return y;
+}

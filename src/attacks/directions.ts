@@ -1,0 +1,151 @@
+/**
+ * Attack directions of the attribution attacks (SPEC §8, Ghorbani et al.): `topK`,
+ * `mass_center`, `target` and `random`. Directions use the softplus surrogate's saliency
+ * (the ReLU network has no useful second derivative); the reference quantities (top-k mask,
+ * original centre) come from the ReLU network or the surrogate as SPEC §8 states.
+ * @module
+ */
+
+import { grad } from "../autograd/grad.ts";
+import { type Tensor, tensor, tidy } from "../tensor.ts";
+import {
+  floor,
+  mul,
+  neg,
+  randomUniform,
+  reshape,
+  sign,
+  square,
+  sub,
+  sum,
+  topKMask,
+} from "../ops/mod.ts";
+import type { Model, Params } from "../nn/model.ts";
+import { saliencyMap, type SaliencyOptions, type SaliencyType } from "../attribution/saliency.ts";
+
+/** Attack methods of SPEC §8. */
+export type AttackMethod = "random" | "topK" | "mass_center" | "target";
+
+/** What an attack direction needs to know. */
+export interface DirectionSetup {
+  /** The model. */
+  model: Model;
+  /** Its parameters. */
+  params: Params;
+  /** The original images `[B, H, W, C]` (usually B = 1). */
+  x: Tensor;
+  /** Their labels (int32 `[B]`). */
+  labels: Tensor;
+  /** Saliency used by the attack. */
+  saliencyType: SaliencyType;
+  /** `num_IG_steps`. */
+  steps: number;
+  /** `k_top` (for `topK`). */
+  kTop: number;
+  /** Target map `[H, W]` or `[B, H, W]` (for `target`). */
+  target?: Tensor;
+  /** A given top-k mask `[B, H·W]` for `topK` instead of the ReLU saliency's own. */
+  referenceMask?: Tensor;
+}
+
+/**
+ * `(Σ S·row, Σ S·col) / (H·W)` per map for saliency maps `S [B, H, W]`, as `[B, 2]`
+ * (differentiable in S).
+ */
+export function massCenter(S: Tensor): Tensor {
+  const [, H, W] = S.shape;
+  const rows = new Float32Array(H * W), cols = new Float32Array(H * W);
+  for (let h = 0; h < H; h++) {
+    for (let w = 0; w < W; w++) {
+      rows[h * W + w] = h / (H * W);
+      cols[h * W + w] = w / (H * W);
+    }
+  }
+  const flat = reshape(S, [S.shape[0], H * W]);
+  const grid = tensor(new Float32Array([...rows, ...cols]), [2, H * W]);
+  return sum(mul(reshape(flat, [S.shape[0], 1, H * W]), grid), -1);
+}
+
+/** The top-`kTop` mask `[B, H·W]` of the ReLU network's saliency of the original images. */
+export function topKReferenceMask(setup: DirectionSetup): Tensor {
+  return tidy(() => {
+    const S = saliencyMap(
+      setup.model,
+      setup.params,
+      setup.x,
+      setup.labels,
+      setup.saliencyType,
+      opts(setup, "relu"),
+    );
+    return topKMask(reshape(S, [S.shape[0], -1]), setup.kTop);
+  });
+}
+
+function opts(s: DirectionSetup, activation: "relu" | "softplus"): SaliencyOptions {
+  return { activation, steps: s.steps };
+}
+
+/**
+ * Prepares the direction function of `method` for the images of `setup`: the returned function
+ * maps the current perturbed images to the attack direction before `sign` (same shape as x).
+ * `random` directions are ±1 patterns seeded by `seed` and the step number.
+ */
+export function attackDirection(
+  method: AttackMethod,
+  setup: DirectionSetup,
+  seed = 0,
+): { direction: (xt: Tensor, step: number) => Tensor; dispose: () => void; reference?: Tensor } {
+  const { model, params, labels } = setup;
+  const softS = (xt: Tensor) =>
+    saliencyMap(model, params, xt, labels, setup.saliencyType, opts(setup, "softplus"));
+  switch (method) {
+    case "topK": {
+      const given = setup.referenceMask;
+      const mask = given ? reshape(given, [setup.x.shape[0], -1]) : topKReferenceMask(setup);
+      return {
+        reference: mask,
+        direction: (xt) =>
+          tidy(() => neg(grad((z: Tensor) => sum(mul(mask, reshape(softS(z), mask.shape))))(xt))),
+        dispose: () => {
+          if (mask !== given) mask.dispose();
+        },
+      };
+    }
+    case "mass_center": {
+      const c0 = tidy(() => floor(massCenter(softS(setup.x))));
+      return {
+        reference: c0,
+        direction: (xt) =>
+          tidy(() => grad((z: Tensor) => sum(square(sub(massCenter(softS(z)), c0))))(xt)),
+        dispose: () => c0.dispose(),
+      };
+    }
+    case "target": {
+      const T = setup.target;
+      if (!T) throw new Error("the target attack needs a target map (H×W)");
+      const [B, H, W] = setup.x.shape;
+      if (T.size !== H * W && T.size !== B * H * W) {
+        throw new Error(`the target map has shape [${T.shape}], expected [${H}, ${W}]`);
+      }
+      const t3 = reshape(T, [T.size === H * W ? 1 : B, H, W]);
+      return {
+        direction: (xt) => tidy(() => grad((z: Tensor) => sum(mul(t3, softS(z))))(xt)),
+        dispose: () => {},
+      };
+    }
+    case "random":
+      return {
+        direction: (xt, step) =>
+          tidy(() =>
+            sign(randomUniform(xt.shape, -1, 1, (seed * 1000003 + step * 7919 + 1) >>> 0))
+          ),
+        dispose: () => {},
+      };
+    default:
+      throw new Error(
+        `attribution_attack_method must be one of random, topK, mass_center, target; got ${
+          JSON.stringify(method)
+        }`,
+      );
+  }
+}

@@ -1,0 +1,6 @@
+/**
+ * Attacks: attribution-attack directions.
+ * @module
+ */
+
+export * from "./directions.ts";

@@ -1,0 +1,6 @@
+/**
+ * Attribution: saliency maps.
+ * @module
+ */
+
+export * from "./saliency.ts";

@@ -1,0 +1,3 @@
+import { registerModelGoldenTests } from "./model_goldens.ts";
+
+await registerModelGoldenTests("mnist_cnn.safetensors");
