@@ -100,7 +100,7 @@ export async function registerModelGoldenTests(name: string): Promise<void> {
   const t = (label: string, fn: () => Promise<void>) =>
     Deno.test(`${name}: ${label}`, () => tidy(fn) as Promise<void>);
 
-  t("parameters rebuilt from the recipe equal the stored ones", async () => {
+  Deno.test(`${name}: parameters rebuilt from the recipe equal the stored ones`, () => {
     let n = 0;
     for (const [k, r] of Object.entries(recipes)) {
       const key = `param.${k}`;
