@@ -9,13 +9,15 @@
 import { grad } from "../autograd/grad.ts";
 import { type Tensor, tensor, tidy } from "../tensor.ts";
 import {
+  abs,
+  affine,
   floor,
   mul,
-  neg,
   randomUniform,
   reshape,
   sign,
   square,
+  step,
   sub,
   sum,
   topKMask,
@@ -81,6 +83,32 @@ export function topKReferenceMask(setup: DirectionSetup): Tensor {
   });
 }
 
+/**
+ * Number of non-zero entries of each saliency map `S [B, H, W]` (computed on the GPU).
+ * With `k_top` at least this count, the `topK` mask covers every non-zero entry and the
+ * `topK` direction is zero (see {@linkcode topKDegenerate}).
+ */
+export async function countNonZeroSaliency(S: Tensor): Promise<number[]> {
+  if (S.rank !== 3) {
+    throw new Error(`countNonZeroSaliency: expected a saliency map [B, H, W], got [${S.shape}]`);
+  }
+  const counts = tidy(() => sum(step(abs(S)), [1, 2]));
+  try {
+    return Array.from(await counts.data(), (v) => Math.round(v));
+  } finally {
+    counts.dispose();
+  }
+}
+
+/**
+ * Whether the `topK` attack is degenerate for an image (SPEC §8): with `kTop` at least the
+ * number `nonZero` of non-zero saliency entries, the mask covers all of them and the `topK`
+ * direction is exactly zero, so the attack leaves the image unchanged.
+ */
+export function topKDegenerate(nonZero: number, kTop: number): boolean {
+  return kTop >= nonZero;
+}
+
 function opts(s: DirectionSetup, activation: "relu" | "softplus"): SaliencyOptions {
   return { activation, steps: s.steps };
 }
@@ -102,11 +130,16 @@ export function attackDirection(
     case "topK": {
       const given = setup.referenceMask;
       const mask = given ? reshape(given, [setup.x.shape[0], -1]) : topKReferenceMask(setup);
+      // The saliency sums to H·W, so −∂(Σ M⊙S)/∂x = +∂(Σ (1−M)⊙S)/∂x. This form is exactly
+      // zero when M covers every non-zero saliency entry (SPEC §8), instead of rounding noise
+      // whose sign would turn the attack into a random one.
+      const rest = affine(mask, -1, 1);
       return {
         reference: mask,
         direction: (xt) =>
-          tidy(() => neg(grad((z: Tensor) => sum(mul(mask, reshape(softS(z), mask.shape))))(xt))),
+          tidy(() => grad((z: Tensor) => sum(mul(rest, reshape(softS(z), rest.shape))))(xt)),
         dispose: () => {
+          rest.dispose();
           if (mask !== given) mask.dispose();
         },
       };

@@ -87,6 +87,7 @@ export class Runtime {
   private errors: string[] = [];
   private lost: string | null = null;
   private compileErrors = new Map<string, string>();
+  private destroyed = false;
   /** Number of dispatches recorded since creation (diagnostics). */
   dispatchCount = 0;
   /** Number of queue submissions since creation (diagnostics). */
@@ -400,6 +401,24 @@ export class Runtime {
     }
   }
 
+  /**
+   * Releases every GPU resource of this runtime and the device itself. Called automatically
+   * when the module unloads; tensors must not be used afterwards.
+   */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.encoder = null;
+    this.pass = null;
+    for (const list of [...this.free.values(), ...this.stagingFree.values()]) {
+      for (const b of list) b.destroy();
+    }
+    this.free.clear();
+    this.stagingFree.clear();
+    this.arena.destroy();
+    this.device.destroy();
+  }
+
   /** Submits pending work and waits until the GPU has finished it. */
   async sync(): Promise<void> {
     this.flush();
@@ -454,8 +473,11 @@ export function initRuntime(options: DeviceOptions = {}): Promise<Runtime> {
   if (current) return Promise.resolve(current);
   if (!pending) {
     pending = acquireDevice(options).then(({ device, adapterName }) => {
-      current = new Runtime(device, adapterName);
-      return current;
+      const rt = new Runtime(device, adapterName);
+      current = rt;
+      // release GPU memory and the device deterministically when the program ends
+      globalThis.addEventListener?.("unload", () => rt.destroy());
+      return rt;
     }).catch((e) => {
       pending = null;
       throw e;

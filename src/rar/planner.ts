@@ -7,7 +7,7 @@ import type { Model } from "../nn/model.ts";
 
 /** Bytes kept per path point, as a multiple of its forward activations, when a gradient of a
  * gradient is taken (forward values, masks, backward values and the double-backward pass). */
-export const SECOND_ORDER_FACTOR = 8;
+export const SECOND_ORDER_FACTOR = 5;
 
 /** Default memory budget for the path points of one chunk (bytes). */
 export const DEFAULT_MEMORY_BUDGET = 2 * 1024 ** 3;
