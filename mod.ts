@@ -20,14 +20,16 @@ export { init } from "./src/init.ts";
 export {
   GpuKernelError,
   GpuLimitError,
+  type Kernel,
   type PoolStats,
   Runtime,
   runtime,
 } from "./src/gpu/runtime.ts";
-export { WebGPUUnavailableError } from "./src/gpu/device.ts";
+export { type DeviceOptions, WebGPUUnavailableError } from "./src/gpu/device.ts";
 export {
   dispose,
   type DType,
+  type GradNode,
   type HostArray,
   scalar,
   shapeSize,
@@ -54,3 +56,7 @@ export {
   serializeSafetensors,
 } from "./src/io/safetensors.ts";
 export { hash01, hashed } from "./src/io/hash.ts";
+export * from "./src/nn/mod.ts";
+export * from "./src/rar/mod.ts";
+export * from "./src/attribution/mod.ts";
+export * from "./src/attacks/mod.ts";

@@ -7,7 +7,7 @@
 
 /** Raised when no usable WebGPU adapter or device can be obtained. */
 export class WebGPUUnavailableError extends Error {
-  /** @param message what is missing and how to get it */
+  /** Creates the error. @param message what is missing and how to get it */
   constructor(message: string) {
     super(message);
     this.name = "WebGPUUnavailableError";

@@ -13,7 +13,7 @@ import commonWgsl from "../../shaders/common.wgsl" with { type: "text" };
 
 /** A WebGPU validation or out-of-memory error, reported with the kernels involved. */
 export class GpuKernelError extends Error {
-  /** @param message description including the kernel names */
+  /** Creates the error. @param message description including the kernel names */
   constructor(message: string) {
     super(message);
     this.name = "GpuKernelError";
@@ -22,7 +22,7 @@ export class GpuKernelError extends Error {
 
 /** A tensor or kernel request that exceeds a device limit. */
 export class GpuLimitError extends Error {
-  /** @param message description naming the limit and the requested size */
+  /** Creates the error. @param message description naming the limit and the requested size */
   constructor(message: string) {
     super(message);
     this.name = "GpuLimitError";
@@ -93,7 +93,10 @@ export class Runtime {
   /** Number of queue submissions since creation (diagnostics). */
   submitCount = 0;
 
-  /** @param device a device from {@linkcode acquireDevice} @param adapterName its description */
+  /**
+   * Wraps a device. @param device a device from {@linkcode acquireDevice}
+   * @param adapterName its description
+   */
   constructor(device: GPUDevice, adapterName: string) {
     this.device = device;
     this.adapterName = adapterName;
@@ -221,6 +224,7 @@ export class Runtime {
 
   // ---------------------------------------------------------------- kernels
 
+  /** The pipeline layout for `nIn` read-only and `nOut` writable storage bindings. */
   private layoutFor(nIn: number, nOut: number): GPUPipelineLayout {
     const key = `${nIn}:${nOut}`;
     let pl = this.pipelineLayouts.get(key);
@@ -244,6 +248,7 @@ export class Runtime {
     return pl;
   }
 
+  /** The cached compute pipeline of a kernel (compiled on first use). */
   private pipeline(k: Kernel): GPUComputePipeline {
     const entry = k.entry ?? "main";
     const consts = k.constants ?? {};
@@ -276,6 +281,7 @@ export class Runtime {
     return p;
   }
 
+  /** Starts a command encoder (and error scopes) for a new batch. */
   private openEncoder(): void {
     if (this.encoder) return;
     this.device.pushErrorScope("out-of-memory");
@@ -283,6 +289,7 @@ export class Runtime {
     this.encoder = this.device.createCommandEncoder({ label: "rar-batch" });
   }
 
+  /** Ends the open compute pass, if any. */
   private endPass(): void {
     if (this.pass) {
       this.pass.end();
@@ -373,6 +380,7 @@ export class Runtime {
     this.batchKernels.clear();
   }
 
+  /** Records the outcome of an error scope, reported by {@linkcode Runtime.checkErrors}. */
   private track(p: Promise<GPUError | null>, context: string): void {
     this.errorChecks.push(p.then((err) => {
       if (err) {
