@@ -1,10 +1,12 @@
 // Elementwise binary operations with broadcasting: out = f(a, b). The operation is the
-// pipeline constant OP. When SAME is true both inputs have the output's shape; otherwise the
-// output index is decomposed over `shape` (rank <= 8) and mapped through the input strides
-// `sa`, `sb` (0 on broadcast dimensions).
+// pipeline constant OP. MODE selects the indexing: 0 general (the output index is decomposed
+// over `shape`, rank <= 8, and mapped through the input strides `sa`, `sb`, 0 on broadcast
+// dimensions); 1 both inputs have the output's shape; 2 a has it and b repeats over the
+// trailing `period` elements (e.g. a bias); 3 a has it and b is constant over blocks of
+// `period` elements (e.g. per-image scalars); 4 and 5 the same with a and b swapped.
 
 struct Params {
-  n: u32, rank: u32, _p0: u32, _p1: u32,
+  n: u32, rank: u32, period: u32, _p1: u32,
   shape: array<vec4<u32>, 2>,
   sa: array<vec4<u32>, 2>,
   sb: array<vec4<u32>, 2>,
@@ -16,7 +18,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 override OP: u32;
-override SAME: bool = false;
+override MODE: u32 = 0u;
 
 fn apply(u: f32, v: f32) -> f32 {
   switch (OP) {
@@ -40,9 +42,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_index) lid: u32) {
   let i = linear_index(wid, nwg, lid);
   if (i >= p.n) { return; }
-  if (SAME) {
-    out[i] = apply(a[i], b[i]);
-    return;
+  switch (MODE) {
+    case 1u: { out[i] = apply(a[i], b[i]); return; }
+    case 2u: { out[i] = apply(a[i], b[i % p.period]); return; }
+    case 3u: { out[i] = apply(a[i], b[i / p.period]); return; }
+    case 4u: { out[i] = apply(a[i % p.period], b[i]); return; }
+    case 5u: { out[i] = apply(a[i / p.period], b[i]); return; }
+    default: {}
   }
   var rem = i;
   var ia = 0u;

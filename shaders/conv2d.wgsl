@@ -1,7 +1,7 @@
 // 2-D convolution, NHWC activations and HWIO kernels, TensorFlow padding (pt/pl = padding
 // before, top/left), as implicit matrix products. Each invocation computes a 4×4 block of
 // the output matrix; a workgroup of 64 covers a 32×32 tile.
-//   forward:         y[b,oh,ow,o]  = Σ_{kh,kw,c} x[b, oh*S+kh-pt, ow*S+kw-pl, c] · w[kh,kw,c,o]
+//   forward:         y[b,oh,ow,o]  = Σ_{kh,kw,c} x[b, oh*S+kh-pt, ow*S+kw-pl, c] · w[kh,kw,c,o] (+ bias[o])
 //   backprop_input:  gx[b,ih,iw,c] = Σ_{kh,kw,o} gy[b,oh,ow,o] · w[kh,kw,c,o]  (ih = oh*S+kh-pt)
 //   backprop_filter: gw[kh,kw,c,o] = Σ_{b,oh,ow} x[b, oh*S+kh-pt, ow*S+kw-pl, c] · gy[b,oh,ow,o]
 
@@ -16,6 +16,11 @@ struct Params {
 @group(0) @binding(1) var<storage, read> in0: array<f32>;
 @group(0) @binding(2) var<storage, read> in1: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+// forward only: an optional bias (pipeline constant BIAS) fused into the epilogue
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out_fwd: array<f32>;
+
+override BIAS: bool = false;
 
 struct Tile { r0: u32, c0: u32, r: vec4<u32>, c: vec4<u32>, ok: bool }
 
@@ -70,7 +75,14 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
       }
     }
   }
-  store(t, acc);
+  var bv = vec4<f32>(0.0);
+  if (BIAS) { bv = vec4<f32>(bias[t.c.x], bias[t.c.y], bias[t.c.z], bias[t.c.w]); }
+  for (var i = 0u; i < 4u; i++) {
+    if (t.r0 + i >= p.M) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      if (t.c0 + j < p.N) { out_fwd[(t.r0 + i) * p.N + t.c0 + j] = acc[i][j] + bv[j]; }
+    }
+  }
 }
 
 @compute @workgroup_size(64)

@@ -4,3 +4,4 @@
  */
 
 export * from "./directions.ts";
+export * from "./pgd.ts";

@@ -4,7 +4,7 @@
  */
 
 import type { Tensor } from "../tensor.ts";
-import { add, conv2d, dense, maxPool, relu, reshape, softplus } from "../ops/mod.ts";
+import { conv2d, dense, maxPool, relu, reshape, softplus } from "../ops/mod.ts";
 import type { Activation, Model, Params, ParamSpec } from "./model.ts";
 
 /** Options of {@linkcode mnistCnn}. */
@@ -46,8 +46,8 @@ export function mnistCnn(options: MnistCnnOptions = {}): Model {
     specs,
     logits(p: Params, x: Tensor, activation: Activation = "relu"): Tensor {
       const act = activation === "relu" ? relu : softplus;
-      let h = maxPool(act(add(conv2d(x, p.W_conv1), p.b_conv1)));
-      h = maxPool(act(add(conv2d(h, p.W_conv2), p.b_conv2)));
+      let h = maxPool(act(conv2d(x, p.W_conv1, { bias: p.b_conv1 })));
+      h = maxPool(act(conv2d(h, p.W_conv2, { bias: p.b_conv2 })));
       h = reshape(h, [x.shape[0], flat]);
       h = act(dense(h, p.W_fc1, p.b_fc1));
       return dense(h, p.W_fc2, p.b_fc2);

@@ -9,6 +9,7 @@ import convWgsl from "../../shaders/conv2d.wgsl" with { type: "text" };
 import { record } from "../autograd/tape.ts";
 import type { Tensor } from "../tensor.ts";
 import { expectDType, expectRank, kernel, launchGroups, output, Params } from "./launch.ts";
+import { sum } from "./reduce.ts";
 import { add } from "./elementwise.ts";
 
 /** Padding modes with TensorFlow semantics. */
@@ -20,6 +21,12 @@ export interface ConvOptions {
   stride?: number;
   /** `SAME` (default) or `VALID`. */
   padding?: Padding;
+}
+
+/** Options of {@linkcode conv2d}: geometry and an optional fused bias. */
+export interface Conv2dOptions extends ConvOptions {
+  /** A bias `[O]` added to every output pixel inside the kernel. */
+  bias?: Tensor;
 }
 
 /** Output size and padding before, for one spatial dimension (TensorFlow rules). */
@@ -108,13 +115,22 @@ function run(
   M: number,
   N: number,
   b0 = 0,
+  bias?: Tensor,
 ): Tensor {
   const out = output(outShape, `conv2d_${entry}`);
   if (out.size === 0) return out;
-  const k = kernel(`conv2d_${entry}`, convWgsl, entry, 2, 1);
+  const fwd = entry === "forward";
+  const k = kernel(
+    `conv2d_${entry}`,
+    convWgsl,
+    entry,
+    fwd ? 3 : 2,
+    1,
+    fwd ? { BIAS: bias ? 1 : 0 } : undefined,
+  );
   launchGroups(
     k,
-    [a.buffer, b.buffer, out.buffer],
+    fwd ? [a.buffer, b.buffer, (bias ?? a).buffer, out.buffer] : [a.buffer, b.buffer, out.buffer],
     params(g, M, N, b0),
     Math.ceil(M / 32) * Math.ceil(N / 32),
   );
@@ -160,14 +176,22 @@ function checkF32(op: string, ...ts: Tensor[]): void {
   for (const t of ts) expectDType(t, "f32", op);
 }
 
-/** `y = conv2d(x, w)`: x `[B,H,W,C]`, w `[KH,KW,C,O]` → y `[B,OH,OW,O]`. */
-export function conv2d(x: Tensor, w: Tensor, options: ConvOptions = {}): Tensor {
+/**
+ * `y = conv2d(x, w) (+ bias)`: x `[B,H,W,C]`, w `[KH,KW,C,O]`, bias `[O]` → y `[B,OH,OW,O]`.
+ */
+export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tensor {
   checkF32("conv2d", x, w);
   const g = geometry(x.shape, w.shape, options, "conv2d");
-  const y = run("forward", x, w, [g.B, g.OH, g.OW, g.O], g, g.B * g.OH * g.OW, g.O);
-  return record(y, "conv2d", [x, w], (gy, needs) => [
-    needs[0] ? conv2dBackpropInput(gy, w, x.shape, options) : null,
-    needs[1] ? conv2dBackpropFilter(x, gy, w.shape, options) : null,
+  const bias = options.bias;
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== g.O)) {
+    throw new Error(`conv2d: bias must have shape [${g.O}], got [${bias.shape}]`);
+  }
+  const geo: ConvOptions = { stride: options.stride, padding: options.padding };
+  const y = run("forward", x, w, [g.B, g.OH, g.OW, g.O], g, g.B * g.OH * g.OW, g.O, 0, bias);
+  return record(y, "conv2d", bias ? [x, w, bias] : [x, w], (gy, needs) => [
+    needs[0] ? conv2dBackpropInput(gy, w, x.shape, geo) : null,
+    needs[1] ? conv2dBackpropFilter(x, gy, w.shape, geo) : null,
+    ...(bias ? [needs[2] ? sum(gy, [0, 1, 2]) : null] : []),
   ]);
 }
 

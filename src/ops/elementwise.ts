@@ -196,21 +196,56 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+/**
+ * The cheapest indexing mode of binary.wgsl for these shapes: 1 same shapes; 2/4 one input
+ * repeats over trailing elements; 3/5 one input is constant over leading blocks; 0 general.
+ */
+function indexing(
+  a: readonly number[],
+  b: readonly number[],
+  out: readonly number[],
+): { mode: number; period: number } {
+  const full = (s: readonly number[]) => sameShape(s, out);
+  if (full(a) && full(b)) return { mode: 1, period: 1 };
+  const size = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
+  // the small input's non-unit dimensions form a suffix (period = its size) or a prefix
+  const kind = (s: readonly number[]): { mode: "suffix" | "prefix"; period: number } | null => {
+    const padded = [...new Array(out.length - s.length).fill(1), ...s];
+    const first = padded.findIndex((d) => d !== 1);
+    if (first < 0) return { mode: "suffix", period: 1 };
+    if (padded.slice(first).every((d, i) => d === out[first + i])) {
+      return { mode: "suffix", period: size(s) };
+    }
+    let last = padded.length - 1;
+    while (last >= 0 && padded[last] === 1) last--;
+    if (padded.slice(0, last + 1).every((d, i) => d === out[i])) {
+      return { mode: "prefix", period: size(out) / size(s) };
+    }
+    return null;
+  };
+  if (full(a)) {
+    const k = kind(b);
+    if (k) return { mode: k.mode === "suffix" ? 2 : 3, period: k.period };
+  }
+  if (full(b)) {
+    const k = kind(a);
+    if (k) return { mode: k.mode === "suffix" ? 4 : 5, period: k.period };
+  }
+  return { mode: 0, period: 1 };
+}
+
 function binary(a: Tensor, b: Tensor, op: BinaryName): Tensor {
   expectDType(a, "f32", op, "first input");
   expectDType(b, "f32", op, "second input");
   const shape = broadcastShapes(a.shape, b.shape, op);
   checkRank(shape, op);
   const out = output(shape, op);
-  const same = sameShape(a.shape, shape) && sameShape(b.shape, shape);
-  const params = new Params().u32(out.size, shape.length, 0, 0)
+  const { mode, period } = indexing(a.shape, b.shape, shape);
+  const params = new Params().u32(out.size, shape.length, period, 0)
     .vec(shape, MAX_RANK, 1)
     .vec(broadcastStrides(a.shape, shape), MAX_RANK)
     .vec(broadcastStrides(b.shape, shape), MAX_RANK);
-  const k = kernel(`binary_${op}`, binaryWgsl, "main", 2, 1, {
-    OP: BINARY[op],
-    SAME: same ? 1 : 0,
-  });
+  const k = kernel(`binary_${op}`, binaryWgsl, "main", 2, 1, { OP: BINARY[op], MODE: mode });
   launch(k, [a.buffer, b.buffer, out.buffer], params, out.size);
   return out;
 }

@@ -38,3 +38,24 @@ for (const name of cases) {
     });
   });
 }
+
+Deno.test("conv2d with a fused bias equals conv2d + bias, with the same gradients", async () => {
+  const { add, hashed, tensor, valueAndGrad } = await import("../../mod.ts");
+  await tidy(async () => {
+    const x = tensor(hashed(1, [2, 7, 7, 3], 1), [2, 7, 7, 3]);
+    const w = tensor(hashed(2, [3, 3, 3, 5], 1), [3, 3, 3, 5]);
+    const b = tensor(hashed(3, [5], 1), [5]);
+    const gy = tensor(hashed(4, [2, 4, 4, 5], 1), [2, 4, 4, 5]);
+    const opts = { stride: 2 };
+    const fused = valueAndGrad<[Tensor[]], Tensor[]>((a: Tensor[]) =>
+      sum(mul(gy, conv2d(a[0], a[1], { ...opts, bias: a[2] })))
+    )([x, w, b]);
+    const plain = valueAndGrad<[Tensor[]], Tensor[]>((a: Tensor[]) =>
+      sum(mul(gy, add(conv2d(a[0], a[1], opts), a[2])))
+    )([x, w, b]);
+    assertClose(await read(fused.value), await read(plain.value), "value", 1e-5);
+    for (let i = 0; i < 3; i++) {
+      assertClose(await read(fused.grads[i]), await read(plain.grads[i]), `grad ${i}`, 1e-5);
+    }
+  });
+});

@@ -1,0 +1,97 @@
+/**
+ * `deno task train`: trains a model from a `config.json` (default: the MNIST quickstart).
+ *
+ *   deno task train [--config PATH] [--set key=value]... [--dataset NAME]
+ * @module
+ */
+
+import { Command } from "commander";
+import { init } from "../init.ts";
+import { parseConfig } from "../config.ts";
+import { inferDataset, loadDataset } from "../data/mod.ts";
+import { evaluateAccuracy, modelForDataset, train } from "../train/trainer.ts";
+import { atomicWrite } from "../io/files.ts";
+import { formatDuration, Progress, stdoutSink } from "../train/report.ts";
+import { fail, readConfigFile } from "./common.ts";
+
+const program = new Command()
+  .name("deno task train")
+  .description(
+    "Train a classifier with natural (nat), Madry (adv), IG-NORM (ar) or IG-SUM-NORM (adv_ar) " +
+      "training as a config.json describes. Resumes from the latest checkpoint with " +
+      "continue_train true; Ctrl-C saves a checkpoint and stops.",
+  )
+  .option("-c, --config <path>", "configuration file", "configs/mnist/quickstart.json")
+  .option(
+    "-s, --set <key=value>",
+    "override a configuration key (repeatable; JSON values, e.g. --set lambda=0.5)",
+    (v: string, acc: string[]) => [...acc, v],
+    [] as string[],
+  )
+  .option(
+    "--dataset <name>",
+    "mnist, fashion_mnist, gtsrb or flower (default: the config's dataset key)",
+  )
+  .option("--no-eval", "skip the test-set accuracy at the end")
+  .showHelpAfterError();
+
+program.parse(["deno", "train", ...Deno.args]);
+const opts = program.opts<{ config: string; set: string[]; dataset?: string; eval: boolean }>();
+
+try {
+  const text = await readConfigFile(opts.config);
+  const { config, warnings } = parseConfig(text, opts.config, {
+    overrides: opts.set,
+    require: "train",
+  });
+  for (const w of warnings) console.error(`warning: ${w}`);
+  const name = (opts.dataset ?? config.dataset ?? await inferDataset(config.data_path)) as
+    | "mnist"
+    | "fashion_mnist"
+    | "gtsrb"
+    | "flower";
+  const rt = await init();
+  console.log(`adapter: ${rt.adapterName}`);
+  const t0 = performance.now();
+  const dataset = await loadDataset(name, config.data_path);
+  console.log(
+    `data: ${name}, ${dataset.train.count} training and ${dataset.test.count} test images ` +
+      `(${((performance.now() - t0) / 1000).toFixed(1)}s)`,
+  );
+  const control = { interrupted: false };
+  let presses = 0;
+  const onSigint = () => {
+    presses++;
+    if (presses > 1) Deno.exit(130);
+    control.interrupted = true;
+    console.error("\nstopping after this step (Ctrl-C again to quit without saving)…");
+  };
+  Deno.addSignalListener("SIGINT", onSigint);
+  const result = await train({ config, dataset, control });
+  Deno.removeSignalListener("SIGINT", onSigint);
+  if (result.status === "diverged") Deno.exit(1);
+  if (result.status === "interrupted") Deno.exit(130);
+  if (opts.eval) {
+    const model = modelForDataset(name);
+    const n = Math.min(config.num_eval_examples, dataset.test.count);
+    const bar = new Progress("eval", n, stdoutSink());
+    const acc = await evaluateAccuracy(
+      model,
+      result.params,
+      dataset.test,
+      dataset.pixelMax,
+      n,
+      config.eval_batch_size,
+      (d) => bar.update(d),
+    );
+    bar.finish();
+    console.log(`test accuracy: ${(acc * 100).toFixed(2)}% on ${n} test images`);
+    await atomicWrite(
+      `${config.model_dir}/eval_natural.json`,
+      JSON.stringify({ step: result.step, natural_accuracy: acc, examples: n }, null, 2) + "\n",
+    );
+  }
+  console.log(`total time ${formatDuration((performance.now() - t0) / 1000)}`);
+} catch (e) {
+  fail(e);
+}
