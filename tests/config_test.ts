@@ -171,7 +171,7 @@ Deno.test("config: the quick-start and quick RAR files", () => {
     model_dir: "models/mnist/quickstart",
     training_objective: "nat",
     training_batch_size: 50,
-    max_num_training_steps: 300,
+    max_num_training_steps: 250,
     num_output_steps: 20,
     num_summary_steps: 20,
     num_checkpoint_steps: 100,

@@ -32,11 +32,26 @@ const program = new Command()
     "--dataset <name>",
     "mnist, fashion_mnist, gtsrb or flower (default: the config's dataset key)",
   )
+  .option(
+    "--eval-examples <n>",
+    "test images for the accuracy at the end (default: all)",
+    (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) {
+        throw new Error(
+          `--eval-examples must be a positive integer, got ${v}`,
+        );
+      }
+      return n;
+    },
+  )
   .option("--no-eval", "skip the test-set accuracy at the end")
   .showHelpAfterError();
 
 program.parse(["deno", "train", ...Deno.args]);
-const opts = program.opts<{ config: string; set: string[]; dataset?: string; eval: boolean }>();
+const opts = program.opts<
+  { config: string; set: string[]; dataset?: string; eval: boolean; evalExamples?: number }
+>();
 
 try {
   const text = await readConfigFile(opts.config);
@@ -73,7 +88,7 @@ try {
   if (result.status === "interrupted") Deno.exit(130);
   if (opts.eval) {
     const model = modelForDataset(name);
-    const n = Math.min(config.num_eval_examples, dataset.test.count);
+    const n = Math.min(opts.evalExamples ?? dataset.test.count, dataset.test.count);
     const bar = new Progress("eval", n, stdoutSink());
     const acc = await evaluateAccuracy(
       model,
@@ -81,7 +96,7 @@ try {
       dataset.test,
       dataset.pixelMax,
       n,
-      config.eval_batch_size,
+      Math.max(config.eval_batch_size, 100),
       (d) => bar.update(d),
     );
     bar.finish();
