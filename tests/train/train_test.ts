@@ -198,3 +198,37 @@ Deno.test("a NaN or infinite loss stops training and keeps the last good checkpo
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("GTSRB from npz files trains the ResNet with momentum and the learning-rate schedule", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const fixtures = new URL("../../../shared/fixtures/npz/gtsrb/", import.meta.url).pathname;
+    const ds = await loadDataset("gtsrb", fixtures);
+    const text = await Deno.readTextFile(new URL("../../configs/gtsrb/nat.json", import.meta.url));
+    const c = parseConfig(text, "gtsrb/nat.json", {
+      overrides: [
+        `model_dir=${JSON.stringify(dir)}`,
+        `data_path=${JSON.stringify(fixtures)}`,
+        "training_batch_size=4",
+        "max_num_training_steps=3",
+        "num_output_steps=1",
+        "num_summary_steps=1",
+        "num_checkpoint_steps=3",
+        "step_size_schedule=[[0, 0.001], [1, 0.01]]",
+      ],
+      require: "train",
+    }).config;
+    const r = await train({ config: c, dataset: ds, sink: quiet() });
+    assert.equal(r.status, "completed");
+    const lines = (await Deno.readTextFile(`${dir}/metrics.jsonl`)).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    assert.deepEqual(lines.map((l) => l.learning_rate), [0.001, 0.001, 0.01]);
+    assert.ok(lines.every((l) => Number.isFinite(l.loss)));
+    const names = [...Deno.readDirSync(dir)].map((e) => e.name);
+    assert.ok(names.includes("ckpt-00000003.safetensors"));
+    for (const p of Object.values(r.params)) p.dispose();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
