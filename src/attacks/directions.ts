@@ -163,7 +163,9 @@ export function attackDirection(
       const t3 = reshape(T, [T.size === H * W ? 1 : B, H, W]);
       return {
         direction: (xt) => tidy(() => grad((z: Tensor) => sum(mul(t3, softS(z))))(xt)),
-        dispose: () => {},
+        dispose: () => {
+          if (t3 !== T) t3.dispose();
+        },
       };
     }
     case "random":

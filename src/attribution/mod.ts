@@ -1,6 +1,7 @@
 /**
- * Attribution: saliency maps.
+ * Attribution: saliency maps and the statistics comparing them.
  * @module
  */
 
 export * from "./saliency.ts";
+export * from "./metrics.ts";

@@ -1,0 +1,460 @@
+/**
+ * The attribution attack of SPEC §8 (Ghorbani et al., "Interpretation of Neural Networks is
+ * Fragile") on one image: iterated signed steps along an attack direction (computed with the
+ * softplus surrogate's saliency, {@linkcode attackDirection}) inside the L∞ ball of radius ε,
+ * keeping the perturbed image whose ReLU saliency is most changed by the chosen measure.
+ *
+ * How SPEC §8 is read here (it follows the reference implementation):
+ * - The criterion of a step is the measure's value at the new image, computed from the ReLU
+ *   network's saliency against the ReLU saliency of the original: `intersection` (top-`k_top`
+ *   overlap), `spearman`, `kendall`, or `mass_center` (`−‖c₀ − c‖` on integer-truncated
+ *   centres, both ReLU). Lower is a more successful attack. When the ReLU network's predicted
+ *   label changed, the criterion is 1 (no success).
+ * - The best image is the first one reaching the lowest criterion strictly below 1. When no
+ *   step went below 1 the attack is "unchanged": all metrics are 1 and the best image is the
+ *   original. For `mass_center` the criterion `−distance ≤ 0` is below 1 at every step that
+ *   keeps the label, so that attack is "unchanged" only when every step flipped the label (or
+ *   there are no steps); the metrics are then reported on the step that moved the centre
+ *   furthest (or, when none moved it, on the first step).
+ * - A criterion of `NaN` (a constant saliency map) never counts as an improvement.
+ * - The `mass_center` measure compares ReLU centres on both sides, as SPEC §8 says that
+ *   measurements use the ReLU saliency (the reference code compares the perturbed ReLU centre
+ *   with the floored softplus centre `c₀` that the direction uses).
+ * @module
+ */
+
+import { type Tensor, tensor, tidy } from "../tensor.ts";
+import { add, argMax, clip, mul, reshape, sign, sub, topKMask } from "../ops/mod.ts";
+import type { Model, Params } from "../nn/model.ts";
+import { saliencyMap, type SaliencyType } from "../attribution/saliency.ts";
+import {
+  kendallTauB,
+  massCenterMeasure,
+  spearman,
+  topKIntersection,
+} from "../attribution/metrics.ts";
+import { hash01 } from "../io/hash.ts";
+import { type Config, dataSeed } from "../config.ts";
+import {
+  attackDirection,
+  type AttackMethod,
+  countNonZeroSaliency,
+  type DirectionSetup,
+  topKDegenerate,
+} from "./directions.ts";
+
+/** Success measures of the attribution attack (SPEC §8). */
+export type AttributionMeasure = "intersection" | "spearman" | "kendall" | "mass_center";
+
+const MEASURES: readonly AttributionMeasure[] = [
+  "intersection",
+  "spearman",
+  "kendall",
+  "mass_center",
+];
+
+/** Settings of {@linkcode attributionAttack} (SPEC §8; config keys in brackets). */
+export interface AttributionAttackConfig {
+  /** Attack direction [`attribution_attack_method`]. */
+  method: AttackMethod;
+  /** Success measure that selects the best step [`attribution_attack_measure`]. */
+  measure: AttributionMeasure;
+  /** Saliency attacked and measured [`saliency_type`]. */
+  saliencyType: SaliencyType;
+  /** IG steps of the saliency maps [`num_IG_steps`]. */
+  igSteps: number;
+  /** Size of the `topK` mask and of the `intersection` measure [`k_top`]. */
+  kTop: number;
+  /** k of the reported top-k intersection [`eval_k_top`]. */
+  evalKTop: number;
+  /** Step size α [`attribution_attack_step_size`]. */
+  stepSize: number;
+  /** Steps per attack [`attribution_attack_steps`]. */
+  steps: number;
+  /** L∞ radius ε on the dataset's pixel scale [`epsilon`]. */
+  epsilon: number;
+  /** Upper end of the pixel range (1 or 255; the lower end is 0). */
+  pixelMax: number;
+  /** Repeats of the attack; the one with the lowest Kendall τ counts [`attribution_attack_times`]. */
+  times: number;
+  /** Target map, H×W row-major (for the `target` method). */
+  target?: Float32Array;
+  /** Seed of the `random` directions: repeat `r`, step `s` use a pure function of (seed, r, s). */
+  seed: number;
+  /** At most this many IG counterfactuals at once in the ReLU saliency maps (default: all). */
+  stepsPerChunk?: number;
+}
+
+/** The outcome of one repeat of the attack. */
+export interface AttributionAttackRepeat {
+  /** Top-`evalKTop` intersection of the original and the best image's ReLU saliency. */
+  intersection: number;
+  /** Spearman's ρ between the two saliency maps. */
+  spearman: number;
+  /** Kendall's τ-b between the two saliency maps. */
+  kendall: number;
+  /** The lowest criterion reached (1 when unchanged). */
+  criterion: number;
+  /** No step went below 1: all metrics are 1 and the best image is the original. */
+  unchanged: boolean;
+  /** Step (0-based) of the best image; −1 when unchanged. */
+  bestStep: number;
+  /** Steps at which the ReLU network's predicted label differed from the true one. */
+  labelChanges: number;
+}
+
+/** Result for an image the ReLU network misclassifies: it is not attacked (SPEC §8). */
+export interface NotAttackedResult {
+  /** Always `false`. */
+  attacked: false;
+  /** The true label. */
+  label: number;
+  /** The ReLU network's prediction for the original image. */
+  predicted: number;
+  /** Warnings (none for an image that was not attacked). */
+  warnings: string[];
+}
+
+/** Result for an attacked image: the metrics of the repeat with the lowest Kendall τ. */
+export interface AttackedResult extends AttributionAttackRepeat {
+  /** Always `true`. */
+  attacked: true;
+  /** The true label (also the prediction for the original image). */
+  label: number;
+  /** The ReLU network's prediction for the original image. */
+  predicted: number;
+  /** Which repeat counts (the first with the lowest Kendall τ; a NaN τ counts as lowest). */
+  bestRepeat: number;
+  /** Every repeat's outcome. */
+  repeats: AttributionAttackRepeat[];
+  /** ReLU saliency of the original image, H×W. */
+  originalSaliency: Float32Array;
+  /** ReLU saliency of the best perturbed image of the counted repeat, H×W. */
+  attackedSaliency: Float32Array;
+  /** The best perturbed image of the counted repeat, H×W×C (the original when unchanged). */
+  perturbed: Float32Array;
+  /** Number of non-zero entries of the original ReLU saliency. */
+  nonZeroSaliency: number;
+  /** Warnings, e.g. the degenerate `topK` case of SPEC §8. */
+  warnings: string[];
+}
+
+/** What {@linkcode attributionAttack} returns. */
+export type AttributionAttackResult = AttackedResult | NotAttackedResult;
+
+/** The attack settings of a configuration (seeded by its data seed, `np_random_seed`). */
+export function attributionAttackConfig(
+  c: Config,
+  pixelMax: number,
+  target?: Float32Array,
+): AttributionAttackConfig {
+  return {
+    method: c.attribution_attack_method,
+    measure: c.attribution_attack_measure,
+    saliencyType: c.saliency_type,
+    igSteps: c.num_IG_steps,
+    kTop: c.k_top,
+    evalKTop: c.eval_k_top,
+    stepSize: c.attribution_attack_step_size,
+    steps: c.attribution_attack_steps,
+    epsilon: c.epsilon,
+    pixelMax,
+    times: c.attribution_attack_times,
+    target,
+    seed: dataSeed(c),
+  };
+}
+
+/** Seed of the `random` directions of repeat `repeat`. */
+export function repeatSeed(seed: number, repeat: number): number {
+  return Math.floor(hash01(seed >>> 0, repeat) * 2 ** 32) >>> 0;
+}
+
+/** The SPEC §8 warning for a `topK` attack whose mask covers every non-zero saliency entry. */
+export function topKDegenerateWarning(kTop: number, nonZero: number): string {
+  return `topK attack: k_top = ${kTop} is at least the ${nonZero} non-zero entries of the ` +
+    `image's saliency map, so the top-k mask covers all of them and the topK direction is ` +
+    `exactly zero: the attack leaves the image unchanged (SPEC §8). Use a smaller k_top.`;
+}
+
+function validate(cfg: AttributionAttackConfig, x: Tensor, label: number): void {
+  const bad: string[] = [];
+  if (x.rank !== 4 || x.shape[0] !== 1) {
+    bad.push(`x must be one image [1, H, W, C], got [${x.shape}]`);
+  }
+  const hw = x.rank === 4 ? x.shape[1] * x.shape[2] : 0;
+  const int = (v: number, lo: number, hi: number, what: string) => {
+    if (!Number.isInteger(v) || v < lo || v > hi) {
+      bad.push(`${what} must be an integer in [${lo}, ${hi}], got ${v}`);
+    }
+  };
+  const nonNeg = (v: number, what: string) => {
+    if (!(Number.isFinite(v) && v >= 0)) bad.push(`${what} must be finite and ≥ 0, got ${v}`);
+  };
+  int(label, 0, Number.MAX_SAFE_INTEGER, "label");
+  int(cfg.kTop, 1, hw, "k_top");
+  int(cfg.evalKTop, 1, hw, "eval_k_top");
+  int(cfg.igSteps, 1, Number.MAX_SAFE_INTEGER, "num_IG_steps");
+  int(cfg.steps, 0, Number.MAX_SAFE_INTEGER, "attribution_attack_steps");
+  int(cfg.times, 1, Number.MAX_SAFE_INTEGER, "attribution_attack_times");
+  nonNeg(cfg.stepSize, "attribution_attack_step_size");
+  nonNeg(cfg.epsilon, "epsilon");
+  if (!(cfg.pixelMax > 0)) bad.push(`pixelMax must be positive, got ${cfg.pixelMax}`);
+  if (!MEASURES.includes(cfg.measure)) {
+    bad.push(
+      `attribution_attack_measure must be one of ${MEASURES.join(", ")}; got ${
+        JSON.stringify(cfg.measure)
+      }`,
+    );
+  }
+  if (cfg.target && cfg.target.length !== hw) {
+    bad.push(`the target map has ${cfg.target.length} entries, expected H·W = ${hw}`);
+  }
+  if (bad.length) throw new Error(`attributionAttack: ${bad.join("; ")}`);
+}
+
+/** First index of the lowest value, a NaN counting as lowest (NumPy's `argmin`). */
+function argminNumpy(v: number[]): number {
+  const nan = v.findIndex(Number.isNaN);
+  if (nan >= 0) return nan;
+  let best = 0;
+  for (let i = 1; i < v.length; i++) if (v[i] < v[best]) best = i;
+  return best;
+}
+
+interface Once extends AttributionAttackRepeat {
+  perturbed: Float32Array;
+  saliency: Float32Array;
+}
+
+/**
+ * Attacks the attribution of one image `x [1, H, W, C]` with true label `label` (SPEC §8).
+ *
+ * Images the ReLU network misclassifies are not attacked (`{attacked: false}`). Otherwise,
+ * `times` repeats of: `x̃ = x`; `steps` times `p = sign(direction at x̃)`,
+ * `x̃ = clip(x + clip(x̃ + α·p − x, −ε, ε), 0, pixelMax)`, evaluate the criterion at `x̃`
+ * (1 when the predicted label changed) and keep the `x̃` with the lowest criterion below 1
+ * (see the module documentation for how each measure is read). The metrics (top-`evalKTop`
+ * intersection, Spearman ρ, Kendall τ-b) are those of the best `x̃`'s ReLU saliency against
+ * the original's, all 1 when nothing went below 1; the repeat with the lowest Kendall τ
+ * counts. The `random` directions of repeat `r` are seeded by {@linkcode repeatSeed}.
+ *
+ * All tensor work runs on the GPU; every tensor created here is released before returning.
+ * @throws Error for invalid settings (naming each), or a `target` method without a target map.
+ */
+export async function attributionAttack(
+  model: Model,
+  params: Params,
+  x: Tensor,
+  label: number,
+  cfg: AttributionAttackConfig,
+): Promise<AttributionAttackResult> {
+  validate(cfg, x, label);
+  const [, H, W] = x.shape;
+  const warnings: string[] = [];
+  const owned: Tensor[] = [];
+  const own = <T extends Tensor | undefined>(t: T): T => {
+    if (t) owned.push(t.keep());
+    return t;
+  };
+  const disposers: (() => void)[] = [];
+  try {
+    const labels = own(tensor(new Int32Array([label]), [1]));
+    const predict = async (xt: Tensor): Promise<number> => {
+      const p = tidy(() => argMax(model.logits(params, xt)));
+      try {
+        return (await p.data())[0];
+      } finally {
+        p.dispose();
+      }
+    };
+    const saliencyOf = (xt: Tensor): Tensor =>
+      tidy(() =>
+        saliencyMap(model, params, xt, labels, cfg.saliencyType, {
+          activation: "relu",
+          steps: cfg.igSteps,
+          stepsPerChunk: cfg.stepsPerChunk,
+        })
+      );
+    const hostSaliency = async (xt: Tensor): Promise<Float32Array> => {
+      const s = saliencyOf(xt);
+      try {
+        return new Float32Array(await s.data());
+      } finally {
+        s.dispose();
+      }
+    };
+
+    const predicted = await predict(x);
+    if (predicted !== label) return { attacked: false, label, predicted, warnings };
+
+    const s0 = own(saliencyOf(x));
+    const original = new Float32Array(await s0.data());
+    const [nonZero] = await countNonZeroSaliency(s0);
+    if (cfg.method === "topK" && topKDegenerate(nonZero, cfg.kTop)) {
+      warnings.push(topKDegenerateWarning(cfg.kTop, nonZero));
+    }
+    const setup: DirectionSetup = {
+      model,
+      params,
+      x,
+      labels,
+      saliencyType: cfg.saliencyType,
+      steps: cfg.igSteps,
+      kTop: cfg.kTop,
+      // as [1, H, W]: attackDirection then needs no reshaped view of it
+      target: own(cfg.target ? tensor(cfg.target, [1, H, W]) : undefined),
+      // the ReLU top-k mask of the original, from the saliency computed above
+      referenceMask: own(
+        cfg.method === "topK" ? tidy(() => topKMask(reshape(s0, [1, H * W]), cfg.kTop)) : undefined,
+      ),
+    };
+
+    const measure = (s: Float32Array): number => {
+      switch (cfg.measure) {
+        case "intersection":
+          return topKIntersection(original, s, cfg.kTop);
+        case "spearman":
+          return spearman(original, s);
+        case "kendall":
+          return kendallTauB(original, s);
+        case "mass_center":
+          return massCenterMeasure(original, s, H, W);
+      }
+    };
+
+    const shared = cfg.method === "random" ? null : attackDirection(cfg.method, setup);
+    if (shared) disposers.push(shared.dispose);
+    const { stepSize: alpha, epsilon: eps, pixelMax } = cfg;
+
+    const once = async (repeat: number): Promise<Once> => {
+      const dir = shared ?? attackDirection("random", setup, repeatSeed(cfg.seed, repeat));
+      let xt: Tensor = tidy(() => add(x, 0)).keep();
+      let best: { step: number; criterion: number; x: Float32Array; s: Float32Array } | null = null;
+      let labelChanges = 0;
+      try {
+        for (let step = 0; step < cfg.steps; step++) {
+          const prev = xt;
+          xt = tidy(() => {
+            const p = sign(dir.direction(prev, step));
+            const delta = clip(sub(add(prev, mul(p, alpha)), x), -eps, eps);
+            return clip(add(x, delta), 0, pixelMax);
+          }).keep();
+          prev.dispose();
+          let criterion = 1;
+          let s: Float32Array | null = null;
+          if (await predict(xt) !== label) {
+            labelChanges++;
+          } else {
+            s = await hostSaliency(xt);
+            criterion = measure(s);
+          }
+          if (criterion < (best?.criterion ?? 1)) {
+            best = { step, criterion, x: new Float32Array(await xt.data()), s: s! };
+          }
+        }
+      } finally {
+        xt.dispose();
+        if (!shared) dir.dispose();
+      }
+      if (!best) {
+        return {
+          intersection: 1,
+          spearman: 1,
+          kendall: 1,
+          criterion: 1,
+          unchanged: true,
+          bestStep: -1,
+          labelChanges,
+          perturbed: new Float32Array(await x.data()),
+          saliency: original,
+        };
+      }
+      return {
+        intersection: topKIntersection(original, best.s, cfg.evalKTop),
+        spearman: spearman(original, best.s),
+        kendall: kendallTauB(original, best.s),
+        criterion: best.criterion,
+        unchanged: false,
+        bestStep: best.step,
+        labelChanges,
+        perturbed: best.x,
+        saliency: best.s,
+      };
+    };
+
+    const runs: Once[] = [];
+    for (let r = 0; r < cfg.times; r++) {
+      const o = await once(r);
+      // keep the host arrays of the repeat that can still count only
+      const keepIdx = argminNumpy([...runs.map((q) => q.kendall), o.kendall]);
+      runs.push(o);
+      for (let i = 0; i < runs.length; i++) {
+        if (i !== keepIdx) {
+          runs[i].perturbed = new Float32Array(0);
+          runs[i].saliency = new Float32Array(0);
+        }
+      }
+    }
+    const repeats: AttributionAttackRepeat[] = runs.map((o) => ({
+      intersection: o.intersection,
+      spearman: o.spearman,
+      kendall: o.kendall,
+      criterion: o.criterion,
+      unchanged: o.unchanged,
+      bestStep: o.bestStep,
+      labelChanges: o.labelChanges,
+    }));
+    const bestRepeat = argminNumpy(repeats.map((o) => o.kendall));
+    const chosen = runs[bestRepeat];
+    return {
+      attacked: true,
+      label,
+      predicted,
+      ...repeats[bestRepeat],
+      bestRepeat,
+      repeats,
+      originalSaliency: original,
+      attackedSaliency: chosen.saliency,
+      perturbed: chosen.perturbed,
+      nonZeroSaliency: nonZero,
+      warnings,
+    };
+  } finally {
+    for (const d of disposers) d();
+    for (const t of owned) t.dispose();
+  }
+}
+
+/** Averages of the attacked images' metrics (SPEC §8: results are averaged over them). */
+export interface AttributionAttackSummary {
+  /** Images given. */
+  images: number;
+  /** Images attacked (those the ReLU network classifies correctly). */
+  attacked: number;
+  /** Attacked images whose counted repeat was unchanged. */
+  unchanged: number;
+  /** Mean top-`eval_k_top` intersection (NaN when nothing was attacked). */
+  intersection: number;
+  /** Mean Spearman ρ (NaN when nothing was attacked). */
+  spearman: number;
+  /** Mean Kendall τ-b (NaN when nothing was attacked). */
+  kendall: number;
+}
+
+/** Averages the metrics of the attacked images of `results` (a NaN metric makes its mean NaN). */
+export function summarizeAttributionAttacks(
+  results: readonly AttributionAttackResult[],
+): AttributionAttackSummary {
+  const hit = results.filter((r): r is AttackedResult => r.attacked);
+  const mean = (f: (r: AttackedResult) => number) =>
+    hit.length ? hit.reduce((s, r) => s + f(r), 0) / hit.length : NaN;
+  return {
+    images: results.length,
+    attacked: hit.length,
+    unchanged: hit.filter((r) => r.unchanged).length,
+    intersection: mean((r) => r.intersection),
+    spearman: mean((r) => r.spearman),
+    kendall: mean((r) => r.kendall),
+  };
+}

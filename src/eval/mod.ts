@@ -1,0 +1,6 @@
+/**
+ * Evaluation: natural and adversarial accuracy (SPEC §10).
+ * @module
+ */
+
+export * from "./accuracy.ts";
