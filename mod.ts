@@ -60,3 +60,4 @@ export * from "./src/nn/mod.ts";
 export * from "./src/rar/mod.ts";
 export * from "./src/attribution/mod.ts";
 export * from "./src/attacks/mod.ts";
+export * from "./src/eval/mod.ts";

@@ -1,0 +1,453 @@
+/**
+ * `deno task attack`: evaluation of a trained model (SPEC §8–10).
+ *
+ *   deno task attack pgd          natural and PGD accuracy (NA, AA)
+ *   deno task attack attribution  attribution robustness (IN, CO, Spearman)
+ *   deno task attack explain      figures: image, IG map, attacked image, IG map
+ *   deno task attack merge        combine shard result files
+ * @module
+ */
+
+import { Command } from "commander";
+import { init } from "../init.ts";
+import { type Config, dataSeed, parseConfig } from "../config.ts";
+import { type Dataset, type DatasetName, inferDataset, loadDataset } from "../data/mod.ts";
+import { CheckpointStore } from "../io/files.ts";
+import { atomicWrite } from "../io/files.ts";
+import { loadParams } from "../nn/params.ts";
+import type { Model, Params } from "../nn/model.ts";
+import { modelForDataset } from "../train/trainer.ts";
+import { naturalAndAdversarialAccuracy } from "../eval/accuracy.ts";
+import {
+  type AttributionRecord,
+  mergeResults,
+  parseShard,
+  type PgdRecord,
+  type ResultFile,
+  shardRange,
+  summarizeAttribution,
+  summarizePgd,
+} from "../eval/results.ts";
+import { attributionAttack, attributionAttackConfig, repeatSeed } from "../attacks/attribution.ts";
+import { tensor, tidy } from "../tensor.ts";
+import { slice } from "../ops/mod.ts";
+import { panelsToPng } from "../io/figure.ts";
+import { Progress, stdoutSink } from "../train/report.ts";
+import { fail, readConfigFile } from "./common.ts";
+
+interface CommonOptions {
+  config?: string;
+  modelDir?: string;
+  set: string[];
+  dataset?: string;
+  examples?: number;
+  shard?: string;
+  out?: string;
+}
+
+const positiveInt = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(`${name} must be a positive integer, got ${v}`);
+  }
+  return n;
+};
+
+function common(cmd: Command): Command {
+  return cmd
+    .option(
+      "-c, --config <path>",
+      "configuration (default: <model-dir>/config.json, else the MNIST quickstart)",
+    )
+    .option("-m, --model-dir <dir>", "trained model directory (default: the config's model_dir)")
+    .option(
+      "-s, --set <key=value>",
+      "override a configuration key (repeatable)",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option("--dataset <name>", "mnist, fashion_mnist, gtsrb or flower")
+    .option(
+      "-n, --examples <n>",
+      "test images (default: num_eval_examples)",
+      positiveInt("--examples"),
+    )
+    .option(
+      "--shard <i/n>",
+      "evaluate only shard i of n (1-based), for job arrays; combine with merge",
+    )
+    .option("-o, --out <file>", "result JSON (default: <model_dir>/<command>[.shard-i-of-n].json)");
+}
+
+interface Loaded {
+  config: Config;
+  source: string;
+  dataset: Dataset;
+  model: Model;
+  params: Params;
+  checkpoint: string;
+}
+
+async function load(o: CommonOptions): Promise<Loaded> {
+  let source = o.config;
+  if (!source && o.modelDir) {
+    try {
+      await Deno.stat(`${o.modelDir}/config.json`);
+      source = `${o.modelDir}/config.json`;
+    } catch { /* fall back to the quickstart */ }
+  }
+  source ??= "configs/mnist/quickstart.json";
+  const overrides = [...o.set];
+  if (o.modelDir) overrides.push(`model_dir=${JSON.stringify(o.modelDir)}`);
+  const { config, warnings } = parseConfig(await readConfigFile(source), source, {
+    overrides,
+    require: "attack",
+  });
+  for (const w of warnings) console.error(`warning: ${w}`);
+  const name = (o.dataset ?? config.dataset ?? await inferDataset(config.data_path)) as DatasetName;
+  const rt = await init();
+  console.log(`adapter: ${rt.adapterName}`);
+  const latest = await new CheckpointStore(config.model_dir).latest();
+  if (!latest) {
+    throw new Error(
+      `no checkpoint in ${config.model_dir}: train a model first (deno task train --config ${source})`,
+    );
+  }
+  const model = modelForDataset(name);
+  const { params } = loadParams(model, await Deno.readFile(latest.path), latest.path);
+  const dataset = await loadDataset(name, config.data_path);
+  console.log(`model: ${latest.path}; data: ${name} (${dataset.test.count} test images)`);
+  return { config, source, dataset, model, params, checkpoint: latest.path };
+}
+
+function outPath(
+  o: CommonOptions,
+  c: Config,
+  kind: string,
+  shard?: { index: number; count: number },
+): string {
+  if (o.out) return o.out;
+  const suffix = shard && shard.count > 1 ? `.shard-${shard.index + 1}-of-${shard.count}` : "";
+  return `${c.model_dir}/${kind}${suffix}.json`;
+}
+
+const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
+
+function printTable(rows: [string, string][]): void {
+  const w = Math.max(...rows.map((r) => r[0].length));
+  for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`);
+}
+
+async function runPgd(o: CommonOptions): Promise<void> {
+  const shard = o.shard ? parseShard(o.shard) : { index: 0, count: 1 };
+  const L = await load(o);
+  const c = L.config;
+  if (c.loss_func !== "xent" && c.loss_func !== "cw") {
+    console.error(`note: PGD evaluation uses xent (the config's loss_func is ${c.loss_func})`);
+  }
+  const lossFunc = c.loss_func === "cw" ? "cw" : "xent";
+  const examples = Math.min(o.examples ?? c.num_eval_examples, L.dataset.test.count);
+  const range = shardRange(examples, shard.index, shard.count, c.eval_batch_size);
+  const bar = new Progress("pgd", range[1] - range[0], stdoutSink());
+  const r = await naturalAndAdversarialAccuracy(
+    L.model,
+    L.params,
+    L.dataset.test,
+    L.dataset.pixelMax,
+    {
+      numExamples: examples,
+      batchSize: c.eval_batch_size,
+      epsilon: c.epsilon,
+      numSteps: c.num_steps,
+      stepSize: c.step_size,
+      randomStart: c.random_start,
+      lossFunc,
+      seed: dataSeed(c),
+      range,
+    },
+    (done) => bar.update(done),
+  );
+  bar.finish();
+  const records: PgdRecord[] = r.perExample;
+  const file: ResultFile<PgdRecord> = {
+    kind: "pgd",
+    version: 1,
+    run: {
+      checkpoint: L.checkpoint,
+      epsilon: c.epsilon,
+      num_steps: c.num_steps,
+      step_size: c.step_size,
+      random_start: c.random_start,
+      loss_func: lossFunc,
+      eval_batch_size: c.eval_batch_size,
+      seed: dataSeed(c),
+    },
+    examples,
+    shard: { ...shard, range },
+    records,
+    summary: summarizePgd(records),
+  };
+  const path = outPath(o, c, "pgd", shard);
+  await atomicWrite(path, JSON.stringify(file, null, 1) + "\n");
+  console.log(
+    `\nPGD (${lossFunc}, ε = ${c.epsilon}, ${c.num_steps} steps of ${c.step_size}) on test images ${
+      range[0]
+    }…${range[1] - 1}:`,
+  );
+  printTable([
+    ["natural accuracy (NA)", pct(file.summary.natural_accuracy)],
+    ["adversarial accuracy (AA)", pct(file.summary.adversarial_accuracy)],
+    ["images", String(records.length)],
+  ]);
+  console.log(`per-image results: ${path}`);
+}
+
+async function readTarget(
+  path: string | undefined,
+  H: number,
+  W: number,
+): Promise<Float32Array | undefined> {
+  if (!path) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    throw new Error(`target map ${path}: ${(e as Error).message}`);
+  }
+  const flat = Array.isArray(v) ? (v as unknown[]).flat(2) : [];
+  if (flat.length !== H * W || flat.some((x) => typeof x !== "number")) {
+    throw new Error(
+      `target map ${path}: expected a JSON array of ${H}×${W} numbers, found ${flat.length} values`,
+    );
+  }
+  return Float32Array.from(flat as number[]);
+}
+
+interface AttributionOptions extends CommonOptions {
+  target?: string;
+}
+
+async function attackImages(
+  L: Loaded,
+  indices: number[],
+  target: Float32Array | undefined,
+  onImage: (i: number, r: Awaited<ReturnType<typeof attributionAttack>>) => void | Promise<void>,
+): Promise<void> {
+  const base = attributionAttackConfig(L.config, L.dataset.pixelMax, target);
+  const split = L.dataset.test;
+  const [H, W, C] = split.shape;
+  for (const i of indices) {
+    const x = tidy(() => {
+      const px = new Float32Array(H * W * C);
+      const off = i * H * W * C;
+      for (let j = 0; j < px.length; j++) px[j] = split.images[off + j] / 255 * L.dataset.pixelMax;
+      return tensor(px, [1, H, W, C]);
+    });
+    const r = await attributionAttack(L.model, L.params, x, split.labels[i], {
+      ...base,
+      seed: repeatSeed(base.seed, i),
+    });
+    x.dispose();
+    await onImage(i, r);
+  }
+}
+
+async function runAttribution(o: AttributionOptions): Promise<void> {
+  const shard = o.shard ? parseShard(o.shard) : { index: 0, count: 1 };
+  const L = await load(o);
+  const c = L.config;
+  const [H, W] = L.dataset.test.shape;
+  const target = await readTarget(o.target, H, W);
+  if (c.attribution_attack_method === "target" && !target) {
+    throw new Error("attribution_attack_method target needs --target FILE (a JSON H×W array)");
+  }
+  const examples = Math.min(o.examples ?? c.num_eval_examples, L.dataset.test.count);
+  const range = shardRange(examples, shard.index, shard.count);
+  const indices = Array.from({ length: range[1] - range[0] }, (_, k) => range[0] + k);
+  const bar = new Progress("attribution", indices.length, stdoutSink());
+  const records: AttributionRecord[] = [];
+  const warned = new Set<string>();
+  await attackImages(L, indices, target, (i, r) => {
+    for (const w of r.warnings) {
+      const key = w.replace(/\d+ non-zero/, "N non-zero");
+      if (!warned.has(key)) bar.line(`warning (image ${i}): ${w}`);
+      warned.add(key);
+    }
+    records.push(
+      r.attacked
+        ? {
+          index: i,
+          label: r.label,
+          attacked: true,
+          unchanged: r.unchanged,
+          intersection: r.intersection,
+          spearman: r.spearman,
+          kendall: r.kendall,
+          warnings: r.warnings.length ? r.warnings : undefined,
+        }
+        : { index: i, label: r.label, attacked: false },
+    );
+    bar.update(records.length);
+  });
+  bar.finish();
+  const file: ResultFile<AttributionRecord> = {
+    kind: "attribution",
+    version: 1,
+    run: {
+      checkpoint: L.checkpoint,
+      ...attributionAttackConfig(c, L.dataset.pixelMax),
+      target: o.target ?? null,
+    },
+    examples,
+    shard: { ...shard, range },
+    records,
+    summary: summarizeAttribution(records),
+  };
+  const path = outPath(o, c, "attribution", shard);
+  await atomicWrite(path, JSON.stringify(file, null, 1) + "\n");
+  const s = file.summary;
+  console.log(
+    `\nattribution attack ${c.attribution_attack_method} (measure ${c.attribution_attack_measure}, ` +
+      `${c.saliency_type} saliency, ε = ${c.epsilon}, ${c.attribution_attack_steps} steps of ` +
+      `${c.attribution_attack_step_size}, ${c.attribution_attack_times}×) on test images ${
+        range[0]
+      }…${range[1] - 1}:`,
+  );
+  printTable([
+    [`top-${c.eval_k_top} intersection (IN)`, s.intersection.toFixed(4)],
+    ["Kendall's tau (CO)", s.kendall.toFixed(4)],
+    ["Spearman's rho", s.spearman.toFixed(4)],
+    ["attacked images (correctly classified)", `${s.attacked} of ${s.images}`],
+    ["unchanged (no successful step)", String(s.unchanged)],
+  ]);
+  console.log(`per-image results: ${path}`);
+}
+
+interface ExplainOptions extends CommonOptions {
+  images: string;
+  outDir?: string;
+  target?: string;
+}
+
+async function runExplain(o: ExplainOptions): Promise<void> {
+  const L = await load(o);
+  const c = L.config;
+  const [H, W, C] = L.dataset.test.shape;
+  const indices = o.images.split(",").map((s) => {
+    const n = Number(s.trim());
+    if (!Number.isInteger(n) || n < 0 || n >= L.dataset.test.count) {
+      throw new Error(
+        `--images: ${JSON.stringify(s)} is not a test image index (0…${L.dataset.test.count - 1})`,
+      );
+    }
+    return n;
+  });
+  const dir = o.outDir ?? `${c.model_dir}/figures`;
+  await Deno.mkdir(dir, { recursive: true });
+  const target = await readTarget(o.target, H, W);
+  await attackImages(L, indices, target, async (i, r) => {
+    if (!r.attacked) {
+      console.log(
+        `image ${i}: predicted ${r.predicted}, label ${r.label}: not attacked (misclassified)`,
+      );
+      return;
+    }
+    const off = i * H * W * C;
+    const orig = Float32Array.from(
+      L.dataset.test.images.subarray(off, off + H * W * C),
+      (v) => v / 255 * L.dataset.pixelMax,
+    );
+    const img = (data: Float32Array) => ({
+      kind: "image" as const,
+      data,
+      height: H,
+      width: W,
+      channels: C,
+      pixelMax: L.dataset.pixelMax,
+    });
+    const map = (data: Float32Array) => ({ kind: "map" as const, data, height: H, width: W });
+    const png = panelsToPng([
+      img(orig),
+      map(r.originalSaliency),
+      img(r.perturbed),
+      map(r.attackedSaliency),
+    ]);
+    await atomicWrite(`${dir}/image-${i}.png`, png);
+    await atomicWrite(
+      `${dir}/image-${i}.json`,
+      JSON.stringify({
+        index: i,
+        label: r.label,
+        method: c.attribution_attack_method,
+        saliency_type: c.saliency_type,
+        intersection: r.intersection,
+        spearman: r.spearman,
+        kendall: r.kendall,
+        unchanged: r.unchanged,
+        shape: [H, W],
+        original_saliency: Array.from(r.originalSaliency),
+        attacked_saliency: Array.from(r.attackedSaliency),
+      }) + "\n",
+    );
+    console.log(
+      `image ${i}: top-${c.eval_k_top} intersection ${r.intersection.toFixed(3)}, Kendall ${
+        r.kendall.toFixed(3)
+      }, ` +
+        `Spearman ${r.spearman.toFixed(3)} → ${dir}/image-${i}.png`,
+    );
+  });
+}
+
+async function runMerge(files: string[], o: { out?: string }): Promise<void> {
+  const loaded = [];
+  for (const name of files) {
+    let data;
+    try {
+      data = JSON.parse(await Deno.readTextFile(name));
+    } catch (e) {
+      throw new Error(`merge: cannot read ${name}: ${(e as Error).message}`);
+    }
+    loaded.push({ name, data });
+  }
+  const merged = mergeResults(loaded);
+  const out = o.out ?? files[0].replace(/\.shard-\d+-of-\d+\.json$/, ".json");
+  await atomicWrite(out, JSON.stringify(merged, null, 1) + "\n");
+  console.log(`merged ${files.length} shards (${merged.records.length} images) into ${out}`);
+  printTable(
+    Object.entries(merged.summary).map((
+      [k, v],
+    ) => [k, Number.isInteger(v) ? String(v) : v.toFixed(4)]),
+  );
+}
+
+const program = new Command().name("deno task attack").description(
+  "Evaluate a trained model: natural/PGD accuracy and attribution robustness (SPEC §8–10).",
+).showHelpAfterError();
+
+common(
+  program.command("pgd").description(
+    "natural and PGD accuracy (NA, AA) over the first test images",
+  ),
+)
+  .action((o: CommonOptions) => runPgd(o));
+common(
+  program.command("attribution").description(
+    "attribution attack (Ghorbani et al.): top-k intersection (IN), Kendall's tau (CO), Spearman",
+  ),
+).option("--target <file>", "target map (JSON H×W array) for attribution_attack_method target")
+  .action((o: AttributionOptions) => runAttribution(o));
+common(program.command("explain").description("PNG figures and raw maps of attacked test images"))
+  .requiredOption("--images <list>", "comma-separated test image indices, e.g. 0,1,2")
+  .option("--out-dir <dir>", "where figures go (default: <model_dir>/figures)")
+  .option("--target <file>", "target map for the target attack")
+  .action((o: ExplainOptions) => runExplain(o));
+program.command("merge").description("combine shard result files into the unsharded result")
+  .argument("<files...>", "result files of one run's shards")
+  .option("-o, --out <file>", "merged result (default: the shard name without .shard-i-of-n)")
+  .action((files: string[], o: { out?: string }) => runMerge(files, o));
+
+try {
+  await program.parseAsync(["deno", "attack", ...Deno.args]);
+} catch (e) {
+  fail(e);
+}

@@ -1,0 +1,138 @@
+import assert from "node:assert/strict";
+import { setup } from "../helpers.ts";
+import { hashed } from "../../mod.ts";
+import { mnistCnn, paramsFromHost, saveParams } from "../../src/nn/mod.ts";
+import { CheckpointStore } from "../../src/io/files.ts";
+
+const root = new URL("../../", import.meta.url);
+const cli = new URL("src/cli/attack.ts", root).pathname;
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-sys", cli, ...args],
+    cwd: root.pathname,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const d = new TextDecoder();
+  return { code: r.code, out: d.decode(r.stdout), err: d.decode(r.stderr) };
+}
+
+/** A model directory with one checkpoint of the golden MNIST CNN parameters. */
+async function modelDir(): Promise<string> {
+  await setup();
+  const dir = await Deno.makeTempDir();
+  const golden = new URL("../../../shared/goldens/mnist_cnn.safetensors", import.meta.url);
+  const { parseSafetensors } = await import("../../src/io/safetensors.ts");
+  const f = parseSafetensors(await Deno.readFile(golden), golden.pathname);
+  const recipes = JSON.parse(f.metadata.params) as Record<
+    string,
+    { seed: number; scale: number; shape: number[] }
+  >;
+  const values: Record<string, Float32Array> = {};
+  for (const [k, r] of Object.entries(recipes)) values[k] = hashed(r.seed, r.shape, r.scale);
+  const params = paramsFromHost(mnistCnn(), values);
+  await new CheckpointStore(dir).save(1, await saveParams(params));
+  for (const p of Object.values(params)) p.dispose();
+  return dir;
+}
+
+const small = [
+  "--set",
+  "eval_batch_size=2",
+  "--set",
+  "k=3",
+  "--set",
+  "a=0.1",
+  "--set",
+  "num_IG_steps=5",
+  "--set",
+  "attribution_attack_steps=2",
+  "--set",
+  "attribution_attack_times=1",
+  "--set",
+  "attribution_attack_step_size=0.05",
+  "--set",
+  "k_top=20",
+  "--set",
+  "eval_k_top=20",
+];
+
+for (const kind of ["pgd", "attribution"] as const) {
+  Deno.test(`attack ${kind}: sharded runs merged equal the unsharded run`, async () => {
+    const dir = await modelDir();
+    try {
+      const n = kind === "pgd" ? "7" : "4";
+      const whole = await run([kind, "-m", dir, "-n", n, ...small, "-o", `${dir}/whole.json`]);
+      assert.equal(whole.code, 0, whole.err);
+      assert.match(whole.out, kind === "pgd" ? /natural accuracy \(NA\)/ : /Kendall's tau \(CO\)/);
+      const parts: string[] = [];
+      for (const s of ["1/3", "2/3", "3/3"]) {
+        const r = await run([kind, "-m", dir, "-n", n, ...small, "--shard", s]);
+        assert.equal(r.code, 0, r.err);
+        parts.push(`${dir}/${kind}.shard-${s[0]}-of-3.json`);
+      }
+      const m = await run(["merge", ...parts, "-o", `${dir}/merged.json`]);
+      assert.equal(m.code, 0, m.err);
+      const a = JSON.parse(await Deno.readTextFile(`${dir}/whole.json`));
+      const b = JSON.parse(await Deno.readTextFile(`${dir}/merged.json`));
+      assert.deepEqual(b.records, a.records);
+      assert.deepEqual(b.summary, a.summary);
+      assert.deepEqual(b, a);
+      // a missing shard is refused
+      const bad = await run(["merge", parts[0], parts[2], "-o", `${dir}/bad.json`]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.err, /in no shard/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+Deno.test("attack explain writes a PNG figure and the raw maps", async () => {
+  const dir = await modelDir();
+  try {
+    // a correctly classified image (the golden parameters are not a trained model)
+    const p = await run(["pgd", "-m", dir, "-n", "20", ...small, "-o", `${dir}/pgd.json`]);
+    assert.equal(p.code, 0, p.err);
+    const recs = JSON.parse(await Deno.readTextFile(`${dir}/pgd.json`)).records as {
+      index: number;
+      natural: boolean;
+    }[];
+    const i = recs.find((e) => e.natural)!.index;
+    const r = await run([
+      "explain",
+      "-m",
+      dir,
+      "--images",
+      String(i),
+      ...small,
+      "--out-dir",
+      `${dir}/fig`,
+    ]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, new RegExp(`image ${i}: top-20 intersection`));
+    const png = await Deno.readFile(`${dir}/fig/image-${i}.png`);
+    assert.deepEqual([...png.subarray(1, 4)], [80, 78, 71]); // "PNG"
+    const maps = JSON.parse(await Deno.readTextFile(`${dir}/fig/image-${i}.json`));
+    assert.equal(maps.original_saliency.length, 28 * 28);
+    assert.equal(maps.attacked_saliency.length, 28 * 28);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("attack without a checkpoint and with a bad shard are clear errors", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await run(["pgd", "-m", dir]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /no checkpoint in .*: train a model first/);
+    const s = await run(["pgd", "--shard", "3/2"]);
+    assert.equal(s.code, 1);
+    assert.match(s.err, /--shard must be i\/n/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
