@@ -30,7 +30,6 @@ import {
 } from "../eval/results.ts";
 import { attributionAttack, attributionAttackConfig, repeatSeed } from "../attacks/attribution.ts";
 import { tensor, tidy } from "../tensor.ts";
-import { slice } from "../ops/mod.ts";
 import { panelsToPng } from "../io/figure.ts";
 import { Progress, stdoutSink } from "../train/report.ts";
 import { fail, readConfigFile } from "./common.ts";
