@@ -7,10 +7,9 @@
  */
 
 import assert from "node:assert/strict";
-import { assertClose, golden, gpu, read, setup } from "../helpers.ts";
-import { modelFor } from "../nn/model_goldens.ts";
+import { assertClose, gpu, read } from "../helpers.ts";
+import { goldenModel } from "../nn/model_goldens.ts";
 import { argMax, hashed, runtime, slice, tensor, tidy } from "../../mod.ts";
-import { type Params, paramsFromHost } from "../../src/nn/mod.ts";
 import { saliencyMap } from "../../src/attribution/mod.ts";
 import { kendallTauB, spearman, topKIntersection } from "../../src/attribution/metrics.ts";
 import { attackDirection } from "../../src/attacks/directions.ts";
@@ -24,13 +23,7 @@ import {
 
 const IG = 10;
 
-await setup();
-const f = await golden("mnist_cnn.safetensors");
-const { model, recipes } = modelFor(f);
-const values: Record<string, Float32Array> = {};
-for (const [k, r] of Object.entries(recipes)) values[k] = hashed(r.seed, r.shape, r.scale);
-const params: Params = paramsFromHost(model, values, "mnist_cnn.safetensors");
-for (const t of Object.values(params)) t.keep();
+const { f, model, params } = await goldenModel("mnist_cnn.safetensors");
 const x = slice(gpu(f, "x"), [0, 0, 0, 0], [1, -1, -1, -1]).keep();
 const [, H, W, C] = x.shape;
 const xs = await read(x);

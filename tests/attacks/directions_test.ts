@@ -5,10 +5,9 @@
  */
 
 import assert from "node:assert/strict";
-import { assertClose, golden, gpu, host, read, setup } from "../helpers.ts";
-import { modelFor } from "../nn/model_goldens.ts";
+import { assertClose, gpu, host, read } from "../helpers.ts";
+import { goldenModel } from "../nn/model_goldens.ts";
 import { grad, hashed, mul, reshape, slice, sum, type Tensor, tensor, tidy } from "../../mod.ts";
-import { type Params, paramsFromHost } from "../../src/nn/mod.ts";
 import { saliencyMap } from "../../src/attribution/mod.ts";
 import {
   attackDirection,
@@ -18,13 +17,7 @@ import {
 
 const STEPS = 10;
 
-await setup();
-const f = await golden("mnist_cnn.safetensors");
-const { model, recipes } = modelFor(f);
-const values: Record<string, Float32Array> = {};
-for (const [k, r] of Object.entries(recipes)) values[k] = hashed(r.seed, r.shape, r.scale);
-const params: Params = paramsFromHost(model, values, "mnist_cnn.safetensors");
-for (const t of Object.values(params)) t.keep();
+const { f, model, params } = await goldenModel("mnist_cnn.safetensors");
 const x = slice(gpu(f, "x"), [0, 0, 0, 0], [1, -1, -1, -1]).keep();
 const labels = tensor(new Int32Array([host(f, "y").data[0]]), [1]).keep();
 const [, H, W] = x.shape;

@@ -6,10 +6,9 @@
  */
 
 import assert from "node:assert/strict";
-import { golden, gpu, host, read, setup } from "../helpers.ts";
-import { modelFor } from "../nn/model_goldens.ts";
-import { hashed, slice, type Tensor, tensor } from "../../mod.ts";
-import { type Params, paramsFromHost } from "../../src/nn/mod.ts";
+import { gpu, host, read } from "../helpers.ts";
+import { goldenModel } from "../nn/model_goldens.ts";
+import { slice, type Tensor, tensor } from "../../mod.ts";
 import { saliencyMap } from "../../src/attribution/mod.ts";
 import {
   attackDirection,
@@ -19,13 +18,7 @@ import {
 
 const STEPS = 20;
 
-await setup();
-const f = await golden("mnist_cnn.safetensors");
-const { model, recipes } = modelFor(f);
-const values: Record<string, Float32Array> = {};
-for (const [k, r] of Object.entries(recipes)) values[k] = hashed(r.seed, r.shape, r.scale);
-const params: Params = paramsFromHost(model, values, "mnist_cnn.safetensors");
-for (const t of Object.values(params)) t.keep();
+const { f, model, params } = await goldenModel("mnist_cnn.safetensors");
 const x = slice(gpu(f, "x"), [0, 0, 0, 0], [1, -1, -1, -1]).keep();
 const labels = tensor(new Int32Array([host(f, "y").data[0]]), [1]).keep();
 const [, H, W] = x.shape;

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { setup } from "../helpers.ts";
-import { hashed } from "../../mod.ts";
-import { mnistCnn, paramsFromHost, saveParams } from "../../src/nn/mod.ts";
+import { goldenModel } from "../nn/model_goldens.ts";
+import { saveParams } from "../../src/nn/mod.ts";
 import { CheckpointStore } from "../../src/io/files.ts";
 
 const root = new URL("../../", import.meta.url);
@@ -21,20 +20,9 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
 
 /** A model directory with one checkpoint of the golden MNIST CNN parameters. */
 async function modelDir(): Promise<string> {
-  await setup();
   const dir = await Deno.makeTempDir();
-  const golden = new URL("../../../shared/goldens/mnist_cnn.safetensors", import.meta.url);
-  const { parseSafetensors } = await import("../../src/io/safetensors.ts");
-  const f = parseSafetensors(await Deno.readFile(golden), golden.pathname);
-  const recipes = JSON.parse(f.metadata.params) as Record<
-    string,
-    { seed: number; scale: number; shape: number[] }
-  >;
-  const values: Record<string, Float32Array> = {};
-  for (const [k, r] of Object.entries(recipes)) values[k] = hashed(r.seed, r.shape, r.scale);
-  const params = paramsFromHost(mnistCnn(), values);
+  const { params } = await goldenModel("mnist_cnn.safetensors");
   await new CheckpointStore(dir).save(1, await saveParams(params));
-  for (const p of Object.values(params)) p.dispose();
   return dir;
 }
 

@@ -5,10 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { golden, setup } from "../helpers.ts";
-import { modelFor } from "../nn/model_goldens.ts";
-import { hashed, runtime } from "../../mod.ts";
-import { type Params, paramsFromHost } from "../../src/nn/mod.ts";
+import { goldenModel } from "../nn/model_goldens.ts";
+import { runtime } from "../../mod.ts";
 import { loadDataset } from "../../src/data/mod.ts";
 import { evaluateAccuracy } from "../../src/train/trainer.ts";
 import {
@@ -17,13 +15,7 @@ import {
   naturalAndAdversarialAccuracy,
 } from "../../src/eval/mod.ts";
 
-await setup();
-const f = await golden("mnist_cnn.safetensors");
-const { model, recipes } = modelFor(f);
-const values: Record<string, Float32Array> = {};
-for (const [k, r] of Object.entries(recipes)) values[k] = hashed(r.seed, r.shape, r.scale);
-const params: Params = paramsFromHost(model, values, "mnist_cnn.safetensors");
-for (const t of Object.values(params)) t.keep();
+const { model, params } = await goldenModel("mnist_cnn.safetensors");
 const mnist = await loadDataset("mnist");
 
 const base: AccuracyConfig = {

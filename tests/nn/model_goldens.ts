@@ -55,6 +55,31 @@ export function modelFor(f: SafeFile): { model: Model; recipes: Record<string, R
   };
 }
 
+/**
+ * The model of a golden file with its parameters rebuilt from the `params` recipe (kept
+ * alive for the whole test module).
+ */
+export async function goldenModel(
+  name: string,
+): Promise<
+  {
+    f: SafeFile;
+    model: Model;
+    recipes: Record<string, Recipe>;
+    values: Record<string, Float32Array>;
+    params: Params;
+  }
+> {
+  await setup();
+  const f = await golden(name);
+  const { model, recipes } = modelFor(f);
+  const values: Record<string, Float32Array> = {};
+  for (const [k, r] of Object.entries(recipes)) values[k] = hashed(r.seed, r.shape, r.scale);
+  const params: Params = paramsFromHost(model, values, name);
+  for (const t of Object.values(params)) t.keep();
+  return { f, model, recipes, values, params };
+}
+
 /** Compares a gradient with the stored tensor, or with its probes for large gradients. */
 async function checkGrad(f: SafeFile, key: string, g: Tensor, second: boolean): Promise<void> {
   const cmp = second
@@ -85,14 +110,8 @@ async function checkGrad(f: SafeFile, key: string, g: Tensor, second: boolean): 
 
 /** Registers the golden tests of model file `name` (in `../shared/goldens`). */
 export async function registerModelGoldenTests(name: string): Promise<void> {
-  const f = await golden(name);
-  await setup();
-  const { model, recipes } = modelFor(f);
+  const { f, model, recipes, values, params } = await goldenModel(name);
   const cfg = JSON.parse(f.metadata.config) as Config;
-  const values: Record<string, Float32Array> = {};
-  for (const [k, r] of Object.entries(recipes)) values[k] = hashed(r.seed, r.shape, r.scale);
-  const params: Params = paramsFromHost(model, values, name);
-  for (const t of Object.values(params)) t.keep();
   const x = gpu(f, "x").keep(), y = gpu(f, "y").keep(), xadv = gpu(f, "xadv").keep();
   const resnetFamily = model.kind === "resnet";
   const wd = resnetFamily ? cfg.weight_decay : 0;
