@@ -5,3 +5,4 @@
 
 export * from "./saliency.ts";
 export * from "./metrics.ts";
+export * from "./path.ts";

@@ -5,8 +5,9 @@
  */
 
 import { grad } from "../autograd/grad.ts";
-import { type Tensor, tensor } from "../tensor.ts";
-import { abs, add, broadcastTo, div, mul, oneHot, reshape, sum } from "../ops/mod.ts";
+import type { Tensor } from "../tensor.ts";
+import { pathPoints, repeatRows } from "./path.ts";
+import { abs, add, div, mul, oneHot, reshape, sum } from "../ops/mod.ts";
 import type { Activation, Model, Params } from "../nn/model.ts";
 
 /** `ig` or `simple_gradient`. */
@@ -57,12 +58,8 @@ export function integratedGradientsZero(
   for (let i0 = 1; i0 <= n; i0 += per) {
     const ks: number[] = [];
     for (let i = i0; i < Math.min(i0 + per, n + 1); i++) ks.push(i / n);
-    const al = tensor(ks, [ks.length, 1, 1, 1, 1]);
-    const z = reshape(mul(al, reshape(x, [1, B, ...img])), [ks.length * B, ...img]);
-    const yz = reshape(broadcastTo(reshape(onehot, [1, B, -1]), [ks.length, B, onehot.shape[1]]), [
-      ks.length * B,
-      onehot.shape[1],
-    ]);
+    const z = pathPoints(null, x, ks);
+    const yz = repeatRows(onehot, ks.length);
     const g = grad((zz: Tensor) => labelLogitSum(model, params, zz, yz, act))(z);
     const part = sum(reshape(g, [ks.length, B, ...img]), 0);
     acc = acc ? add(acc, part) : part;

@@ -11,11 +11,10 @@
 import { noGrad } from "../autograd/tape.ts";
 import { grad, valueAndGrad } from "../autograd/grad.ts";
 import { runtime } from "../gpu/runtime.ts";
-import { type Tensor, tensor, tidy } from "../tensor.ts";
+import { type Tensor, tidy } from "../tensor.ts";
 import {
   abs,
   add,
-  broadcastTo,
   igPathLoss,
   mul,
   oneHot,
@@ -27,6 +26,7 @@ import {
   sum,
 } from "../ops/mod.ts";
 import type { Model, Params } from "../nn/model.ts";
+import { pathPoints, repeatRows } from "../attribution/path.ts";
 import { type ChunkPlan, planChunks } from "./planner.ts";
 
 /** Path settings: `m` steps and the `approx_factor` (1 for the exact term). */
@@ -80,13 +80,8 @@ function pathGradients(
   const xs = b0 === 0 && b1 === B ? x : slice(x, [b0, 0, 0, 0], [nb, ...img]);
   const xa = b0 === 0 && b1 === B ? xadv : slice(xadv, [b0, 0, 0, 0], [nb, ...img]);
   const y = b0 === 0 && b1 === B ? onehot : slice(onehot, [b0, 0], [nb, -1]);
-  const al = tensor(alphas, [ka, 1, 1, 1, 1]);
-  const z = reshape(
-    add(reshape(xs, [1, nb, ...img]), mul(al, reshape(sub(xa, xs), [1, nb, ...img]))),
-    [ka * nb, ...img],
-  );
-  const k = y.shape[1];
-  const yz = reshape(broadcastTo(reshape(y, [1, nb, k]), [ka, nb, k]), [ka * nb, k]);
+  const z = pathPoints(xs, xa, alphas);
+  const yz = repeatRows(y, ka);
   const g = grad((zz: Tensor) => sum(igPathLoss(net(params, zz), yz)))(z);
   return reshape(g, [ka, nb, ...img]);
 }
