@@ -1,8 +1,9 @@
 /**
  * Per-kernel throughput on the current WebGPU adapter: conv2d forward and both gradients at the
  * MNIST CNN's shapes (batch 50) and a 1024³ matrix product. Prints GFLOP/s (median of runs).
+ * `deno task bench` runs it after the peer comparison; alone:
  *
- *   deno task bench
+ *   deno task bench:kernels
  * @module
  */
 
@@ -13,19 +14,34 @@ import {
   hashed,
   init,
   matmul,
-  runtime,
+  type Runtime,
   type Tensor,
   tensor,
   tidy,
 } from "../mod.ts";
+import { BATCH, median } from "./workloads.ts";
 
-const rt = await init();
+/** One kernel's timing. */
+export interface KernelTiming {
+  /** What ran, at which shape. */
+  name: string;
+  /** Median wall-clock ms per call (GPU work included). */
+  ms: number;
+  /** Floating-point operations per call / time. */
+  gflops: number;
+}
 
 function rand(shape: number[], seed: number): Tensor {
   return tensor(hashed(seed, shape, 1), shape);
 }
 
-async function measure(name: string, flops: number, op: () => Tensor, reps = 5): Promise<string> {
+async function measure(
+  rt: Runtime,
+  name: string,
+  flops: number,
+  op: () => Tensor,
+  reps = 5,
+): Promise<KernelTiming> {
   tidy(op); // compile and warm up
   await rt.sync();
   const times: number[] = [];
@@ -35,36 +51,80 @@ async function measure(name: string, flops: number, op: () => Tensor, reps = 5):
     await rt.sync();
     times.push(performance.now() - t0);
   }
-  times.sort((a, b) => a - b);
-  const ms = times[Math.floor(times.length / 2)];
-  return `${name.padEnd(44)} ${ms.toFixed(1).padStart(9)} ms ${
-    (flops / ms / 1e6).toFixed(2).padStart(8)
-  } GFLOP/s`;
+  const ms = median(times);
+  return { name, ms, gflops: flops / ms / 1e6 };
 }
 
-const lines: string[] = [];
-const B = 50;
-for (
-  const [label, H, C, O] of [["conv1 5x5 1→32 28x28", 28, 1, 32], [
-    "conv2 5x5 32→64 14x14",
-    14,
-    32,
-    64,
-  ]] as const
-) {
-  const x = rand([B, H, H, C], 1), w = rand([5, 5, C, O], 2), gy = rand([B, H, H, O], 3);
-  const flops = 2 * B * H * H * O * 25 * C;
-  lines.push(await measure(`${label} forward`, flops, () => conv2d(x, w)));
-  lines.push(
-    await measure(`${label} grad input`, flops, () => conv2dBackpropInput(gy, w, x.shape)),
+/** Times conv2d forward/grad-input/grad-filter at the MNIST CNN's shapes and a 1024³ matmul. */
+export async function kernelTimings(reps = 5): Promise<{ adapter: string; rows: KernelTiming[] }> {
+  const rt = await init();
+  const rows: KernelTiming[] = [];
+  const B = BATCH;
+  for (
+    const [label, H, C, O] of [
+      ["conv1 5x5 1→32 28x28", 28, 1, 32],
+      ["conv2 5x5 32→64 14x14", 14, 32, 64],
+    ] as const
+  ) {
+    const x = rand([B, H, H, C], 1), w = rand([5, 5, C, O], 2), gy = rand([B, H, H, O], 3);
+    const flops = 2 * B * H * H * O * 25 * C;
+    rows.push(await measure(rt, `${label} forward`, flops, () => conv2d(x, w), reps));
+    rows.push(
+      await measure(
+        rt,
+        `${label} grad input`,
+        flops,
+        () => conv2dBackpropInput(gy, w, x.shape),
+        reps,
+      ),
+    );
+    rows.push(
+      await measure(
+        rt,
+        `${label} grad filter`,
+        flops,
+        () => conv2dBackpropFilter(x, gy, w.shape),
+        reps,
+      ),
+    );
+    for (const t of [x, w, gy]) t.dispose();
+  }
+  const a = rand([1024, 1024], 4), b = rand([1024, 1024], 5);
+  rows.push(
+    await measure(
+      rt,
+      "matmul 1024x1024x1024",
+      2 * 1024 ** 3,
+      () => matmul(a, b),
+      Math.min(reps, 3),
+    ),
   );
-  lines.push(
-    await measure(`${label} grad filter`, flops, () => conv2dBackpropFilter(x, gy, w.shape)),
-  );
+  a.dispose();
+  b.dispose();
+  return { adapter: rt.adapterName, rows };
 }
-const a = rand([1024, 1024], 4), b = rand([1024, 1024], 5);
-lines.push(await measure("matmul 1024x1024x1024", 2 * 1024 ** 3, () => matmul(a, b), 3));
 
-console.log(`adapter: ${runtime().adapterName}`);
-console.log(`date: ${new Date().toISOString().slice(0, 10)}`);
-for (const l of lines) console.log(l);
+/** The timings as a Markdown table. */
+export function kernelTable(rows: readonly KernelTiming[]): string {
+  const w = Math.max(6, ...rows.map((r) => r.name.length));
+  const lines = [
+    `| ${"kernel".padEnd(w)} | median ms | GFLOP/s |`,
+    `| ${"-".repeat(w)} | --------: | ------: |`,
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.name.padEnd(w)} | ${r.ms.toFixed(1).padStart(9)} | ${
+        r.gflops.toFixed(2).padStart(7)
+      } |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+if (import.meta.main) {
+  const quick = Deno.args.includes("--quick");
+  const { adapter, rows } = await kernelTimings(quick ? 2 : 5);
+  console.log(`- adapter: ${adapter}`);
+  console.log(`- date: ${new Date().toISOString().slice(0, 10)}\n`);
+  console.log(kernelTable(rows));
+}
