@@ -61,3 +61,5 @@ export * from "./src/rar/mod.ts";
 export * from "./src/attribution/mod.ts";
 export * from "./src/attacks/mod.ts";
 export * from "./src/eval/mod.ts";
+export * as config from "./src/config.ts";
+export type { Dataset, DatasetName, Split } from "./src/data/types.ts";

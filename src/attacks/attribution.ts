@@ -34,7 +34,6 @@ import {
   topKIntersection,
 } from "../attribution/metrics.ts";
 import { hash01 } from "../io/hash.ts";
-import { type Config, dataSeed } from "../config.ts";
 import {
   attackDirection,
   type AttackMethod,
@@ -141,29 +140,6 @@ export interface AttackedResult extends AttributionAttackRepeat {
 
 /** What {@linkcode attributionAttack} returns. */
 export type AttributionAttackResult = AttackedResult | NotAttackedResult;
-
-/** The attack settings of a configuration (seeded by its data seed, `np_random_seed`). */
-export function attributionAttackConfig(
-  c: Config,
-  pixelMax: number,
-  target?: Float32Array,
-): AttributionAttackConfig {
-  return {
-    method: c.attribution_attack_method,
-    measure: c.attribution_attack_measure,
-    saliencyType: c.saliency_type,
-    igSteps: c.num_IG_steps,
-    kTop: c.k_top,
-    evalKTop: c.eval_k_top,
-    stepSize: c.attribution_attack_step_size,
-    steps: c.attribution_attack_steps,
-    epsilon: c.epsilon,
-    pixelMax,
-    times: c.attribution_attack_times,
-    target,
-    seed: dataSeed(c),
-  };
-}
 
 /** Seed of the `random` directions of repeat `repeat`. */
 export function repeatSeed(seed: number, repeat: number): number {

@@ -28,11 +28,11 @@ import {
   summarizeAttribution,
   summarizePgd,
 } from "../eval/results.ts";
-import { attributionAttack, attributionAttackConfig, repeatSeed } from "../attacks/attribution.ts";
+import { attributionAttack, repeatSeed } from "../attacks/attribution.ts";
 import { tensor, tidy } from "../tensor.ts";
 import { panelsToPng } from "../io/figure.ts";
 import { Progress, stdoutSink } from "../train/report.ts";
-import { fail, readConfigFile } from "./common.ts";
+import { attributionAttackConfig, fail, readConfigFile } from "./common.ts";
 
 interface CommonOptions {
   config?: string;

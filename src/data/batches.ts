@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { Split } from "./datasets.ts";
+import type { Split } from "./types.ts";
 
 /** Serialisable state of a {@link Batcher} (plain JSON numbers). */
 export interface BatcherState {

@@ -23,40 +23,11 @@ import { npyToInt32 } from "./npy.ts";
 import { parseNpz, parseNpzHeaders } from "./npz.ts";
 import { equalizeImages } from "./equalize.ts";
 
-/** Names of the supported datasets. */
-export type DatasetName = "mnist" | "fashion_mnist" | "gtsrb" | "flower";
+export type { Dataset, DatasetName, Split } from "./types.ts";
+import type { Dataset, DatasetName, Split } from "./types.ts";
 
 /** All dataset names, in a fixed order. */
 export const DATASET_NAMES: readonly DatasetName[] = ["mnist", "fashion_mnist", "gtsrb", "flower"];
-
-/** One split (train or test) of a dataset. */
-export interface Split {
-  /** `count * h * w * c` pixels, NHWC, uint8. */
-  images: Uint8Array;
-  /** `count` labels in `0 … numClasses-1`. */
-  labels: Int32Array;
-  /** Number of examples. */
-  count: number;
-  /** Shape of one image, `[h, w, c]`. */
-  shape: [number, number, number];
-}
-
-/** A loaded dataset. */
-export interface Dataset {
-  /** Which dataset this is. */
-  name: DatasetName;
-  /** Training split (for MNIST-family datasets the first 55000 training images). */
-  train: Split;
-  /** Test split. */
-  test: Split;
-  /** Number of classes: 10 (MNIST, Fashion-MNIST), 43 (GTSRB), 17 (Flower). */
-  numClasses: number;
-  /**
-   * Pixel range of the model inputs: 1 for MNIST/Fashion-MNIST (pixels / 255), 255 for
-   * GTSRB/Flower (raw values). Pass it to `gather`.
-   */
-  pixelMax: number;
-}
 
 /** Number of MNIST/Fashion-MNIST training images used for training (the rest is validation). */
 export const MNIST_TRAIN_COUNT = 55000;

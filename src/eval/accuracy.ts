@@ -6,9 +6,9 @@
 import { type Tensor, tidy } from "../tensor.ts";
 import { argMax } from "../ops/mod.ts";
 import type { Model, Params } from "../nn/model.ts";
-import type { Split } from "../data/mod.ts";
+import type { Split } from "../data/types.ts";
 import { pgd } from "../attacks/pgd.ts";
-import { batchTensors } from "../train/trainer.ts";
+import { batchTensors } from "./batch.ts";
 import { hash01 } from "../io/hash.ts";
 
 /** Settings of {@linkcode naturalAndAdversarialAccuracy}. */

@@ -4,3 +4,4 @@
  */
 
 export * from "./accuracy.ts";
+export * from "./batch.ts";

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { type Tensor, tensor, tidy } from "../tensor.ts";
-import { argMax, mul, oneHot, sum } from "../ops/mod.ts";
+import { type Tensor, tidy } from "../tensor.ts";
+import { batchTensors, correctCount } from "../eval/batch.ts";
 import type { Model, Params } from "../nn/model.ts";
 import { mnistCnn } from "../nn/mnist_cnn.ts";
 import { resnet } from "../nn/resnet.ts";
@@ -16,7 +16,7 @@ import { pgd } from "../attacks/pgd.ts";
 import { hash01 } from "../io/hash.ts";
 import { eventFileName, EventWriter } from "../io/tensorboard.ts";
 import { appendFileBytes, atomicWrite, CheckpointStore } from "../io/files.ts";
-import { Batcher, type Dataset, type DatasetName, gather, type Split } from "../data/mod.ts";
+import { Batcher, type Dataset, type DatasetName, type Split } from "../data/mod.ts";
 import { adamLearningRate, type Config, configToJson, dataSeed, initSeed } from "../config.ts";
 import { adam, momentum, type Optimizer } from "./optimizers.ts";
 import { formatDuration, Progress, type Sink, stdoutSink } from "./report.ts";
@@ -71,22 +71,6 @@ export interface TrainResult {
   params: Params;
   /** Path of the last checkpoint written, if any. */
   checkpoint?: string;
-}
-
-/** Uploads a batch of the training split. */
-export function batchTensors(
-  split: Split,
-  idx: Int32Array,
-  pixelMax: number,
-): { x: Tensor; y: Tensor } {
-  const { x, y } = gather(split, idx, pixelMax);
-  return { x: tensor(x, [idx.length, ...split.shape]), y: tensor(y, [idx.length]) };
-}
-
-/** Number of correct predictions of `logits` for int32 labels `y` (a scalar on the GPU). */
-export function correctCount(logits: Tensor, y: Tensor): Tensor {
-  const k = logits.shape[1];
-  return sum(mul(oneHot(argMax(logits), k), oneHot(y, k)));
 }
 
 interface CheckpointMeta {
