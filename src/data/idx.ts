@@ -10,7 +10,7 @@
  */
 
 import { gunzipSync } from "fflate";
-import { errMessage } from "./_util.ts";
+import { errMessage, readBytes } from "./_util.ts";
 
 /** Magic number of an IDX file of unsigned-byte images (`[count, rows, cols]`). */
 export const IDX_IMAGES_MAGIC = 0x00000803;
@@ -167,12 +167,5 @@ export function parseIdxPair(
  * @param expectedMagic when given, the magic the file must have.
  */
 export async function readIdxFile(path: string, expectedMagic?: number): Promise<IdxArray> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new Error(`${path} not found`);
-    throw e;
-  }
-  return parseIdx(bytes, path, expectedMagic);
+  return parseIdx(await readBytes(path), path, expectedMagic);
 }

@@ -8,7 +8,7 @@
 
 import { unzipSync } from "fflate";
 import { type NpyArray, type NpyHeader, parseNpy, parseNpyHeader } from "./npy.ts";
-import { errMessage } from "./_util.ts";
+import { errMessage, readBytes } from "./_util.ts";
 
 /** True when `bytes` starts like a zip archive (`PK`). */
 export function isZip(bytes: Uint8Array): boolean {
@@ -126,12 +126,5 @@ export async function readNpz(
   path: string,
   names?: readonly string[],
 ): Promise<Map<string, NpyArray>> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new Error(`${path} not found`);
-    throw e;
-  }
-  return parseNpz(bytes, path, names);
+  return parseNpz(await readBytes(path), path, names);
 }
