@@ -74,20 +74,15 @@ export function lossAndGrads(
     ? batch.x
     : needAdv(batch, objective);
   const useMean = resnet && (objective === "nat" || objective === "adv");
+  // the classification and weight-decay parts are kept from the differentiated pass itself
+  let ce!: Tensor;
+  let decay: Tensor | undefined;
   const parts = valueAndGrad<[Params], Params>((p: Params) => {
     const logits = model.logits(p, classInput);
-    const ce = useMean ? meanXent(logits, batch.y) : xent(logits, batch.y);
-    const decay = model.weightDecayLoss(p);
+    ce = (useMean ? meanXent(logits, batch.y) : xent(logits, batch.y)).keep();
+    decay = model.weightDecayLoss(p)?.keep() ?? undefined;
     return decay && wd ? add(ce, mul(decay, wd)) : ce;
   })(params);
-  // the parts, recomputed without a graph (cheap next to the gradients)
-  const { ce, decay } = tidy(() => {
-    const logits = model.logits(params, classInput);
-    return {
-      ce: useMean ? meanXent(logits, batch.y) : xent(logits, batch.y),
-      decay: model.weightDecayLoss(params) ?? undefined,
-    };
-  });
   if (objective === "nat" || objective === "adv") {
     return { loss: parts.value, grads: parts.grads, xent: ce, weightDecayLoss: decay };
   }
@@ -101,7 +96,7 @@ export function lossAndGrads(
   }
   const grads = accumulate(parts.grads, scaled);
   const loss = tidy(() => add(parts.value, mul(ig.value, cfg.lambda)));
-  parts.value.dispose();
+  if (parts.value !== ce) parts.value.dispose(); // with no weight decay the loss is the xent itself
   return { loss, grads, xent: ce, igTerm: ig.value, weightDecayLoss: decay, plan: ig.plan };
 }
 
