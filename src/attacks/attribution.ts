@@ -418,19 +418,33 @@ export interface AttributionAttackSummary {
   kendall: number;
 }
 
+/** The fields of a per-image result that {@linkcode summarizeAttributionAttacks} averages. */
+export interface AttackOutcome {
+  /** Whether the image was attacked. */
+  attacked: boolean;
+  /** No step improved the criterion. */
+  unchanged?: boolean;
+  /** Top-`eval_k_top` intersection. */
+  intersection?: number;
+  /** Spearman ρ. */
+  spearman?: number;
+  /** Kendall τ-b. */
+  kendall?: number;
+}
+
 /** Averages the metrics of the attacked images of `results` (a NaN metric makes its mean NaN). */
-export function summarizeAttributionAttacks(
-  results: readonly AttributionAttackResult[],
+export function summarizeAttributionAttacks<R extends AttackOutcome>(
+  results: readonly R[],
 ): AttributionAttackSummary {
-  const hit = results.filter((r): r is AttackedResult => r.attacked);
-  const mean = (f: (r: AttackedResult) => number) =>
+  const hit = results.filter((r) => r.attacked);
+  const mean = (f: (r: AttackOutcome) => number) =>
     hit.length ? hit.reduce((s, r) => s + f(r), 0) / hit.length : NaN;
   return {
     images: results.length,
     attacked: hit.length,
     unchanged: hit.filter((r) => r.unchanged).length,
-    intersection: mean((r) => r.intersection),
-    spearman: mean((r) => r.spearman),
-    kendall: mean((r) => r.kendall),
+    intersection: mean((r) => r.intersection!),
+    spearman: mean((r) => r.spearman!),
+    kendall: mean((r) => r.kendall!),
   };
 }

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { summarizeAttributionAttacks } from "../attacks/attribution.ts";
+
 /** Per-example record of the PGD evaluation. */
 export interface PgdRecord {
   /** Test-set index. */
@@ -112,21 +114,7 @@ export function summarizePgd(records: readonly PgdRecord[]): Record<string, numb
 export function summarizeAttribution(
   records: readonly AttributionRecord[],
 ): Record<string, number> {
-  const hit = records.filter((r) => r.attacked);
-  const mean = (f: (r: AttributionRecord) => number) => {
-    if (!hit.length) return NaN;
-    let s = 0;
-    for (const r of hit) s += f(r);
-    return s / hit.length;
-  };
-  return {
-    images: records.length,
-    attacked: hit.length,
-    unchanged: hit.filter((r) => r.unchanged).length,
-    intersection: mean((r) => r.intersection!),
-    spearman: mean((r) => r.spearman!),
-    kendall: mean((r) => r.kendall!),
-  };
+  return { ...summarizeAttributionAttacks(records) };
 }
 
 /** The summary function of a result kind. */
