@@ -1,0 +1,76 @@
+/**
+ * Where one workload's time goes: runs W1–W4 (see `workloads.ts`) once on this engine while
+ * recording every dispatch, then replays each launch alone (submit and wait) and prints the
+ * time per kernel (summed over the step's launches), the launch count and the share of the
+ * step. Each launch is replayed a few times in one submission and the cost of an empty
+ * submission is subtracted, so the sum approximates the batched step.
+ *
+ *   deno task bench:profile [W1 W2 W3 W4]
+ * @module
+ */
+
+import { type DispatchRecord, init } from "../mod.ts";
+import { oursSystem } from "./ours.ts";
+import { benchSettings, type WorkloadId, WORKLOADS } from "./workloads.ts";
+
+/** Per-kernel totals of one replayed workload. */
+export interface KernelShare {
+  /** Kernel name and entry point. */
+  name: string;
+  /** Launches in the step. */
+  launches: number;
+  /** Summed replay time in ms. */
+  ms: number;
+}
+
+/** Runs workload `id` once while tracing and replays every launch alone. */
+export async function profileWorkload(id: WorkloadId): Promise<KernelShare[]> {
+  const rt = await init();
+  const { setup } = await oursSystem(benchSettings(false));
+  const w = setup(id);
+  await w.run(true); // compile everything once
+  const trace: DispatchRecord[] = [];
+  rt.trace = trace;
+  await w.run(false);
+  rt.trace = null;
+  const totals = new Map<string, KernelShare>();
+  // each launch REPS times in one submission, less the cost of an empty submission
+  const REPS = 4;
+  const idle: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    await rt.sync();
+    idle.push(performance.now() - t0);
+  }
+  const overhead = idle.sort((a, b) => a - b)[2];
+  for (const d of trace) {
+    const name = d.kernel.name;
+    const t0 = performance.now();
+    for (let r = 0; r < REPS; r++) rt.dispatch(d.kernel, d.buffers, d.params, d.groups, d.window);
+    await rt.sync();
+    const ms = Math.max(0, performance.now() - t0 - overhead) / REPS;
+    const s = totals.get(name) ?? { name, launches: 0, ms: 0 };
+    s.launches++;
+    s.ms += ms;
+    totals.set(name, s);
+  }
+  w.dispose?.();
+  return [...totals.values()].sort((a, b) => b.ms - a.ms);
+}
+
+if (import.meta.main) {
+  const ids = Deno.args.length ? Deno.args as WorkloadId[] : [...WORKLOADS];
+  for (const id of ids) {
+    if (!WORKLOADS.includes(id)) throw new Error(`unknown workload ${id}; expected ${WORKLOADS}`);
+    const rows = await profileWorkload(id);
+    const total = rows.reduce((a, r) => a + r.ms, 0);
+    const launches = rows.reduce((a, r) => a + r.launches, 0);
+    console.log(`\n${id}: ${launches} launches, ${total.toFixed(0)} ms replayed`);
+    console.log("| kernel | launches | ms | share |\n| --- | --: | --: | --: |");
+    for (const r of rows) {
+      console.log(
+        `| ${r.name} | ${r.launches} | ${r.ms.toFixed(1)} | ${(100 * r.ms / total).toFixed(1)}% |`,
+      );
+    }
+  }
+}
