@@ -18,6 +18,7 @@
 
 export { init } from "./src/init.ts";
 export {
+  type DispatchRecord,
   GpuKernelError,
   GpuLimitError,
   type Kernel,

@@ -156,3 +156,177 @@ fn backprop_filter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
   }
   store(t, acc);
 }
+
+// col2im: gx[b,ih,iw,c] = Σ_{kh,kw} z[b, oh, ow, (kh*KW + kw)*C + c] over the taps with
+// ih = oh*S + kh - PT, iw = ow*S + kw - PL (the input gradient from per-tap products z = gy·wᵀ,
+// used when C is small). One invocation per element of gx; in0 = z.
+@group(0) @binding(2) var<storage, read_write> col_out: array<f32>;
+
+@compute @workgroup_size(64)
+fn col2im(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+          @builtin(local_invocation_index) lid: u32) {
+  let e = linear_index(wid, nwg, lid);
+  if (e >= p.M) { return; }
+  let c = e % p.C;
+  var q = e / p.C;
+  let iw = q % p.W;
+  q = q / p.W;
+  let ih = q % p.H;
+  let b = q / p.H;
+  let S = i32(p.S);
+  var s = 0.0;
+  for (var kh = 0u; kh < p.KH; kh++) {
+    let th = i32(ih + p.PT) - i32(kh);
+    if (th < 0 || th % S != 0 || th / S >= i32(p.OH)) { continue; }
+    let rowb = (b * p.OH + u32(th / S)) * p.OW;
+    for (var kw = 0u; kw < p.KW; kw++) {
+      let tw = i32(iw + p.PL) - i32(kw);
+      if (tw < 0 || tw % S != 0 || tw / S >= i32(p.OW)) { continue; }
+      s += in0[((rowb + u32(tw / S)) * p.KH + kh) * p.KW * p.C + kw * p.C + c];
+    }
+  }
+  col_out[e] = s;
+}
+
+// filter_taps: the filter gradient for few taps (KT = KH·KW·C ≤ 32, O ≤ 64), as partial sums
+// part[(b·slices + s)·KT + t, o] over slice s of image b's output pixels. A window of whole
+// images of x sits in a uniform buffer (image b - B0 at X[(b - B0)·H·W·C ..]); the x taps of a
+// pixel are the same for every invocation (invocation = output channel o), so each loaded gy
+// value feeds KT FMAs. The caller adds the partial sums up.
+struct FilterParams {
+  B0: u32, slices: u32, PS: u32, KT: u32,
+  H: u32, W: u32, C: u32, OH: u32,
+  OW: u32, O: u32, S: u32, KW: u32,
+  PT: i32, PL: i32, _a: u32, _b: u32,
+}
+@group(0) @binding(0) var<uniform> fp: FilterParams;
+@group(0) @binding(1) var<storage, read> fgy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> part: array<f32>;
+@group(0) @binding(3) var<uniform> X: array<vec4<f32>, 4096>;
+
+fn x_tap(bl: u32, ih: i32, iw: i32, c: u32) -> f32 {
+  if (ih < 0 || ih >= i32(fp.H) || iw < 0 || iw >= i32(fp.W)) { return 0.0; }
+  let f = ((bl * fp.H + u32(ih)) * fp.W + u32(iw)) * fp.C + c;
+  return X[f / 4u][f % 4u];
+}
+
+@compute @workgroup_size(64)
+fn filter_taps(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+  let o = lid;
+  if (o >= fp.O) { return; }
+  let g = linear_group(wid, nwg);
+  let bl = g / fp.slices;
+  let b = fp.B0 + bl;
+  let s = g % fp.slices;
+  // tap t = (kh, kw, c): its offsets, computed once (constant indices keep them in registers)
+  var th: array<i32, 32>;
+  var tw: array<i32, 32>;
+  var tc: array<u32, 32>;
+  th[0] = i32(0u / (fp.KW * fp.C)) - fp.PT; tw[0] = i32((0u / fp.C) % fp.KW) - fp.PL; tc[0] = 0u % fp.C;
+  th[1] = i32(1u / (fp.KW * fp.C)) - fp.PT; tw[1] = i32((1u / fp.C) % fp.KW) - fp.PL; tc[1] = 1u % fp.C;
+  th[2] = i32(2u / (fp.KW * fp.C)) - fp.PT; tw[2] = i32((2u / fp.C) % fp.KW) - fp.PL; tc[2] = 2u % fp.C;
+  th[3] = i32(3u / (fp.KW * fp.C)) - fp.PT; tw[3] = i32((3u / fp.C) % fp.KW) - fp.PL; tc[3] = 3u % fp.C;
+  th[4] = i32(4u / (fp.KW * fp.C)) - fp.PT; tw[4] = i32((4u / fp.C) % fp.KW) - fp.PL; tc[4] = 4u % fp.C;
+  th[5] = i32(5u / (fp.KW * fp.C)) - fp.PT; tw[5] = i32((5u / fp.C) % fp.KW) - fp.PL; tc[5] = 5u % fp.C;
+  th[6] = i32(6u / (fp.KW * fp.C)) - fp.PT; tw[6] = i32((6u / fp.C) % fp.KW) - fp.PL; tc[6] = 6u % fp.C;
+  th[7] = i32(7u / (fp.KW * fp.C)) - fp.PT; tw[7] = i32((7u / fp.C) % fp.KW) - fp.PL; tc[7] = 7u % fp.C;
+  th[8] = i32(8u / (fp.KW * fp.C)) - fp.PT; tw[8] = i32((8u / fp.C) % fp.KW) - fp.PL; tc[8] = 8u % fp.C;
+  th[9] = i32(9u / (fp.KW * fp.C)) - fp.PT; tw[9] = i32((9u / fp.C) % fp.KW) - fp.PL; tc[9] = 9u % fp.C;
+  th[10] = i32(10u / (fp.KW * fp.C)) - fp.PT; tw[10] = i32((10u / fp.C) % fp.KW) - fp.PL; tc[10] = 10u % fp.C;
+  th[11] = i32(11u / (fp.KW * fp.C)) - fp.PT; tw[11] = i32((11u / fp.C) % fp.KW) - fp.PL; tc[11] = 11u % fp.C;
+  th[12] = i32(12u / (fp.KW * fp.C)) - fp.PT; tw[12] = i32((12u / fp.C) % fp.KW) - fp.PL; tc[12] = 12u % fp.C;
+  th[13] = i32(13u / (fp.KW * fp.C)) - fp.PT; tw[13] = i32((13u / fp.C) % fp.KW) - fp.PL; tc[13] = 13u % fp.C;
+  th[14] = i32(14u / (fp.KW * fp.C)) - fp.PT; tw[14] = i32((14u / fp.C) % fp.KW) - fp.PL; tc[14] = 14u % fp.C;
+  th[15] = i32(15u / (fp.KW * fp.C)) - fp.PT; tw[15] = i32((15u / fp.C) % fp.KW) - fp.PL; tc[15] = 15u % fp.C;
+  th[16] = i32(16u / (fp.KW * fp.C)) - fp.PT; tw[16] = i32((16u / fp.C) % fp.KW) - fp.PL; tc[16] = 16u % fp.C;
+  th[17] = i32(17u / (fp.KW * fp.C)) - fp.PT; tw[17] = i32((17u / fp.C) % fp.KW) - fp.PL; tc[17] = 17u % fp.C;
+  th[18] = i32(18u / (fp.KW * fp.C)) - fp.PT; tw[18] = i32((18u / fp.C) % fp.KW) - fp.PL; tc[18] = 18u % fp.C;
+  th[19] = i32(19u / (fp.KW * fp.C)) - fp.PT; tw[19] = i32((19u / fp.C) % fp.KW) - fp.PL; tc[19] = 19u % fp.C;
+  th[20] = i32(20u / (fp.KW * fp.C)) - fp.PT; tw[20] = i32((20u / fp.C) % fp.KW) - fp.PL; tc[20] = 20u % fp.C;
+  th[21] = i32(21u / (fp.KW * fp.C)) - fp.PT; tw[21] = i32((21u / fp.C) % fp.KW) - fp.PL; tc[21] = 21u % fp.C;
+  th[22] = i32(22u / (fp.KW * fp.C)) - fp.PT; tw[22] = i32((22u / fp.C) % fp.KW) - fp.PL; tc[22] = 22u % fp.C;
+  th[23] = i32(23u / (fp.KW * fp.C)) - fp.PT; tw[23] = i32((23u / fp.C) % fp.KW) - fp.PL; tc[23] = 23u % fp.C;
+  th[24] = i32(24u / (fp.KW * fp.C)) - fp.PT; tw[24] = i32((24u / fp.C) % fp.KW) - fp.PL; tc[24] = 24u % fp.C;
+  th[25] = i32(25u / (fp.KW * fp.C)) - fp.PT; tw[25] = i32((25u / fp.C) % fp.KW) - fp.PL; tc[25] = 25u % fp.C;
+  th[26] = i32(26u / (fp.KW * fp.C)) - fp.PT; tw[26] = i32((26u / fp.C) % fp.KW) - fp.PL; tc[26] = 26u % fp.C;
+  th[27] = i32(27u / (fp.KW * fp.C)) - fp.PT; tw[27] = i32((27u / fp.C) % fp.KW) - fp.PL; tc[27] = 27u % fp.C;
+  th[28] = i32(28u / (fp.KW * fp.C)) - fp.PT; tw[28] = i32((28u / fp.C) % fp.KW) - fp.PL; tc[28] = 28u % fp.C;
+  th[29] = i32(29u / (fp.KW * fp.C)) - fp.PT; tw[29] = i32((29u / fp.C) % fp.KW) - fp.PL; tc[29] = 29u % fp.C;
+  th[30] = i32(30u / (fp.KW * fp.C)) - fp.PT; tw[30] = i32((30u / fp.C) % fp.KW) - fp.PL; tc[30] = 30u % fp.C;
+  th[31] = i32(31u / (fp.KW * fp.C)) - fp.PT; tw[31] = i32((31u / fp.C) % fp.KW) - fp.PL; tc[31] = 31u % fp.C;
+  var acc: array<vec4<f32>, 8>;
+  let q1 = min((s + 1u) * fp.PS, fp.OH * fp.OW);
+  for (var q = s * fp.PS; q < q1; q++) {
+    let oh = q / fp.OW;
+    let ow = q % fp.OW;
+    let gv = fgy[((b * fp.OH + oh) * fp.OW + ow) * fp.O + o];
+    let ih = i32(oh * fp.S);
+    let iw = i32(ow * fp.S);
+    if (0u < fp.KT) { acc[0][0] += x_tap(bl, ih + th[0], iw + tw[0], tc[0]) * gv; }
+    if (1u < fp.KT) { acc[0][1] += x_tap(bl, ih + th[1], iw + tw[1], tc[1]) * gv; }
+    if (2u < fp.KT) { acc[0][2] += x_tap(bl, ih + th[2], iw + tw[2], tc[2]) * gv; }
+    if (3u < fp.KT) { acc[0][3] += x_tap(bl, ih + th[3], iw + tw[3], tc[3]) * gv; }
+    if (4u < fp.KT) { acc[1][0] += x_tap(bl, ih + th[4], iw + tw[4], tc[4]) * gv; }
+    if (5u < fp.KT) { acc[1][1] += x_tap(bl, ih + th[5], iw + tw[5], tc[5]) * gv; }
+    if (6u < fp.KT) { acc[1][2] += x_tap(bl, ih + th[6], iw + tw[6], tc[6]) * gv; }
+    if (7u < fp.KT) { acc[1][3] += x_tap(bl, ih + th[7], iw + tw[7], tc[7]) * gv; }
+    if (8u < fp.KT) { acc[2][0] += x_tap(bl, ih + th[8], iw + tw[8], tc[8]) * gv; }
+    if (9u < fp.KT) { acc[2][1] += x_tap(bl, ih + th[9], iw + tw[9], tc[9]) * gv; }
+    if (10u < fp.KT) { acc[2][2] += x_tap(bl, ih + th[10], iw + tw[10], tc[10]) * gv; }
+    if (11u < fp.KT) { acc[2][3] += x_tap(bl, ih + th[11], iw + tw[11], tc[11]) * gv; }
+    if (12u < fp.KT) { acc[3][0] += x_tap(bl, ih + th[12], iw + tw[12], tc[12]) * gv; }
+    if (13u < fp.KT) { acc[3][1] += x_tap(bl, ih + th[13], iw + tw[13], tc[13]) * gv; }
+    if (14u < fp.KT) { acc[3][2] += x_tap(bl, ih + th[14], iw + tw[14], tc[14]) * gv; }
+    if (15u < fp.KT) { acc[3][3] += x_tap(bl, ih + th[15], iw + tw[15], tc[15]) * gv; }
+    if (16u < fp.KT) { acc[4][0] += x_tap(bl, ih + th[16], iw + tw[16], tc[16]) * gv; }
+    if (17u < fp.KT) { acc[4][1] += x_tap(bl, ih + th[17], iw + tw[17], tc[17]) * gv; }
+    if (18u < fp.KT) { acc[4][2] += x_tap(bl, ih + th[18], iw + tw[18], tc[18]) * gv; }
+    if (19u < fp.KT) { acc[4][3] += x_tap(bl, ih + th[19], iw + tw[19], tc[19]) * gv; }
+    if (20u < fp.KT) { acc[5][0] += x_tap(bl, ih + th[20], iw + tw[20], tc[20]) * gv; }
+    if (21u < fp.KT) { acc[5][1] += x_tap(bl, ih + th[21], iw + tw[21], tc[21]) * gv; }
+    if (22u < fp.KT) { acc[5][2] += x_tap(bl, ih + th[22], iw + tw[22], tc[22]) * gv; }
+    if (23u < fp.KT) { acc[5][3] += x_tap(bl, ih + th[23], iw + tw[23], tc[23]) * gv; }
+    if (24u < fp.KT) { acc[6][0] += x_tap(bl, ih + th[24], iw + tw[24], tc[24]) * gv; }
+    if (25u < fp.KT) { acc[6][1] += x_tap(bl, ih + th[25], iw + tw[25], tc[25]) * gv; }
+    if (26u < fp.KT) { acc[6][2] += x_tap(bl, ih + th[26], iw + tw[26], tc[26]) * gv; }
+    if (27u < fp.KT) { acc[6][3] += x_tap(bl, ih + th[27], iw + tw[27], tc[27]) * gv; }
+    if (28u < fp.KT) { acc[7][0] += x_tap(bl, ih + th[28], iw + tw[28], tc[28]) * gv; }
+    if (29u < fp.KT) { acc[7][1] += x_tap(bl, ih + th[29], iw + tw[29], tc[29]) * gv; }
+    if (30u < fp.KT) { acc[7][2] += x_tap(bl, ih + th[30], iw + tw[30], tc[30]) * gv; }
+    if (31u < fp.KT) { acc[7][3] += x_tap(bl, ih + th[31], iw + tw[31], tc[31]) * gv; }
+  }
+  let base = g * fp.KT;
+  if (0u < fp.KT) { part[(base + 0u) * fp.O + o] = acc[0][0]; }
+  if (1u < fp.KT) { part[(base + 1u) * fp.O + o] = acc[0][1]; }
+  if (2u < fp.KT) { part[(base + 2u) * fp.O + o] = acc[0][2]; }
+  if (3u < fp.KT) { part[(base + 3u) * fp.O + o] = acc[0][3]; }
+  if (4u < fp.KT) { part[(base + 4u) * fp.O + o] = acc[1][0]; }
+  if (5u < fp.KT) { part[(base + 5u) * fp.O + o] = acc[1][1]; }
+  if (6u < fp.KT) { part[(base + 6u) * fp.O + o] = acc[1][2]; }
+  if (7u < fp.KT) { part[(base + 7u) * fp.O + o] = acc[1][3]; }
+  if (8u < fp.KT) { part[(base + 8u) * fp.O + o] = acc[2][0]; }
+  if (9u < fp.KT) { part[(base + 9u) * fp.O + o] = acc[2][1]; }
+  if (10u < fp.KT) { part[(base + 10u) * fp.O + o] = acc[2][2]; }
+  if (11u < fp.KT) { part[(base + 11u) * fp.O + o] = acc[2][3]; }
+  if (12u < fp.KT) { part[(base + 12u) * fp.O + o] = acc[3][0]; }
+  if (13u < fp.KT) { part[(base + 13u) * fp.O + o] = acc[3][1]; }
+  if (14u < fp.KT) { part[(base + 14u) * fp.O + o] = acc[3][2]; }
+  if (15u < fp.KT) { part[(base + 15u) * fp.O + o] = acc[3][3]; }
+  if (16u < fp.KT) { part[(base + 16u) * fp.O + o] = acc[4][0]; }
+  if (17u < fp.KT) { part[(base + 17u) * fp.O + o] = acc[4][1]; }
+  if (18u < fp.KT) { part[(base + 18u) * fp.O + o] = acc[4][2]; }
+  if (19u < fp.KT) { part[(base + 19u) * fp.O + o] = acc[4][3]; }
+  if (20u < fp.KT) { part[(base + 20u) * fp.O + o] = acc[5][0]; }
+  if (21u < fp.KT) { part[(base + 21u) * fp.O + o] = acc[5][1]; }
+  if (22u < fp.KT) { part[(base + 22u) * fp.O + o] = acc[5][2]; }
+  if (23u < fp.KT) { part[(base + 23u) * fp.O + o] = acc[5][3]; }
+  if (24u < fp.KT) { part[(base + 24u) * fp.O + o] = acc[6][0]; }
+  if (25u < fp.KT) { part[(base + 25u) * fp.O + o] = acc[6][1]; }
+  if (26u < fp.KT) { part[(base + 26u) * fp.O + o] = acc[6][2]; }
+  if (27u < fp.KT) { part[(base + 27u) * fp.O + o] = acc[6][3]; }
+  if (28u < fp.KT) { part[(base + 28u) * fp.O + o] = acc[7][0]; }
+  if (29u < fp.KT) { part[(base + 29u) * fp.O + o] = acc[7][1]; }
+  if (30u < fp.KT) { part[(base + 30u) * fp.O + o] = acc[7][2]; }
+  if (31u < fp.KT) { part[(base + 31u) * fp.O + o] = acc[7][3]; }
+}

@@ -43,6 +43,28 @@ export interface Kernel {
   nOut: number;
   /** Pipeline-overridable constants. */
   constants?: Record<string, number>;
+  /**
+   * When true, the binding after the storage buffers is a 64 KiB uniform-buffer window
+   * (`var<uniform> U: array<vec4<f32>, 4096>`), given per dispatch as a buffer and offset.
+   */
+  window?: boolean;
+}
+
+/** Bytes of one uniform-buffer window (see {@linkcode Kernel.window}). */
+export const WINDOW_BYTES = 65536;
+
+/** One recorded dispatch (see {@linkcode Runtime.trace}). */
+export interface DispatchRecord {
+  /** The kernel launched. */
+  kernel: Kernel;
+  /** Its bound buffers. */
+  buffers: GPUBuffer[];
+  /** Its parameter words. */
+  params: Uint32Array;
+  /** Its workgroup grid. */
+  groups: [number, number, number];
+  /** Its uniform window, if the kernel has one. */
+  window?: { buffer: GPUBuffer; offset: number };
 }
 
 /** Pool statistics, for leak tests and diagnostics. */
@@ -92,6 +114,11 @@ export class Runtime {
   dispatchCount = 0;
   /** Number of queue submissions since creation (diagnostics). */
   submitCount = 0;
+  /**
+   * When set, every dispatch is also appended here (kernel, buffers, parameter words, grid),
+   * so a profiler can replay a step's launches one by one (see `bench/profile.ts`).
+   */
+  trace: DispatchRecord[] | null = null;
 
   /**
    * Wraps a device. @param device a device from {@linkcode acquireDevice}
@@ -142,7 +169,8 @@ export class Runtime {
       buf = this.device.createBuffer({
         label: what,
         size,
-        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_SRC |
+          GPUBufferUsage.COPY_DST,
       });
       this.track(this.device.popErrorScope(), `allocating ${size} bytes for ${what}`);
       this.stats.buffers++;
@@ -225,8 +253,8 @@ export class Runtime {
   // ---------------------------------------------------------------- kernels
 
   /** The pipeline layout for `nIn` read-only and `nOut` writable storage bindings. */
-  private layoutFor(nIn: number, nOut: number): GPUPipelineLayout {
-    const key = `${nIn}:${nOut}`;
+  private layoutFor(nIn: number, nOut: number, window = false): GPUPipelineLayout {
+    const key = `${nIn}:${nOut}${window ? ":w" : ""}`;
     let pl = this.pipelineLayouts.get(key);
     if (pl) return pl;
     const entries: GPUBindGroupLayoutEntry[] = [{
@@ -239,6 +267,13 @@ export class Runtime {
         binding: i + 1,
         visibility: GPUShaderStage.COMPUTE,
         buffer: { type: i < nIn ? "read-only-storage" : "storage" },
+      });
+    }
+    if (window) {
+      entries.push({
+        binding: nIn + nOut + 1,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: "uniform", minBindingSize: WINDOW_BYTES },
       });
     }
     const bgl = this.device.createBindGroupLayout({ label: `layout ${key}`, entries });
@@ -274,7 +309,7 @@ export class Runtime {
     }
     p = this.device.createComputePipeline({
       label: k.name,
-      layout: this.layoutFor(k.nIn, k.nOut),
+      layout: this.layoutFor(k.nIn, k.nOut, k.window),
       compute: { module: mod, entryPoint: entry, constants: consts },
     });
     this.pipelines.set(key, p);
@@ -300,12 +335,15 @@ export class Runtime {
   /**
    * Records one dispatch of `kernel` over `groups` workgroups (already split over dimensions
    * with {@linkcode Runtime.grid}). `params` are 32-bit words (use {@linkcode Params}).
+   * `window` binds the kernel's uniform window (`offset` bytes into `buffer`, which must hold
+   * {@linkcode WINDOW_BYTES} bytes from there).
    */
   dispatch(
     kernel: Kernel,
     buffers: GPUBuffer[],
     params: Uint32Array,
     groups: [number, number, number],
+    window?: { buffer: GPUBuffer; offset: number },
   ): void {
     if (this.lost) throw new GpuKernelError(this.lost);
     if (buffers.length !== kernel.nIn + kernel.nOut) {
@@ -335,9 +373,16 @@ export class Runtime {
     for (let i = 0; i < buffers.length; i++) {
       entries.push({ binding: i + 1, resource: { buffer: buffers[i] } });
     }
+    if (kernel.window) {
+      if (!window) throw new Error(`kernel ${kernel.name}: its uniform window was not given`);
+      entries.push({
+        binding: buffers.length + 1,
+        resource: { buffer: window.buffer, offset: window.offset, size: WINDOW_BYTES },
+      });
+    }
     const bg = this.device.createBindGroup({
       label: kernel.name,
-      layout: this.layouts.get(`${kernel.nIn}:${kernel.nOut}`)!,
+      layout: this.layouts.get(`${kernel.nIn}:${kernel.nOut}${kernel.window ? ":w" : ""}`)!,
       entries,
     });
     if (!this.pass) this.pass = this.encoder!.beginComputePass({ label: "rar-pass" });
@@ -346,6 +391,7 @@ export class Runtime {
     this.pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
     this.batchKernels.add(kernel.name);
     this.dispatchCount++;
+    this.trace?.push({ kernel, buffers: [...buffers], params: params.slice(), groups, window });
   }
 
   /**

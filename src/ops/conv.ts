@@ -8,9 +8,13 @@
 import convWgsl from "../../shaders/conv2d.wgsl" with { type: "text" };
 import { record } from "../autograd/tape.ts";
 import type { Tensor } from "../tensor.ts";
-import { expectDType, expectRank, kernel, launchGroups, output, Params } from "./launch.ts";
+import { expectDType, expectRank, kernel, launch, launchGroups, output, Params } from "./launch.ts";
 import { sum } from "./reduce.ts";
 import { add } from "./elementwise.ts";
+import { gemm, windowed } from "./gemm.ts";
+import gemmWgsl from "../../shaders/gemm.wgsl" with { type: "text" };
+import { runtime, WINDOW_BYTES } from "../gpu/runtime.ts";
+import { reshape } from "./layout.ts";
 
 /** Padding modes with TensorFlow semantics. */
 export type Padding = "SAME" | "VALID";
@@ -172,6 +176,104 @@ function backpropFilterRaw(x: Tensor, gy: Tensor, wShape: number[], g: Geo): Ten
   return total!;
 }
 
+/**
+ * The input gradient for few input channels: z[(b,oh,ow), (kh,kw,c)] = Σ_o gy·w as one
+ * product (every gy value feeds all KH·KW·C taps), then each input pixel adds up its taps.
+ * The direct form would use only C of every 32 columns of the windowed engine.
+ */
+function backpropInputCol2im(gy: Tensor, w: Tensor, xShape: readonly number[], g: Geo): Tensor {
+  const P = g.B * g.OH * g.OW, taps = g.KH * g.KW * g.C;
+  const z = gemm(
+    { entry: "matmul", src: gy, I: P, SI: g.O, SK: 1 },
+    { src: w, K: g.O, J: taps, K2: g.O, S1: 0, S2: 1, SJ: g.O },
+    [P, taps],
+    taps,
+    1,
+    "conv2dBackpropInput (taps)",
+  );
+  const gx = output([...xShape], "conv2dBackpropInput");
+  const n = g.B * g.H * g.W * g.C;
+  launch(
+    kernel("conv2d_col2im", convWgsl, "col2im", 1, 1),
+    [z.buffer, gx.buffer],
+    params(g, n, 0),
+    n,
+  );
+  z.dispose();
+  return gx;
+}
+
+/**
+ * The filter gradient for few taps (KH·KW·C ≤ 32, e.g. a first layer on grey images): partial
+ * sums per image from `filter_taps`, whose uniform window holds whole images of x, then one
+ * sum over the images.
+ */
+function backpropFilterTaps(x: Tensor, gy: Tensor, wShape: readonly number[], g: Geo): Tensor {
+  const KT = g.KH * g.KW * g.C;
+  const image = g.H * g.W * g.C;
+  const perWindow = Math.floor(WINDOW_BYTES / 4 / image);
+  const pixels = g.OH * g.OW;
+  // slices of each image's output pixels: enough workgroups for every core, short loops
+  const slices = Math.max(1, Math.min(Math.ceil(pixels / 64), Math.ceil(16 / g.B)));
+  const PS = Math.ceil(pixels / slices);
+  const part = output([g.B * slices, KT * g.O], "conv2dBackpropFilter (partial sums)");
+  // x padded so that the last window's full binding stays inside the buffer
+  const windows = Math.ceil(g.B / perWindow);
+  const k = { ...kernel("conv2d_filter_taps", convWgsl, "filter_taps", 1, 1), window: true };
+  const rt = runtime();
+  let xs: Tensor = x;
+  const lastOffset = (windows - 1) * perWindow * image * 4;
+  if (lastOffset + WINDOW_BYTES > x.size * 4 || (perWindow * image * 4) % 256 !== 0) {
+    xs = windowCopy(x, image, perWindow, windows);
+  }
+  const stride = xs === x ? perWindow * image : WINDOW_BYTES / 4;
+  for (let w = 0; w < windows; w++) {
+    const b0 = w * perWindow;
+    const nb = Math.min(perWindow, g.B - b0);
+    const words = new Params().u32(b0, slices, PS, KT, g.H, g.W, g.C, g.OH, g.OW, g.O, g.S, g.KW)
+      .u32(g.PT, g.PL, 0, 0).build();
+    rt.dispatch(k, [gy.buffer, part.buffer], words, rt.grid(nb * slices), {
+      buffer: xs.buffer,
+      offset: w * stride * 4,
+    });
+  }
+  if (xs !== x) xs.dispose();
+  const gw = reshape(sum(part, [0]), [...wShape]);
+  part.dispose();
+  return gw;
+}
+
+/**
+ * x laid out for `filter_taps`' windows: window w (64 KiB, aligned) holds images
+ * [w·perWindow, (w+1)·perWindow).
+ */
+function windowCopy(x: Tensor, image: number, perWindow: number, windows: number): Tensor {
+  const floats = WINDOW_BYTES / 4;
+  const out = output([windows * floats], "conv2dBackpropFilter (x windows)");
+  launch(
+    kernel("gemm_pack", gemmWgsl, "pack", 1, 1),
+    [x.buffer, out.buffer],
+    // rows = windows, columns = one window's floats (past the batch: zero-padded by the copy)
+    new Params().u32(
+      windows,
+      Math.min(perWindow * image, floats),
+      floats,
+      1,
+      perWindow * image,
+      0,
+      1,
+      1,
+    ),
+    windows * floats,
+  );
+  return out;
+}
+
+/** The geometry words of the windowed entry points (see `shaders/gemm.wgsl`). */
+function geoWords(g: Geo): number[] {
+  return [g.B, g.H, g.W, g.C, g.OH, g.OW, g.O, g.S, g.KH, g.KW, g.PT, g.PL];
+}
+
 function checkF32(op: string, ...ts: Tensor[]): void {
   for (const t of ts) expectDType(t, "f32", op);
 }
@@ -187,7 +289,19 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tenso
     throw new Error(`conv2d: bias must have shape [${g.O}], got [${bias.shape}]`);
   }
   const geo: ConvOptions = { stride: options.stride, padding: options.padding };
-  const y = run("forward", x, w, [g.B, g.OH, g.OW, g.O], g, g.B * g.OH * g.OW, g.O, 0, bias);
+  const M = g.B * g.OH * g.OW, K = g.KH * g.KW * g.C;
+  const y = windowed(M, g.O, K)
+    // rows (b, oh, ow), w as [K, O] in the windows
+    ? gemm(
+      { entry: "conv_forward", src: x, I: M, conv: geoWords(g) },
+      { src: w, K, J: g.O, K2: K, S1: 0, S2: g.O, SJ: 1 },
+      [g.B, g.OH, g.OW, g.O],
+      g.O,
+      1,
+      "conv2d",
+      bias,
+    )
+    : run("forward", x, w, [g.B, g.OH, g.OW, g.O], g, M, g.O, 0, bias);
   return record(y, "conv2d", bias ? [x, w, bias] : [x, w], (gy, needs) => [
     needs[0] ? conv2dBackpropInput(gy, w, x.shape, geo) : null,
     needs[1] ? conv2dBackpropFilter(x, gy, w.shape, geo) : null,
@@ -206,7 +320,21 @@ export function conv2dBackpropInput(
   expectRank(gy, 4, "conv2dBackpropInput", "gy");
   const g = geometry(xShape, w.shape, options, "conv2dBackpropInput");
   checkGy(gy, g, "conv2dBackpropInput");
-  const gx = run("backprop_input", gy, w, [...xShape], g, g.B * g.H * g.W, g.C);
+  const M = g.B * g.H * g.W, K = g.KH * g.KW * g.O;
+  const taps = g.KH * g.KW * g.C;
+  const gx = g.C < 8 && windowed(g.B * g.OH * g.OW, taps, g.O)
+    ? backpropInputCol2im(gy, w, xShape, g)
+    : windowed(M, g.C, K)
+    // rows (b, ih, iw), w as [(kh, kw, o), c] in the windows
+    ? gemm(
+      { entry: "conv_input", src: gy, I: M, conv: geoWords(g) },
+      { src: w, K, J: g.C, K2: g.O, S1: g.C * g.O, S2: 1, SJ: g.O },
+      [...xShape],
+      g.C,
+      1,
+      "conv2dBackpropInput",
+    )
+    : run("backprop_input", gy, w, [...xShape], g, M, g.C);
   return record(gx, "conv2dBackpropInput", [gy, w], (G, needs) => [
     needs[0] ? conv2d(G, w, options) : null,
     needs[1] ? conv2dBackpropFilter(G, gy, w.shape, options) : null,
@@ -224,7 +352,20 @@ export function conv2dBackpropFilter(
   expectRank(gy, 4, "conv2dBackpropFilter", "gy");
   const g = geometry(x.shape, wShape, options, "conv2dBackpropFilter");
   checkGy(gy, g, "conv2dBackpropFilter");
-  const gw = backpropFilterRaw(x, gy, [...wShape], g);
+  const M = g.KH * g.KW * g.C, K = g.B * g.OH * g.OW;
+  const gw = M <= 32 && g.O <= 64 && g.H * g.W * g.C <= WINDOW_BYTES / 4 && windowed(M, g.O, K)
+    ? backpropFilterTaps(x, gy, wShape, g)
+    : windowed(M, g.O, K)
+    // rows (kh, kw, c), gy as [(b, oh, ow), o] in the windows
+    ? gemm(
+      { entry: "conv_filter", src: x, I: M, conv: geoWords(g) },
+      { src: gy, K, J: g.O, K2: K, S1: 0, S2: g.O, SJ: 1 },
+      [...wShape],
+      g.O,
+      1,
+      "conv2dBackpropFilter",
+    )
+    : backpropFilterRaw(x, gy, [...wShape], g);
   return record(gw, "conv2dBackpropFilter", [x, gy], (G, needs) => [
     needs[0] ? conv2dBackpropInput(gy, G, x.shape, options) : null,
     needs[1] ? conv2d(x, G, options) : null,

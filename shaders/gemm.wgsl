@@ -1,0 +1,309 @@
+// Matrix products and convolutions as out[I,J] (+)= Σ_k L[i,k] · U[k,j], with the right-hand
+// operand U read from a uniform-buffer window.
+//
+// U is packed (kernel `pack` below) in column groups of JW = 32 or 64 columns, [G][K][JW],
+// and one dispatch binds one 64 KiB window (16384 / JW rows of k of one group); successive
+// dispatches walk the windows and accumulate into `out` (the first adds the bias or starts
+// from zero).
+// Every invocation computes 4 rows × 32 columns: the 32 U values of a row k are the same
+// for the whole workgroup (uniform loads, which software rasterisers turn into one scalar
+// load and a broadcast), and the 4 L values are the only per-invocation memory loads, so
+// each loaded value feeds 32 FMAs. A workgroup of 64 covers 256 rows × 32 columns.
+//
+// Entry points differ in how L[i,k] is read:
+//   matmul:       L[i,k] = A[i*SI + k*SK]                               (A = in0)
+//   conv_forward: i = (b,oh,ow), k = (kh,kw,c): x[b, oh*S+kh-PT, ow*S+kw-PL, c]
+//   conv_input:   i = (b,ih,iw), k = (kh,kw,o): gy[b, (ih+PT-kh)/S, (iw+PL-kw)/S, o]
+//   conv_filter:  i = (kh,kw,c), k = (b,oh,ow): x[b, oh*S+kh-PT, ow*S+kw-PL, c]
+// Zero wherever the tap falls outside the image (or between strided outputs).
+
+struct Params {
+  I: u32, J: u32, JW: u32, jg: u32, // jg: first column of this window's group
+  k0: u32, kn: u32, first: u32, SI: u32,
+  SK: u32, OSI: u32, OSJ: u32, B: u32,
+  H: u32, W: u32, C: u32, OH: u32,
+  OW: u32, O: u32, S: u32, KH: u32,
+  KW: u32, PT: u32, PL: u32, _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> in0: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<uniform> U: array<vec4<f32>, 4096>;
+
+override BIAS: bool = false;     // bias[j] on every row
+override BIAS_ROW: bool = false; // bias[i] on every column
+
+struct Block { i0: u32, j0: u32, ub: u32, rows: vec4<u32> }
+
+fn block(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> Block {
+  let g = linear_group(wid, nwg);
+  var t: Block;
+  let tiles = p.JW / 32u;
+  t.i0 = (g / tiles) * 256u + lid;
+  t.ub = (g % tiles) * 8u;
+  t.j0 = p.jg + t.ub * 4u;
+  // rows i0, i0+64, i0+128, i0+192 (neighbouring invocations read neighbouring rows);
+  // rows past the end repeat the last row and are not stored
+  t.rows = min(vec4<u32>(t.i0, t.i0 + 64u, t.i0 + 128u, t.i0 + 192u), vec4<u32>(max(p.I, 1u) - 1u));
+  return t;
+}
+
+// acc[r * 8 + q] holds row r, columns j0 + 4q .. j0 + 4q + 3.
+fn fma_row(acc: ptr<function, array<vec4<f32>, 32>>, a: vec4<f32>, k: u32, ub: u32) {
+  // unrolled with constant indices so the accumulators stay in registers
+  let base = k * (p.JW / 4u) + ub;
+  let u0 = U[base + 0u];
+  let u1 = U[base + 1u];
+  let u2 = U[base + 2u];
+  let u3 = U[base + 3u];
+  let u4 = U[base + 4u];
+  let u5 = U[base + 5u];
+  let u6 = U[base + 6u];
+  let u7 = U[base + 7u];
+  (*acc)[0] += a.x * u0;
+  (*acc)[1] += a.x * u1;
+  (*acc)[2] += a.x * u2;
+  (*acc)[3] += a.x * u3;
+  (*acc)[4] += a.x * u4;
+  (*acc)[5] += a.x * u5;
+  (*acc)[6] += a.x * u6;
+  (*acc)[7] += a.x * u7;
+  (*acc)[8] += a.y * u0;
+  (*acc)[9] += a.y * u1;
+  (*acc)[10] += a.y * u2;
+  (*acc)[11] += a.y * u3;
+  (*acc)[12] += a.y * u4;
+  (*acc)[13] += a.y * u5;
+  (*acc)[14] += a.y * u6;
+  (*acc)[15] += a.y * u7;
+  (*acc)[16] += a.z * u0;
+  (*acc)[17] += a.z * u1;
+  (*acc)[18] += a.z * u2;
+  (*acc)[19] += a.z * u3;
+  (*acc)[20] += a.z * u4;
+  (*acc)[21] += a.z * u5;
+  (*acc)[22] += a.z * u6;
+  (*acc)[23] += a.z * u7;
+  (*acc)[24] += a.w * u0;
+  (*acc)[25] += a.w * u1;
+  (*acc)[26] += a.w * u2;
+  (*acc)[27] += a.w * u3;
+  (*acc)[28] += a.w * u4;
+  (*acc)[29] += a.w * u5;
+  (*acc)[30] += a.w * u6;
+  (*acc)[31] += a.w * u7;
+}
+
+fn store4(i: u32, j0: u32, v: vec4<f32>) {
+  for (var e = 0u; e < 4u; e++) {
+    let j = j0 + e;
+    if (j < p.J) {
+      let o = i * p.OSI + j * p.OSJ;
+      var prev = 0.0;
+      if (p.first == 0u) {
+        prev = out[o];
+      } else if (BIAS) {
+        prev = bias[j];
+      } else if (BIAS_ROW) {
+        prev = bias[i];
+      }
+      out[o] = prev + v[e];
+    }
+  }
+}
+
+fn finish(t: Block, acc: ptr<function, array<vec4<f32>, 32>>) {
+  if (t.i0 + 0u < p.I) {
+    store4(t.i0 + 0u, t.j0 + 0u, (*acc)[0]);
+    store4(t.i0 + 0u, t.j0 + 4u, (*acc)[1]);
+    store4(t.i0 + 0u, t.j0 + 8u, (*acc)[2]);
+    store4(t.i0 + 0u, t.j0 + 12u, (*acc)[3]);
+    store4(t.i0 + 0u, t.j0 + 16u, (*acc)[4]);
+    store4(t.i0 + 0u, t.j0 + 20u, (*acc)[5]);
+    store4(t.i0 + 0u, t.j0 + 24u, (*acc)[6]);
+    store4(t.i0 + 0u, t.j0 + 28u, (*acc)[7]);
+  }
+  if (t.i0 + 64u < p.I) {
+    store4(t.i0 + 64u, t.j0 + 0u, (*acc)[8]);
+    store4(t.i0 + 64u, t.j0 + 4u, (*acc)[9]);
+    store4(t.i0 + 64u, t.j0 + 8u, (*acc)[10]);
+    store4(t.i0 + 64u, t.j0 + 12u, (*acc)[11]);
+    store4(t.i0 + 64u, t.j0 + 16u, (*acc)[12]);
+    store4(t.i0 + 64u, t.j0 + 20u, (*acc)[13]);
+    store4(t.i0 + 64u, t.j0 + 24u, (*acc)[14]);
+    store4(t.i0 + 64u, t.j0 + 28u, (*acc)[15]);
+  }
+  if (t.i0 + 128u < p.I) {
+    store4(t.i0 + 128u, t.j0 + 0u, (*acc)[16]);
+    store4(t.i0 + 128u, t.j0 + 4u, (*acc)[17]);
+    store4(t.i0 + 128u, t.j0 + 8u, (*acc)[18]);
+    store4(t.i0 + 128u, t.j0 + 12u, (*acc)[19]);
+    store4(t.i0 + 128u, t.j0 + 16u, (*acc)[20]);
+    store4(t.i0 + 128u, t.j0 + 20u, (*acc)[21]);
+    store4(t.i0 + 128u, t.j0 + 24u, (*acc)[22]);
+    store4(t.i0 + 128u, t.j0 + 28u, (*acc)[23]);
+  }
+  if (t.i0 + 192u < p.I) {
+    store4(t.i0 + 192u, t.j0 + 0u, (*acc)[24]);
+    store4(t.i0 + 192u, t.j0 + 4u, (*acc)[25]);
+    store4(t.i0 + 192u, t.j0 + 8u, (*acc)[26]);
+    store4(t.i0 + 192u, t.j0 + 12u, (*acc)[27]);
+    store4(t.i0 + 192u, t.j0 + 16u, (*acc)[28]);
+    store4(t.i0 + 192u, t.j0 + 20u, (*acc)[29]);
+    store4(t.i0 + 192u, t.j0 + 24u, (*acc)[30]);
+    store4(t.i0 + 192u, t.j0 + 28u, (*acc)[31]);
+  }
+}
+
+@compute @workgroup_size(64)
+fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+          @builtin(local_invocation_index) lid: u32) {
+  let t = block(wid, nwg, lid);
+  var acc: array<vec4<f32>, 32>;
+  let rb = t.rows * p.SI;
+  for (var k = 0u; k < p.kn; k++) {
+    let ko = (p.k0 + k) * p.SK;
+    let a = vec4<f32>(in0[rb.x + ko], in0[rb.y + ko], in0[rb.z + ko], in0[rb.w + ko]);
+    fma_row(&acc, a, k, t.ub);
+  }
+  finish(t, &acc);
+}
+
+@compute @workgroup_size(64)
+fn conv_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_index) lid: u32) {
+  let t = block(wid, nwg, lid);
+  var acc: array<vec4<f32>, 32>;
+  let ow = t.rows % vec4<u32>(p.OW);
+  let q = t.rows / vec4<u32>(p.OW);
+  let oh = q % vec4<u32>(p.OH);
+  let b = q / vec4<u32>(p.OH);
+  // k = (kh, kw, c), walked incrementally from k0
+  var c = p.k0 % p.C;
+  var kw = (p.k0 / p.C) % p.KW;
+  var kh = p.k0 / (p.C * p.KW);
+  var base = vec4<u32>(0u);
+  var valid = vec4<bool>(false);
+  var fresh = true;
+  for (var k = 0u; k < p.kn; k++) {
+    if (fresh) {
+      let ih = vec4<i32>(oh * p.S + kh) - i32(p.PT);
+      let iw = vec4<i32>(ow * p.S + kw) - i32(p.PL);
+      valid = (ih >= vec4<i32>(0)) & (ih < vec4<i32>(i32(p.H))) &
+              (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(p.W)));
+      base = select(vec4<u32>(0u), ((b * p.H + vec4<u32>(ih)) * p.W + vec4<u32>(iw)) * p.C, valid);
+      fresh = false;
+    }
+    let a = select(vec4<f32>(0.0),
+      vec4<f32>(in0[base.x + c], in0[base.y + c], in0[base.z + c], in0[base.w + c]), valid);
+    fma_row(&acc, a, k, t.ub);
+    c++;
+    if (c == p.C) {
+      c = 0u;
+      kw++;
+      if (kw == p.KW) { kw = 0u; kh++; }
+      fresh = true;
+    }
+  }
+  finish(t, &acc);
+}
+
+@compute @workgroup_size(64)
+fn conv_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
+  let t = block(wid, nwg, lid);
+  var acc: array<vec4<f32>, 32>;
+  let iw = t.rows % vec4<u32>(p.W);
+  let q = t.rows / vec4<u32>(p.W);
+  let ih = q % vec4<u32>(p.H);
+  let b = q / vec4<u32>(p.H);
+  let S = i32(p.S);
+  // k = (kh, kw, o), walked incrementally from k0; in0 = gy
+  var o = p.k0 % p.O;
+  var kw = (p.k0 / p.O) % p.KW;
+  var kh = p.k0 / (p.O * p.KW);
+  var base = vec4<u32>(0u);
+  var valid = vec4<bool>(false);
+  var fresh = true;
+  for (var k = 0u; k < p.kn; k++) {
+    if (fresh) {
+      let th = vec4<i32>(ih + p.PT) - i32(kh);
+      let tw = vec4<i32>(iw + p.PL) - i32(kw);
+      let oh = th / S;
+      let ow = tw / S;
+      valid = (th >= vec4<i32>(0)) & (th % S == vec4<i32>(0)) & (oh < vec4<i32>(i32(p.OH))) &
+              (tw >= vec4<i32>(0)) & (tw % S == vec4<i32>(0)) & (ow < vec4<i32>(i32(p.OW)));
+      base = select(vec4<u32>(0u),
+        ((b * p.OH + vec4<u32>(max(oh, vec4<i32>(0)))) * p.OW + vec4<u32>(max(ow, vec4<i32>(0)))) * p.O,
+        valid);
+      fresh = false;
+    }
+    let a = select(vec4<f32>(0.0),
+      vec4<f32>(in0[base.x + o], in0[base.y + o], in0[base.z + o], in0[base.w + o]), valid);
+    fma_row(&acc, a, k, t.ub);
+    o++;
+    if (o == p.O) {
+      o = 0u;
+      kw++;
+      if (kw == p.KW) { kw = 0u; kh++; }
+      fresh = true;
+    }
+  }
+  finish(t, &acc);
+}
+
+@compute @workgroup_size(64)
+fn conv_filter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+  let t = block(wid, nwg, lid);
+  var acc: array<vec4<f32>, 32>;
+  let c = t.rows % vec4<u32>(p.C);
+  let q = t.rows / vec4<u32>(p.C);
+  let kw = vec4<i32>(q % vec4<u32>(p.KW)) - i32(p.PL);
+  let kh = vec4<i32>(q / vec4<u32>(p.KW)) - i32(p.PT);
+  // k = (b, oh, ow), walked incrementally from k0; in0 = x
+  var ow = p.k0 % p.OW;
+  var oh = (p.k0 / p.OW) % p.OH;
+  var b = p.k0 / (p.OW * p.OH);
+  for (var k = 0u; k < p.kn; k++) {
+    let ih = kh + i32(oh * p.S);
+    let iw = kw + i32(ow * p.S);
+    let valid = (ih >= vec4<i32>(0)) & (ih < vec4<i32>(i32(p.H))) &
+                (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(p.W)));
+    let xi = select(vec4<u32>(0u),
+      ((b * p.H + vec4<u32>(max(ih, vec4<i32>(0)))) * p.W + vec4<u32>(max(iw, vec4<i32>(0)))) * p.C + c,
+      valid);
+    let a = select(vec4<f32>(0.0), vec4<f32>(in0[xi.x], in0[xi.y], in0[xi.z], in0[xi.w]), valid);
+    fma_row(&acc, a, k, t.ub);
+    ow++;
+    if (ow == p.OW) {
+      ow = 0u;
+      oh++;
+      if (oh == p.OH) { oh = 0u; b++; }
+    }
+  }
+  finish(t, &acc);
+}
+
+// pack: dst[(g*K + k)*JW + jj] = src[(k / K2)*S1 + (k % K2)*S2 + j*SJ], j = g*JW + jj < J
+// (0 for the padding columns of the last group).
+struct PackParams { K: u32, J: u32, JW: u32, K2: u32, S1: u32, S2: u32, SJ: u32, G: u32 }
+@group(0) @binding(0) var<uniform> pp: PackParams;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+
+@compute @workgroup_size(64)
+fn pack(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let e = linear_index(wid, nwg, lid);
+  if (e >= pp.G * pp.K * pp.JW) { return; }
+  let jj = e % pp.JW;
+  let gk = e / pp.JW;
+  let k = gk % pp.K;
+  let j = (gk / pp.K) * pp.JW + jj;
+  var v = 0.0;
+  if (j < pp.J) { v = src[(k / pp.K2) * pp.S1 + (k % pp.K2) * pp.S2 + j * pp.SJ]; }
+  dst[e] = v;
+}

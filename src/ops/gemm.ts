@@ -1,0 +1,133 @@
+/**
+ * The windowed product engine behind `matmul` and the convolutions: `out[I,J] (+)= Σ_k
+ * L[i,k]·U[k,j]` with U packed into 64 KiB uniform-buffer windows and L read per invocation
+ * (see `shaders/gemm.wgsl` for the layout and why). Internal to the ops; the public ops fall
+ * back to their direct kernels where a window would hold too few rows.
+ * @module
+ */
+
+import gemmWgsl from "../../shaders/gemm.wgsl" with { type: "text" };
+import { runtime, WINDOW_BYTES } from "../gpu/runtime.ts";
+import type { Tensor } from "../tensor.ts";
+import { kernel, launch, output, Params } from "./launch.ts";
+
+const COLS = 32; // columns per workgroup
+const ROWS = 256; // rows per workgroup
+const WINDOW_FLOATS = WINDOW_BYTES / 4;
+/** Widest packed U (columns) the windows handle; wider products use the direct kernels. */
+export const MAX_WINDOW_COLS = 4096;
+
+/** How U is read from its source tensor: `U[k,j] = src[(k / K2)·S1 + (k % K2)·S2 + j·SJ]`. */
+export interface UAccess {
+  /** The source tensor. */
+  src: Tensor;
+  /** Rows (reduction length). */
+  K: number;
+  /** Columns. */
+  J: number;
+  /** Inner period of k. */
+  K2: number;
+  /** Stride of `k / K2`. */
+  S1: number;
+  /** Stride of `k % K2`. */
+  S2: number;
+  /** Stride of j. */
+  SJ: number;
+}
+
+/** Which L reader to use and its geometry words (see the entry points of `shaders/gemm.wgsl`). */
+export interface LAccess {
+  /** Entry point: `matmul`, `conv_forward`, `conv_input` or `conv_filter`. */
+  entry: "matmul" | "conv_forward" | "conv_input" | "conv_filter";
+  /** The L source tensor. */
+  src: Tensor;
+  /** Rows. */
+  I: number;
+  /** matmul: stride of i. */
+  SI?: number;
+  /** matmul: stride of k. */
+  SK?: number;
+  /** Convolutions: [B, H, W, C, OH, OW, O, S, KH, KW, PT, PL]. */
+  conv?: number[];
+}
+
+/**
+ * Switch for the windowed engine (tests turn it off to compare against the direct kernels of
+ * `shaders/matmul.wgsl` and `shaders/conv2d.wgsl`, which it must match).
+ */
+export const gemmSettings = { enabled: true };
+
+/** Whether a product with `J` columns runs on the windowed engine. */
+export function windowed(I: number, J: number, K: number): boolean {
+  return gemmSettings.enabled && I > 0 && J > 0 && K > 0 && J <= MAX_WINDOW_COLS;
+}
+
+/**
+ * Computes `out[i·OSI + j·OSJ] = (bias) + Σ_k L[i,k]·U[k,j]` into a new tensor of `outShape`.
+ * `bias` is indexed by j (`biasRows` false) or by i (`biasRows` true).
+ */
+export function gemm(
+  l: LAccess,
+  u: UAccess,
+  outShape: number[],
+  OSI: number,
+  OSJ: number,
+  origin: string,
+  bias?: Tensor,
+  biasRows = false,
+): Tensor {
+  const out = output(outShape, origin);
+  const { K, J } = u;
+  // column groups of JW columns; a window holds `rows` rows of one group. Window offsets are
+  // multiples of 256 bytes (every device's uniform offset alignment): JW = 64 always, and
+  // JW = 32 only with one group, whose windows start at multiples of 512 rows.
+  const JW = J <= COLS ? COLS : 2 * COLS;
+  const G = Math.ceil(J / JW);
+  const rows = WINDOW_FLOATS / JW;
+  const windows = Math.ceil(K / rows);
+  // the packed U, padded so the last window's full 64 KiB binding stays inside the buffer
+  const packedFloats = (G - 1) * K * JW + (windows - 1) * rows * JW + WINDOW_FLOATS;
+  const packed = output([Math.max(packedFloats, G * K * JW)], `${origin} (packed operand)`);
+  launch(
+    kernel("gemm_pack", gemmWgsl, "pack", 1, 1),
+    [u.src.buffer, packed.buffer],
+    new Params().u32(K, J, JW, u.K2, u.S1, u.S2, u.SJ, G),
+    G * K * JW,
+  );
+  const rt = runtime();
+  const k = {
+    ...kernel(`gemm_${l.entry}`, gemmWgsl, l.entry, 2, 1, {
+      BIAS: bias && !biasRows ? 1 : 0,
+      BIAS_ROW: bias && biasRows ? 1 : 0,
+    }),
+    window: true,
+  };
+  const groups = rt.grid(Math.ceil(l.I / ROWS) * (JW / COLS));
+  const conv = l.conv ?? new Array(12).fill(0);
+  for (let g = 0; g < G; g++) {
+    for (let w = 0; w < windows; w++) {
+      const k0 = w * rows;
+      const params = new Params().u32(
+        l.I,
+        J,
+        JW,
+        g * JW,
+        k0,
+        Math.min(rows, K - k0),
+        w === 0 ? 1 : 0,
+        l.SI ?? 0,
+        l.SK ?? 0,
+        OSI,
+        OSJ,
+        ...conv,
+        0,
+      ).build();
+      rt.dispatch(k, [l.src.buffer, (bias ?? l.src).buffer, out.buffer], params, groups, {
+        buffer: packed.buffer,
+        offset: (g * K + k0) * JW * 4,
+      });
+    }
+  }
+  packed.dispose();
+  return out;
+}
