@@ -296,7 +296,7 @@ fn filter_taps(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
     if (30u < fp.KT) { acc[7][2] += x_tap(bl, ih + th[30], iw + tw[30], tc[30]) * gv; }
     if (31u < fp.KT) { acc[7][3] += x_tap(bl, ih + th[31], iw + tw[31], tc[31]) * gv; }
   }
-  let base = g * fp.KT;
+  let base = (b * fp.slices + s) * fp.KT;
   if (0u < fp.KT) { part[(base + 0u) * fp.O + o] = acc[0][0]; }
   if (1u < fp.KT) { part[(base + 1u) * fp.O + o] = acc[0][1]; }
   if (2u < fp.KT) { part[(base + 2u) * fp.O + o] = acc[0][2]; }

@@ -5,10 +5,10 @@
 // and one dispatch binds one 64 KiB window (16384 / JW rows of k of one group); successive
 // dispatches walk the windows and accumulate into `out` (the first adds the bias or starts
 // from zero).
-// Every invocation computes 4 rows × 32 columns: the 32 U values of a row k are the same
+// Every invocation computes 4 rows × 32 columns (64 with WIDE): the 32 U values of a row k are the same
 // for the whole workgroup (uniform loads, which software rasterisers turn into one scalar
 // load and a broadcast), and the 4 L values are the only per-invocation memory loads, so
-// each loaded value feeds 32 FMAs. A workgroup of 64 covers 256 rows × 32 columns.
+// each loaded value feeds 32 (64) FMAs. A workgroup of 64 covers 256 rows × 32 (64) columns.
 //
 // Entry points differ in how L[i,k] is read:
 //   matmul:       L[i,k] = A[i*SI + k*SK]                               (A = in0)
@@ -23,7 +23,7 @@ struct Params {
   SK: u32, OSI: u32, OSJ: u32, B: u32,
   H: u32, W: u32, C: u32, OH: u32,
   OW: u32, O: u32, S: u32, KH: u32,
-  KW: u32, PT: u32, PL: u32, _pad: u32,
+  KW: u32, PT: u32, PL: u32, bias_mode: u32, // 1: bias[j] on every row, 2: bias[i] on every column
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -32,17 +32,17 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> U: array<vec4<f32>, 4096>;
 
-override BIAS: bool = false;     // bias[j] on every row
-override BIAS_ROW: bool = false; // bias[i] on every column
+override WIDE: bool = false;     // 64 columns per invocation (JW = 64) instead of 32
 
 struct Block { i0: u32, j0: u32, ub: u32, rows: vec4<u32> }
 
 fn block(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> Block {
   let g = linear_group(wid, nwg);
   var t: Block;
-  let tiles = p.JW / 32u;
+  let width = select(32u, 64u, WIDE);
+  let tiles = p.JW / width;
   t.i0 = (g / tiles) * 256u + lid;
-  t.ub = (g % tiles) * 8u;
+  t.ub = (g % tiles) * (width / 4u);
   t.j0 = p.jg + t.ub * 4u;
   // rows i0, i0+64, i0+128, i0+192 (neighbouring invocations read neighbouring rows);
   // rows past the end repeat the last row and are not stored
@@ -50,8 +50,8 @@ fn block(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> Block {
   return t;
 }
 
-// acc[r * 8 + q] holds row r, columns j0 + 4q .. j0 + 4q + 3.
-fn fma_row(acc: ptr<function, array<vec4<f32>, 32>>, a: vec4<f32>, k: u32, ub: u32) {
+// acc[r * 16 + q] holds row r, columns j0 + 4q .. j0 + 4q + 3 (q < 8, or q < 16 when WIDE).
+fn fma_row(acc: ptr<function, array<vec4<f32>, 64>>, a: vec4<f32>, k: u32, ub: u32) {
   // unrolled with constant indices so the accumulators stay in registers
   let base = k * (p.JW / 4u) + ub;
   let u0 = U[base + 0u];
@@ -70,30 +70,72 @@ fn fma_row(acc: ptr<function, array<vec4<f32>, 32>>, a: vec4<f32>, k: u32, ub: u
   (*acc)[5] += a.x * u5;
   (*acc)[6] += a.x * u6;
   (*acc)[7] += a.x * u7;
-  (*acc)[8] += a.y * u0;
-  (*acc)[9] += a.y * u1;
-  (*acc)[10] += a.y * u2;
-  (*acc)[11] += a.y * u3;
-  (*acc)[12] += a.y * u4;
-  (*acc)[13] += a.y * u5;
-  (*acc)[14] += a.y * u6;
-  (*acc)[15] += a.y * u7;
-  (*acc)[16] += a.z * u0;
-  (*acc)[17] += a.z * u1;
-  (*acc)[18] += a.z * u2;
-  (*acc)[19] += a.z * u3;
-  (*acc)[20] += a.z * u4;
-  (*acc)[21] += a.z * u5;
-  (*acc)[22] += a.z * u6;
-  (*acc)[23] += a.z * u7;
-  (*acc)[24] += a.w * u0;
-  (*acc)[25] += a.w * u1;
-  (*acc)[26] += a.w * u2;
-  (*acc)[27] += a.w * u3;
-  (*acc)[28] += a.w * u4;
-  (*acc)[29] += a.w * u5;
-  (*acc)[30] += a.w * u6;
-  (*acc)[31] += a.w * u7;
+  (*acc)[16] += a.y * u0;
+  (*acc)[17] += a.y * u1;
+  (*acc)[18] += a.y * u2;
+  (*acc)[19] += a.y * u3;
+  (*acc)[20] += a.y * u4;
+  (*acc)[21] += a.y * u5;
+  (*acc)[22] += a.y * u6;
+  (*acc)[23] += a.y * u7;
+  (*acc)[32] += a.z * u0;
+  (*acc)[33] += a.z * u1;
+  (*acc)[34] += a.z * u2;
+  (*acc)[35] += a.z * u3;
+  (*acc)[36] += a.z * u4;
+  (*acc)[37] += a.z * u5;
+  (*acc)[38] += a.z * u6;
+  (*acc)[39] += a.z * u7;
+  (*acc)[48] += a.w * u0;
+  (*acc)[49] += a.w * u1;
+  (*acc)[50] += a.w * u2;
+  (*acc)[51] += a.w * u3;
+  (*acc)[52] += a.w * u4;
+  (*acc)[53] += a.w * u5;
+  (*acc)[54] += a.w * u6;
+  (*acc)[55] += a.w * u7;
+  if (WIDE) {
+    let u8 = U[base + 8u];
+    let u9 = U[base + 9u];
+    let u10 = U[base + 10u];
+    let u11 = U[base + 11u];
+    let u12 = U[base + 12u];
+    let u13 = U[base + 13u];
+    let u14 = U[base + 14u];
+    let u15 = U[base + 15u];
+    (*acc)[8] += a.x * u8;
+    (*acc)[9] += a.x * u9;
+    (*acc)[10] += a.x * u10;
+    (*acc)[11] += a.x * u11;
+    (*acc)[12] += a.x * u12;
+    (*acc)[13] += a.x * u13;
+    (*acc)[14] += a.x * u14;
+    (*acc)[15] += a.x * u15;
+    (*acc)[24] += a.y * u8;
+    (*acc)[25] += a.y * u9;
+    (*acc)[26] += a.y * u10;
+    (*acc)[27] += a.y * u11;
+    (*acc)[28] += a.y * u12;
+    (*acc)[29] += a.y * u13;
+    (*acc)[30] += a.y * u14;
+    (*acc)[31] += a.y * u15;
+    (*acc)[40] += a.z * u8;
+    (*acc)[41] += a.z * u9;
+    (*acc)[42] += a.z * u10;
+    (*acc)[43] += a.z * u11;
+    (*acc)[44] += a.z * u12;
+    (*acc)[45] += a.z * u13;
+    (*acc)[46] += a.z * u14;
+    (*acc)[47] += a.z * u15;
+    (*acc)[56] += a.w * u8;
+    (*acc)[57] += a.w * u9;
+    (*acc)[58] += a.w * u10;
+    (*acc)[59] += a.w * u11;
+    (*acc)[60] += a.w * u12;
+    (*acc)[61] += a.w * u13;
+    (*acc)[62] += a.w * u14;
+    (*acc)[63] += a.w * u15;
+  }
 }
 
 fn store4(i: u32, j0: u32, v: vec4<f32>) {
@@ -104,9 +146,9 @@ fn store4(i: u32, j0: u32, v: vec4<f32>) {
       var prev = 0.0;
       if (p.first == 0u) {
         prev = out[o];
-      } else if (BIAS) {
+      } else if (p.bias_mode == 1u) {
         prev = bias[j];
-      } else if (BIAS_ROW) {
+      } else if (p.bias_mode == 2u) {
         prev = bias[i];
       }
       out[o] = prev + v[e];
@@ -114,7 +156,7 @@ fn store4(i: u32, j0: u32, v: vec4<f32>) {
   }
 }
 
-fn finish(t: Block, acc: ptr<function, array<vec4<f32>, 32>>) {
+fn finish(t: Block, acc: ptr<function, array<vec4<f32>, 64>>) {
   if (t.i0 + 0u < p.I) {
     store4(t.i0 + 0u, t.j0 + 0u, (*acc)[0]);
     store4(t.i0 + 0u, t.j0 + 4u, (*acc)[1]);
@@ -124,36 +166,76 @@ fn finish(t: Block, acc: ptr<function, array<vec4<f32>, 32>>) {
     store4(t.i0 + 0u, t.j0 + 20u, (*acc)[5]);
     store4(t.i0 + 0u, t.j0 + 24u, (*acc)[6]);
     store4(t.i0 + 0u, t.j0 + 28u, (*acc)[7]);
+    if (WIDE) {
+      store4(t.i0 + 0u, t.j0 + 32u, (*acc)[8]);
+      store4(t.i0 + 0u, t.j0 + 36u, (*acc)[9]);
+      store4(t.i0 + 0u, t.j0 + 40u, (*acc)[10]);
+      store4(t.i0 + 0u, t.j0 + 44u, (*acc)[11]);
+      store4(t.i0 + 0u, t.j0 + 48u, (*acc)[12]);
+      store4(t.i0 + 0u, t.j0 + 52u, (*acc)[13]);
+      store4(t.i0 + 0u, t.j0 + 56u, (*acc)[14]);
+      store4(t.i0 + 0u, t.j0 + 60u, (*acc)[15]);
+    }
   }
   if (t.i0 + 64u < p.I) {
-    store4(t.i0 + 64u, t.j0 + 0u, (*acc)[8]);
-    store4(t.i0 + 64u, t.j0 + 4u, (*acc)[9]);
-    store4(t.i0 + 64u, t.j0 + 8u, (*acc)[10]);
-    store4(t.i0 + 64u, t.j0 + 12u, (*acc)[11]);
-    store4(t.i0 + 64u, t.j0 + 16u, (*acc)[12]);
-    store4(t.i0 + 64u, t.j0 + 20u, (*acc)[13]);
-    store4(t.i0 + 64u, t.j0 + 24u, (*acc)[14]);
-    store4(t.i0 + 64u, t.j0 + 28u, (*acc)[15]);
+    store4(t.i0 + 64u, t.j0 + 0u, (*acc)[16]);
+    store4(t.i0 + 64u, t.j0 + 4u, (*acc)[17]);
+    store4(t.i0 + 64u, t.j0 + 8u, (*acc)[18]);
+    store4(t.i0 + 64u, t.j0 + 12u, (*acc)[19]);
+    store4(t.i0 + 64u, t.j0 + 16u, (*acc)[20]);
+    store4(t.i0 + 64u, t.j0 + 20u, (*acc)[21]);
+    store4(t.i0 + 64u, t.j0 + 24u, (*acc)[22]);
+    store4(t.i0 + 64u, t.j0 + 28u, (*acc)[23]);
+    if (WIDE) {
+      store4(t.i0 + 64u, t.j0 + 32u, (*acc)[24]);
+      store4(t.i0 + 64u, t.j0 + 36u, (*acc)[25]);
+      store4(t.i0 + 64u, t.j0 + 40u, (*acc)[26]);
+      store4(t.i0 + 64u, t.j0 + 44u, (*acc)[27]);
+      store4(t.i0 + 64u, t.j0 + 48u, (*acc)[28]);
+      store4(t.i0 + 64u, t.j0 + 52u, (*acc)[29]);
+      store4(t.i0 + 64u, t.j0 + 56u, (*acc)[30]);
+      store4(t.i0 + 64u, t.j0 + 60u, (*acc)[31]);
+    }
   }
   if (t.i0 + 128u < p.I) {
-    store4(t.i0 + 128u, t.j0 + 0u, (*acc)[16]);
-    store4(t.i0 + 128u, t.j0 + 4u, (*acc)[17]);
-    store4(t.i0 + 128u, t.j0 + 8u, (*acc)[18]);
-    store4(t.i0 + 128u, t.j0 + 12u, (*acc)[19]);
-    store4(t.i0 + 128u, t.j0 + 16u, (*acc)[20]);
-    store4(t.i0 + 128u, t.j0 + 20u, (*acc)[21]);
-    store4(t.i0 + 128u, t.j0 + 24u, (*acc)[22]);
-    store4(t.i0 + 128u, t.j0 + 28u, (*acc)[23]);
+    store4(t.i0 + 128u, t.j0 + 0u, (*acc)[32]);
+    store4(t.i0 + 128u, t.j0 + 4u, (*acc)[33]);
+    store4(t.i0 + 128u, t.j0 + 8u, (*acc)[34]);
+    store4(t.i0 + 128u, t.j0 + 12u, (*acc)[35]);
+    store4(t.i0 + 128u, t.j0 + 16u, (*acc)[36]);
+    store4(t.i0 + 128u, t.j0 + 20u, (*acc)[37]);
+    store4(t.i0 + 128u, t.j0 + 24u, (*acc)[38]);
+    store4(t.i0 + 128u, t.j0 + 28u, (*acc)[39]);
+    if (WIDE) {
+      store4(t.i0 + 128u, t.j0 + 32u, (*acc)[40]);
+      store4(t.i0 + 128u, t.j0 + 36u, (*acc)[41]);
+      store4(t.i0 + 128u, t.j0 + 40u, (*acc)[42]);
+      store4(t.i0 + 128u, t.j0 + 44u, (*acc)[43]);
+      store4(t.i0 + 128u, t.j0 + 48u, (*acc)[44]);
+      store4(t.i0 + 128u, t.j0 + 52u, (*acc)[45]);
+      store4(t.i0 + 128u, t.j0 + 56u, (*acc)[46]);
+      store4(t.i0 + 128u, t.j0 + 60u, (*acc)[47]);
+    }
   }
   if (t.i0 + 192u < p.I) {
-    store4(t.i0 + 192u, t.j0 + 0u, (*acc)[24]);
-    store4(t.i0 + 192u, t.j0 + 4u, (*acc)[25]);
-    store4(t.i0 + 192u, t.j0 + 8u, (*acc)[26]);
-    store4(t.i0 + 192u, t.j0 + 12u, (*acc)[27]);
-    store4(t.i0 + 192u, t.j0 + 16u, (*acc)[28]);
-    store4(t.i0 + 192u, t.j0 + 20u, (*acc)[29]);
-    store4(t.i0 + 192u, t.j0 + 24u, (*acc)[30]);
-    store4(t.i0 + 192u, t.j0 + 28u, (*acc)[31]);
+    store4(t.i0 + 192u, t.j0 + 0u, (*acc)[48]);
+    store4(t.i0 + 192u, t.j0 + 4u, (*acc)[49]);
+    store4(t.i0 + 192u, t.j0 + 8u, (*acc)[50]);
+    store4(t.i0 + 192u, t.j0 + 12u, (*acc)[51]);
+    store4(t.i0 + 192u, t.j0 + 16u, (*acc)[52]);
+    store4(t.i0 + 192u, t.j0 + 20u, (*acc)[53]);
+    store4(t.i0 + 192u, t.j0 + 24u, (*acc)[54]);
+    store4(t.i0 + 192u, t.j0 + 28u, (*acc)[55]);
+    if (WIDE) {
+      store4(t.i0 + 192u, t.j0 + 32u, (*acc)[56]);
+      store4(t.i0 + 192u, t.j0 + 36u, (*acc)[57]);
+      store4(t.i0 + 192u, t.j0 + 40u, (*acc)[58]);
+      store4(t.i0 + 192u, t.j0 + 44u, (*acc)[59]);
+      store4(t.i0 + 192u, t.j0 + 48u, (*acc)[60]);
+      store4(t.i0 + 192u, t.j0 + 52u, (*acc)[61]);
+      store4(t.i0 + 192u, t.j0 + 56u, (*acc)[62]);
+      store4(t.i0 + 192u, t.j0 + 60u, (*acc)[63]);
+    }
   }
 }
 
@@ -161,7 +243,7 @@ fn finish(t: Block, acc: ptr<function, array<vec4<f32>, 32>>) {
 fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_index) lid: u32) {
   let t = block(wid, nwg, lid);
-  var acc: array<vec4<f32>, 32>;
+  var acc: array<vec4<f32>, 64>;
   let rb = t.rows * p.SI;
   for (var k = 0u; k < p.kn; k++) {
     let ko = (p.k0 + k) * p.SK;
@@ -175,7 +257,7 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
 fn conv_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_index) lid: u32) {
   let t = block(wid, nwg, lid);
-  var acc: array<vec4<f32>, 32>;
+  var acc: array<vec4<f32>, 64>;
   let ow = t.rows % vec4<u32>(p.OW);
   let q = t.rows / vec4<u32>(p.OW);
   let oh = q % vec4<u32>(p.OH);
@@ -214,7 +296,7 @@ fn conv_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
 fn conv_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
   let t = block(wid, nwg, lid);
-  var acc: array<vec4<f32>, 32>;
+  var acc: array<vec4<f32>, 64>;
   let iw = t.rows % vec4<u32>(p.W);
   let q = t.rows / vec4<u32>(p.W);
   let ih = q % vec4<u32>(p.H);
@@ -258,7 +340,7 @@ fn conv_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
 fn conv_filter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) lid: u32) {
   let t = block(wid, nwg, lid);
-  var acc: array<vec4<f32>, 32>;
+  var acc: array<vec4<f32>, 64>;
   let c = t.rows % vec4<u32>(p.C);
   let q = t.rows / vec4<u32>(p.C);
   let kw = vec4<i32>(q % vec4<u32>(p.KW)) - i32(p.PL);

@@ -2,19 +2,22 @@
 //   adam:     m = b1·m + (1−b1)·g;  v = b2·v + (1−b2)·g²;  θ −= lr_t·m / (sqrt(v) + eps)
 //   momentum: acc = mu·acc + g;  θ −= lr·acc
 
-struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32, lr: f32, b1: f32, b2: f32, eps: f32 }
+// Both work on four parameters per invocation (n4 = ceil(n / 4) vec4s; buffers hold whole
+// vec4s, and the lanes past n update padding that no tensor reads).
+
+struct Params { n4: u32, _p0: u32, _p1: u32, _p2: u32, lr: f32, b1: f32, b2: f32, eps: f32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read_write> theta: array<f32>;
-@group(0) @binding(3) var<storage, read_write> s1: array<f32>;
-@group(0) @binding(4) var<storage, read_write> s2: array<f32>;
+@group(0) @binding(1) var<storage, read> g: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> theta: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> s1: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> s2: array<vec4<f32>>;
 
 @compute @workgroup_size(64)
 fn adam(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let i = linear_index(wid, nwg, lid);
-  if (i >= p.n) { return; }
+  if (i >= p.n4) { return; }
   let gi = g[i];
   let m = p.b1 * s1[i] + (1.0 - p.b1) * gi;
   let v = p.b2 * s2[i] + (1.0 - p.b2) * gi * gi;
@@ -28,7 +31,7 @@ fn adam(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 fn momentum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_index) lid: u32) {
   let i = linear_index(wid, nwg, lid);
-  if (i >= p.n) { return; }
+  if (i >= p.n4) { return; }
   let acc = p.b1 * s1[i] + g[i];
   s1[i] = acc;
   theta[i] = theta[i] - p.lr * acc;

@@ -150,3 +150,26 @@ fn avg_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
   }
   out1[i] = acc;
 }
+
+// max_backward for windows that tile the input exactly (K == S, every cell in one window):
+// one invocation per window writes gy to its first arg-max and zero to its other cells, so
+// each x value is read once instead of once per candidate window. second = gy, out2 = gx.
+@compute @workgroup_size(64)
+fn max_backward_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                      @builtin(local_invocation_index) lid: u32) {
+  let o = linear_index(wid, nwg, lid);
+  if (o >= p.n) { return; }
+  let q = out_coords(o);
+  let best = window_argmax(q.b, q.oh, q.ow, q.c);
+  let g = second[o];
+  for (var kh = 0u; kh < p.K; kh++) {
+    let ih = i32(q.oh * p.S + kh) - i32(p.PT);
+    if (ih < 0 || ih >= i32(p.H)) { continue; }
+    for (var kw = 0u; kw < p.K; kw++) {
+      let iw = i32(q.ow * p.S + kw) - i32(p.PL);
+      if (iw < 0 || iw >= i32(p.W)) { continue; }
+      let idx = ((q.b * p.H + u32(ih)) * p.W + u32(iw)) * p.C + q.c;
+      out2[idx] = select(0.0, g, idx == best);
+    }
+  }
+}

@@ -96,13 +96,10 @@ export function gemm(
   );
   const rt = runtime();
   const k = {
-    ...kernel(`gemm_${l.entry}`, gemmWgsl, l.entry, 2, 1, {
-      BIAS: bias && !biasRows ? 1 : 0,
-      BIAS_ROW: bias && biasRows ? 1 : 0,
-    }),
+    ...kernel(`gemm_${l.entry}`, gemmWgsl, l.entry, 2, 1, { WIDE: JW === 2 * COLS ? 1 : 0 }),
     window: true,
   };
-  const groups = rt.grid(Math.ceil(l.I / ROWS) * (JW / COLS));
+  const groups = rt.grid(Math.ceil(l.I / ROWS));
   const conv = l.conv ?? new Array(12).fill(0);
   for (let g = 0; g < G; g++) {
     for (let w = 0; w < windows; w++) {
@@ -120,7 +117,7 @@ export function gemm(
         OSI,
         OSJ,
         ...conv,
-        0,
+        bias ? (biasRows ? 2 : 1) : 0,
       ).build();
       rt.dispatch(k, [l.src.buffer, (bias ?? l.src).buffer, out.buffer], params, groups, {
         buffer: packed.buffer,

@@ -22,6 +22,7 @@ export interface PoolOptions {
 
 interface PoolGeo {
   shape: number[];
+  tiles: boolean;
   params: (n: number) => Params;
 }
 
@@ -35,6 +36,8 @@ function geo(x: readonly number[], o: PoolOptions, defPad: Padding, op: string):
   const gw = convGeometry(W, K, S, pad);
   return {
     shape: [B, gh.out, gw.out, C],
+    // windows side by side covering every input cell exactly once
+    tiles: K === S && gh.out * S - gh.before >= H && gw.out * S - gw.before >= W,
     params: (n) => new Params().u32(B, H, W, C, gh.out, gw.out, K, S, gh.before, gw.before, n, 0),
   };
 }
@@ -64,12 +67,21 @@ export function maxPoolBackward(x: Tensor, gy: Tensor, options: PoolOptions = {}
     throw new Error(`maxPoolBackward: gy has shape [${gy.shape}], expected [${g.shape}]`);
   }
   const gx = output(x.shape, "maxPoolBackward");
-  launch(
-    kernel("maxpool_backward", poolWgsl, "max_backward", 2, 1),
-    [x.buffer, gy.buffer, gx.buffer],
-    g.params(gx.size),
-    gx.size,
-  );
+  if (g.tiles) {
+    launch(
+      kernel("maxpool_backward_tiled", poolWgsl, "max_backward_tiled", 2, 1),
+      [x.buffer, gy.buffer, gx.buffer],
+      g.params(gy.size),
+      gy.size,
+    );
+  } else {
+    launch(
+      kernel("maxpool_backward", poolWgsl, "max_backward", 2, 1),
+      [x.buffer, gy.buffer, gx.buffer],
+      g.params(gx.size),
+      gx.size,
+    );
+  }
   return record(gx, "maxPoolBackward", [x, gy], (G, needs) => [
     null,
     needs[1] ? maxPoolGather(x, G, options) : null,

@@ -93,8 +93,8 @@ export function adam(params: Params, options: AdamOptions = {}): Optimizer {
             st[`adam_m:${name}`].buffer,
             st[`adam_v:${name}`].buffer,
           ],
-          new Words().u32(n, 0, 0, 0).f32(lrT, b1, b2, eps),
-          n,
+          new Words().u32(Math.ceil(n / 4), 0, 0, 0).f32(lrT, b1, b2, eps),
+          Math.ceil(n / 4),
         );
       }
       step = t;
@@ -143,8 +143,8 @@ export function momentum(params: Params, options: MomentumOptions): Optimizer {
         launch(
           k,
           [g[name].buffer, p[name].buffer, acc.buffer],
-          new Words().u32(n, 0, 0, 0).f32(lr, options.momentum, 0, 0),
-          n,
+          new Words().u32(Math.ceil(n / 4), 0, 0, 0).f32(lr, options.momentum, 0, 0),
+          Math.ceil(n / 4),
         );
       }
       step++;

@@ -1,6 +1,18 @@
 import assert from "node:assert/strict";
 import { assertClose, assertSecondOrder, golden, gpu, host, read, setup } from "../helpers.ts";
-import { avgPool, grad, maxPool, mul, padChannels, sum, type Tensor, tidy } from "../../mod.ts";
+import {
+  avgPool,
+  grad,
+  hashed,
+  maxPool,
+  maxPoolBackward,
+  mul,
+  padChannels,
+  sum,
+  type Tensor,
+  tensor,
+  tidy,
+} from "../../mod.ts";
 
 const ops = await golden("ops.safetensors");
 await setup();
@@ -56,4 +68,48 @@ Deno.test("avgPool + padChannels (ResNet shortcut): forward and gradient", async
     const gx = grad((x: Tensor) => sum(mul(gy, shortcut(x))))(x);
     assertClose(await read(gx), want("avgpool_pad.gx"), "avgpool_pad.gx", 1e-3);
   });
+});
+
+Deno.test("maxPoolBackward: tiling and overlapping windows equal a host reference", async () => {
+  const cases: [number[], number, number, "SAME" | "VALID"][] = [
+    [[2, 7, 9, 3], 2, 2, "SAME"], // tiles, padded bottom/right
+    [[1, 4, 4, 2], 3, 3, "SAME"], // tiles, padded on both sides
+    [[2, 7, 7, 2], 2, 2, "VALID"], // last row/column in no window
+    [[1, 7, 6, 2], 3, 2, "SAME"], // overlapping windows
+  ];
+  for (const [shape, K, S, padding] of cases) {
+    const [B, H, W, C] = shape;
+    // a few exact ties, so the first-arg-max rule matters
+    const xs = hashed(7, shape, 1).map((v) => Math.round(v * 4) / 4);
+    const x = tensor(xs, shape);
+    const y = maxPool(x, { size: K, stride: S, padding });
+    const [, OH, OW] = y.shape;
+    const gys = hashed(8, y.shape as number[], 1);
+    const gx = await read(
+      maxPoolBackward(x, tensor(gys, y.shape), { size: K, stride: S, padding }),
+    );
+    const totalH = Math.max((OH - 1) * S + K - H, 0), totalW = Math.max((OW - 1) * S + K - W, 0);
+    const PT = padding === "SAME" ? Math.floor(totalH / 2) : 0;
+    const PL = padding === "SAME" ? Math.floor(totalW / 2) : 0;
+    const ref = new Float32Array(xs.length);
+    for (let b = 0; b < B; b++) {
+      for (let oh = 0; oh < OH; oh++) {
+        for (let ow = 0; ow < OW; ow++) {
+          for (let c = 0; c < C; c++) {
+            let best = -1;
+            for (let kh = 0; kh < K; kh++) {
+              for (let kw = 0; kw < K; kw++) {
+                const ih = oh * S + kh - PT, iw = ow * S + kw - PL;
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                const i = ((b * H + ih) * W + iw) * C + c;
+                if (best < 0 || xs[i] > xs[best]) best = i;
+              }
+            }
+            ref[best] += gys[((b * OH + oh) * OW + ow) * C + c];
+          }
+        }
+      }
+    }
+    assertClose(gx, ref, `maxPoolBackward [${shape}] K=${K} S=${S} ${padding}`, 1e-6);
+  }
 });
