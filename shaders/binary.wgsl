@@ -33,6 +33,7 @@ fn apply(u: f32, v: f32) -> f32 {
     case 8u: { return select(0.0, 1.0, u == v); }
     case 9u: { return select(u / v, 0.0, v == 0.0); }
     case 10u: { return select(0.0, 1.0, u < v); }
+    case 11u: { return select(0.0, u, v > 0.0); } // relu's backward: u = gy, v = x
     default: { return u; }
   }
 }

@@ -96,7 +96,21 @@ export function reciprocal(x: Tensor): Tensor {
 
 /** `max(x, 0)`; derivative `1[x > 0]` (so `relu'(0) = 0`). */
 export function relu(x: Tensor): Tensor {
-  return record(unary(x, "relu"), "relu", [x], (g) => [mul(g, step(x))]);
+  return record(unary(x, "relu"), "relu", [x], (g) => [reluGrad(g, x)]);
+}
+
+/**
+ * relu's backward in one pass: `g · 1[x > 0]` (same shapes). Linear in g; its derivative in x
+ * is zero almost everywhere, as for `mul(g, step(x))`.
+ */
+export function reluGrad(g: Tensor, x: Tensor): Tensor {
+  if (g.shape.length !== x.shape.length || g.shape.some((d, i) => d !== x.shape[i])) {
+    throw new Error(`reluGrad: g [${g.shape}] and x [${x.shape}] must have the same shape`);
+  }
+  return record(binary(g, x, "relu_grad"), "reluGrad", [g, x], (G, needs) => [
+    needs[0] ? reluGrad(G, x) : null,
+    null,
+  ]);
 }
 
 /** `1[x > 0]` as 0/1 floats (no gradient). */
@@ -162,6 +176,7 @@ const BINARY = {
   equal: 8,
   div_no_nan: 9,
   less: 10,
+  relu_grad: 11,
 } as const;
 
 type BinaryName = keyof typeof BINARY;
