@@ -21,6 +21,8 @@ export interface KernelShare {
   launches: number;
   /** Summed replay time in ms. */
   ms: number;
+  /** Work of the windowed products (2·rows·columns·k of each launch's window), else 0. */
+  flops: number;
 }
 
 /** Runs workload `id` once while tracing and replays every launch alone. */
@@ -49,9 +51,14 @@ export async function profileWorkload(id: WorkloadId): Promise<KernelShare[]> {
     for (let r = 0; r < REPS; r++) rt.dispatch(d.kernel, d.buffers, d.params, d.groups, d.window);
     await rt.sync();
     const ms = Math.max(0, performance.now() - t0 - overhead) / REPS;
-    const s = totals.get(name) ?? { name, launches: 0, ms: 0 };
+    const s = totals.get(name) ?? { name, launches: 0, ms: 0, flops: 0 };
     s.launches++;
     s.ms += ms;
+    // windowed product words: 0 rows I, 1 columns J, 2 group width JW, 3 group start, 5 k count
+    if (name.startsWith("gemm_") && name !== "gemm_pack") {
+      const w = d.params;
+      s.flops += 2 * w[0] * Math.min(w[2], w[1] - w[3]) * w[5];
+    }
     totals.set(name, s);
   }
   w.dispose?.();
@@ -65,11 +72,18 @@ if (import.meta.main) {
     const rows = await profileWorkload(id);
     const total = rows.reduce((a, r) => a + r.ms, 0);
     const launches = rows.reduce((a, r) => a + r.launches, 0);
-    console.log(`\n${id}: ${launches} launches, ${total.toFixed(0)} ms replayed`);
-    console.log("| kernel | launches | ms | share |\n| --- | --: | --: | --: |");
+    const flops = rows.reduce((a, r) => a + r.flops, 0);
+    console.log(
+      `\n${id}: ${launches} launches, ${total.toFixed(0)} ms replayed, ` +
+        `${(flops / 1e9).toFixed(2)} GFLOP in windowed products`,
+    );
+    console.log("| kernel | launches | ms | share | GFLOP/s |\n| --- | --: | --: | --: | --: |");
     for (const r of rows) {
+      const rate = r.flops ? (r.flops / r.ms / 1e6).toFixed(2) : "";
       console.log(
-        `| ${r.name} | ${r.launches} | ${r.ms.toFixed(1)} | ${(100 * r.ms / total).toFixed(1)}% |`,
+        `| ${r.name} | ${r.launches} | ${r.ms.toFixed(1)} | ${
+          (100 * r.ms / total).toFixed(1)
+        }% | ${rate} |`,
       );
     }
   }

@@ -2,7 +2,7 @@
  * The windowed product engine behind `matmul` and the convolutions: `out[I,J] (+)= Σ_k
  * L[i,k]·U[k,j]` with U packed into 64 KiB uniform-buffer windows and L read per invocation
  * (see `shaders/gemm.wgsl` for the layout and why). Internal to the ops; the public ops fall
- * back to their direct kernels where a window would hold too few rows.
+ * back to their direct kernels for products wider than {@linkcode MAX_WINDOW_COLS} columns.
  * @module
  */
 
@@ -11,8 +11,8 @@ import { runtime, WINDOW_BYTES } from "../gpu/runtime.ts";
 import type { Tensor } from "../tensor.ts";
 import { kernel, launch, output, Params } from "./launch.ts";
 
-const COLS = 32; // columns per workgroup
-const ROWS = 256; // rows per workgroup
+const COLS = 32; // columns per invocation and workgroup (64 in the WIDE form)
+const ROWS = 256; // rows per workgroup: 64 invocations × 4
 const WINDOW_FLOATS = WINDOW_BYTES / 4;
 /** Widest packed U (columns) the windows handle; wider products use the direct kernels. */
 export const MAX_WINDOW_COLS = 4096;
