@@ -1,6 +1,7 @@
 /**
  * Matrix products with optional transposes and a fused bias.
- * Kernel: `shaders/matmul.wgsl`.
+ * Kernels: the windowed products of `shaders/gemm.wgsl` (entry `matmul`, see `gemm.ts`); the
+ * direct `shaders/matmul.wgsl` for products wider than the windows.
  * @module
  */
 
