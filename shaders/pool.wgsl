@@ -17,20 +17,25 @@ struct Params {
 @group(0) @binding(2) var<storage, read> second: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out2: array<f32>;
 
+// Input index of cell (kh, kw) of window (b, oh, ow, c), or -1 when it lies in the padding.
+fn window_cell(b: u32, oh: u32, ow: u32, c: u32, kh: u32, kw: u32) -> i32 {
+  let ih = i32(oh * p.S + kh) - i32(p.PT);
+  let iw = i32(ow * p.S + kw) - i32(p.PL);
+  if (ih < 0 || ih >= i32(p.H) || iw < 0 || iw >= i32(p.W)) { return -1; }
+  return i32(((b * p.H + u32(ih)) * p.W + u32(iw)) * p.C + c);
+}
+
 // Input index of the first maximum of window (b, oh, ow, c).
 fn window_argmax(b: u32, oh: u32, ow: u32, c: u32) -> u32 {
   var best = 0u;
   var m = 0.0;
   var found = false;
   for (var kh = 0u; kh < p.K; kh++) {
-    let ih = i32(oh * p.S + kh) - i32(p.PT);
-    if (ih < 0 || ih >= i32(p.H)) { continue; }
     for (var kw = 0u; kw < p.K; kw++) {
-      let iw = i32(ow * p.S + kw) - i32(p.PL);
-      if (iw < 0 || iw >= i32(p.W)) { continue; }
-      let idx = ((b * p.H + u32(ih)) * p.W + u32(iw)) * p.C + c;
-      let v = x[idx];
-      if (!found || v > m) { m = v; best = idx; found = true; }
+      let cell = window_cell(b, oh, ow, c, kh, kw);
+      if (cell < 0) { continue; }
+      let v = x[cell];
+      if (!found || v > m) { m = v; best = u32(cell); found = true; }
     }
   }
   return best;
@@ -112,12 +117,9 @@ fn avg_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   let q = out_coords(o);
   var acc = 0.0;
   for (var kh = 0u; kh < p.K; kh++) {
-    let ih = i32(q.oh * p.S + kh) - i32(p.PT);
-    if (ih < 0 || ih >= i32(p.H)) { continue; }
     for (var kw = 0u; kw < p.K; kw++) {
-      let iw = i32(q.ow * p.S + kw) - i32(p.PL);
-      if (iw < 0 || iw >= i32(p.W)) { continue; }
-      acc += x[((q.b * p.H + u32(ih)) * p.W + u32(iw)) * p.C + q.c];
+      let cell = window_cell(q.b, q.oh, q.ow, q.c, kh, kw);
+      if (cell >= 0) { acc += x[cell]; }
     }
   }
   out1[o] = acc / window_count(q.oh, q.ow);
@@ -163,13 +165,9 @@ fn max_backward_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
   let best = window_argmax(q.b, q.oh, q.ow, q.c);
   let g = second[o];
   for (var kh = 0u; kh < p.K; kh++) {
-    let ih = i32(q.oh * p.S + kh) - i32(p.PT);
-    if (ih < 0 || ih >= i32(p.H)) { continue; }
     for (var kw = 0u; kw < p.K; kw++) {
-      let iw = i32(q.ow * p.S + kw) - i32(p.PL);
-      if (iw < 0 || iw >= i32(p.W)) { continue; }
-      let idx = ((q.b * p.H + u32(ih)) * p.W + u32(iw)) * p.C + q.c;
-      out2[idx] = select(0.0, g, idx == best);
+      let cell = window_cell(q.b, q.oh, q.ow, q.c, kh, kw);
+      if (cell >= 0) { out2[cell] = select(0.0, g, u32(cell) == best); }
     }
   }
 }
