@@ -14,8 +14,7 @@ import type { Tensor } from "../tensor.ts";
 import { expectDType, expectRank, kernel, launch, launchGroups, output, Params } from "./launch.ts";
 import { sum } from "./reduce.ts";
 import { add } from "./elementwise.ts";
-import { gemm, windowed } from "./gemm.ts";
-import gemmWgsl from "../../shaders/gemm.wgsl" with { type: "text" };
+import { gemm, pack, windowed } from "./gemm.ts";
 import { runtime, WINDOW_BYTES } from "../gpu/runtime.ts";
 import { reshape } from "./layout.ts";
 
@@ -220,16 +219,11 @@ function backpropFilterTaps(x: Tensor, gy: Tensor, wShape: readonly number[], g:
   const slices = Math.max(1, Math.min(Math.ceil(pixels / 64), Math.ceil(16 / g.B)));
   const PS = Math.ceil(pixels / slices);
   const part = output([g.B * slices, KT * g.O], "conv2dBackpropFilter (partial sums)");
-  // x padded so that the last window's full binding stays inside the buffer
+  // x copied into whole 64 KiB windows (aligned offsets, the last one padded)
   const windows = Math.ceil(g.B / perWindow);
+  const xs = windowCopy(x, image, perWindow, windows);
   const k = { ...kernel("conv2d_filter_taps", convWgsl, "filter_taps", 1, 1), window: true };
   const rt = runtime();
-  let xs: Tensor = x;
-  const lastOffset = (windows - 1) * perWindow * image * 4;
-  if (lastOffset + WINDOW_BYTES > x.size * 4 || (perWindow * image * 4) % 256 !== 0) {
-    xs = windowCopy(x, image, perWindow, windows);
-  }
-  const stride = xs === x ? perWindow * image : WINDOW_BYTES / 4;
   for (let w = 0; w < windows; w++) {
     const b0 = w * perWindow;
     const nb = Math.min(perWindow, g.B - b0);
@@ -237,10 +231,10 @@ function backpropFilterTaps(x: Tensor, gy: Tensor, wShape: readonly number[], g:
       .u32(g.PT, g.PL, 0, 0).build();
     rt.dispatch(k, [gy.buffer, part.buffer], words, rt.grid(nb * slices), {
       buffer: xs.buffer,
-      offset: w * stride * 4,
+      offset: w * WINDOW_BYTES,
     });
   }
-  if (xs !== x) xs.dispose();
+  xs.dispose();
   const gw = reshape(sum(part, [0]), [...wShape]);
   part.dispose();
   return gw;
@@ -252,24 +246,23 @@ function backpropFilterTaps(x: Tensor, gy: Tensor, wShape: readonly number[], g:
  */
 function windowCopy(x: Tensor, image: number, perWindow: number, windows: number): Tensor {
   const floats = WINDOW_BYTES / 4;
-  const out = output([windows * floats], "conv2dBackpropFilter (x windows)");
-  launch(
-    kernel("gemm_pack", gemmWgsl, "pack", 1, 1),
-    [x.buffer, out.buffer],
-    // rows = windows, columns = one window's floats (past the batch: zero-padded by the copy)
-    new Params().u32(
-      windows,
-      Math.min(perWindow * image, floats),
-      floats,
-      1,
-      perWindow * image,
-      0,
-      1,
-      1,
-    ),
+  // row w = images [w·perWindow, (w+1)·perWindow) of x, one window wide (what the last row
+  // reads past the batch is never used: filter_taps reads only the images it is given)
+  return pack(
+    {
+      src: x,
+      K: windows,
+      J: Math.min(perWindow * image, floats),
+      K2: 1,
+      S1: perWindow * image,
+      S2: 0,
+      SJ: 1,
+    },
+    floats,
+    1,
     windows * floats,
+    "conv2dBackpropFilter (x windows)",
   );
-  return out;
 }
 
 /** The geometry words of the windowed entry points (see `shaders/gemm.wgsl`). */

@@ -63,6 +63,21 @@ export function windowed(I: number, J: number, K: number): boolean {
 }
 
 /**
+ * U laid out in `G` column groups of `JW` columns, `[G][K][JW]` (columns past J zero), in a
+ * tensor of at least `floats` floats (the rest unwritten).
+ */
+export function pack(u: UAccess, JW: number, G: number, floats: number, origin: string): Tensor {
+  const packed = output([Math.max(floats, G * u.K * JW)], origin);
+  launch(
+    kernel("gemm_pack", gemmWgsl, "pack", 1, 1),
+    [u.src.buffer, packed.buffer],
+    new Params().u32(u.K, u.J, JW, u.K2, u.S1, u.S2, u.SJ, G),
+    G * u.K * JW,
+  );
+  return packed;
+}
+
+/**
  * Computes `out[i·OSI + j·OSJ] = (bias) + Σ_k L[i,k]·U[k,j]` into a new tensor of `outShape`.
  * `bias` is indexed by j (`biasRows` false) or by i (`biasRows` true).
  */
@@ -87,13 +102,7 @@ export function gemm(
   const windows = Math.ceil(K / rows);
   // the packed U, padded so the last window's full 64 KiB binding stays inside the buffer
   const packedFloats = (G - 1) * K * JW + (windows - 1) * rows * JW + WINDOW_FLOATS;
-  const packed = output([Math.max(packedFloats, G * K * JW)], `${origin} (packed operand)`);
-  launch(
-    kernel("gemm_pack", gemmWgsl, "pack", 1, 1),
-    [u.src.buffer, packed.buffer],
-    new Params().u32(K, J, JW, u.K2, u.S1, u.S2, u.SJ, G),
-    G * K * JW,
-  );
+  const packed = pack(u, JW, G, packedFloats, `${origin} (packed operand)`);
   const rt = runtime();
   const k = {
     ...kernel(`gemm_${l.entry}`, gemmWgsl, l.entry, 2, 1, { WIDE: JW === 2 * COLS ? 1 : 0 }),
