@@ -5,10 +5,11 @@
 // and one dispatch binds one 64 KiB window (16384 / JW rows of k of one group); successive
 // dispatches walk the windows and accumulate into `out` (the first adds the bias or starts
 // from zero).
-// Every invocation computes 4 rows × 32 columns (64 with WIDE): the 32 U values of a row k are the same
-// for the whole workgroup (uniform loads, which software rasterisers turn into one scalar
-// load and a broadcast), and the 4 L values are the only per-invocation memory loads, so
-// each loaded value feeds 32 (64) FMAs. A workgroup of 64 covers 256 rows × 32 (64) columns.
+// Every invocation computes 4 rows × 32 columns (64 with WIDE): the U values of a row k are
+// the same for the whole workgroup (uniform loads, which a software adapter such as llvmpipe
+// turns into one scalar load and a broadcast), and the 4 L values are the only per-invocation
+// memory loads, so each loaded value feeds 32 (64) FMAs. A workgroup of 64 covers 256 rows ×
+// 32 (64) columns.
 //
 // Entry points differ in how L[i,k] is read:
 //   matmul:       L[i,k] = A[i*SI + k*SK]                               (A = in0)

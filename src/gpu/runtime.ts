@@ -53,6 +53,11 @@ export interface Kernel {
 /** Bytes of one uniform-buffer window (see {@linkcode Kernel.window}). */
 export const WINDOW_BYTES = 65536;
 
+/** Cache key of the bind-group layout for these bindings. */
+function layoutKey(nIn: number, nOut: number, window = false): string {
+  return `${nIn}:${nOut}${window ? ":w" : ""}`;
+}
+
 /** One recorded dispatch (see {@linkcode Runtime.trace}). */
 export interface DispatchRecord {
   /** The kernel launched. */
@@ -254,7 +259,7 @@ export class Runtime {
 
   /** The pipeline layout for `nIn` read-only and `nOut` writable storage bindings. */
   private layoutFor(nIn: number, nOut: number, window = false): GPUPipelineLayout {
-    const key = `${nIn}:${nOut}${window ? ":w" : ""}`;
+    const key = layoutKey(nIn, nOut, window);
     let pl = this.pipelineLayouts.get(key);
     if (pl) return pl;
     const entries: GPUBindGroupLayoutEntry[] = [{
@@ -382,7 +387,7 @@ export class Runtime {
     }
     const bg = this.device.createBindGroup({
       label: kernel.name,
-      layout: this.layouts.get(`${kernel.nIn}:${kernel.nOut}${kernel.window ? ":w" : ""}`)!,
+      layout: this.layouts.get(layoutKey(kernel.nIn, kernel.nOut, kernel.window))!,
       entries,
     });
     if (!this.pass) this.pass = this.encoder!.beginComputePass({ label: "rar-pass" });

@@ -104,10 +104,8 @@ export function gemm(
   const packedFloats = (G - 1) * K * JW + (windows - 1) * rows * JW + WINDOW_FLOATS;
   const packed = pack(u, JW, G, packedFloats, `${origin} (packed operand)`);
   const rt = runtime();
-  const k = {
-    ...kernel(`gemm_${l.entry}`, gemmWgsl, l.entry, 2, 1, { WIDE: JW === 2 * COLS ? 1 : 0 }),
-    window: true,
-  };
+  const wide = { WIDE: JW === 2 * COLS ? 1 : 0 };
+  const k = kernel(`gemm_${l.entry}`, gemmWgsl, l.entry, 2, 1, wide, true);
   const groups = rt.grid(Math.ceil(l.I / ROWS));
   const conv = l.conv ?? new Array(12).fill(0);
   for (let g = 0; g < G; g++) {

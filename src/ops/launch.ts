@@ -8,7 +8,7 @@ import { type DType, empty, type Tensor } from "../tensor.ts";
 
 export { type Kernel, Params };
 
-/** Builds a kernel descriptor. */
+/** Builds a kernel descriptor (`window`: it binds a uniform window, see `Kernel.window`). */
 export function kernel(
   name: string,
   code: string,
@@ -16,8 +16,9 @@ export function kernel(
   nIn: number,
   nOut: number,
   constants?: Record<string, number>,
+  window = false,
 ): Kernel {
-  return { name, code, entry, nIn, nOut, constants };
+  return { name, code, entry, nIn, nOut, constants, window };
 }
 
 /** Launches `k` with one invocation per element (`n` of them), spread over dimensions. */
