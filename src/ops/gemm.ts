@@ -52,10 +52,24 @@ export interface LAccess {
 }
 
 /**
+ * The entry point for `l`: `conv_input_vk` reads gy as vec4 along its channels where their
+ * count is a multiple of 4 (see `shaders/gemm.wgsl`), the others read L one value at a time.
+ */
+export function entryPoint(l: LAccess): string {
+  const O = l.conv?.[6] ?? 0;
+  return l.entry === "conv_input" && gemmSettings.vector && O % 4 === 0 ? "conv_input_vk" : l.entry;
+}
+
+/**
  * Switch for the windowed engine (tests turn it off to compare against the direct kernels of
  * `shaders/matmul.wgsl` and `shaders/conv2d.wgsl`, which it must match).
  */
-export const gemmSettings = { enabled: true };
+export const gemmSettings = {
+  /** Products run on the windowed engine. */
+  enabled: true,
+  /** vec4 reads where {@linkcode entryPoint} allows them (tests compare both forms). */
+  vector: true,
+};
 
 /** Whether a product with `J` columns runs on the windowed engine. */
 export function windowed(I: number, J: number, K: number): boolean {
@@ -105,7 +119,8 @@ export function gemm(
   const packed = pack(u, JW, G, packedFloats, `${origin} (packed operand)`);
   const rt = runtime();
   const wide = { WIDE: JW === 2 * COLS ? 1 : 0 };
-  const k = kernel(`gemm_${l.entry}`, gemmWgsl, l.entry, 2, 1, wide, true);
+  const entry = entryPoint(l);
+  const k = kernel(`gemm_${entry}`, gemmWgsl, entry, 2, 1, wide, true);
   const groups = rt.grid(Math.ceil(l.I / ROWS));
   const conv = l.conv ?? new Array(12).fill(0);
   for (let g = 0; g < G; g++) {

@@ -23,15 +23,28 @@ function rand(shape: number[], seed: number): Tensor {
   return tensor(hashed(seed, shape, 1), shape);
 }
 
-/** Runs `f` on the windowed engine and on the direct kernels. */
-async function both(f: () => Tensor): Promise<[Float32Array, Float32Array]> {
-  const fast = await read(f());
-  gemmSettings.enabled = false;
+/**
+ * Runs `f` on the windowed engine with vec4 reads, with plain reads, and on the direct kernels;
+ * both windowed results must match the direct one.
+ */
+async function check(f: () => Tensor, what: string): Promise<void> {
+  const vector = await read(f());
+  gemmSettings.vector = false;
+  let plain: Float32Array;
   try {
-    return [fast, await read(f())];
+    plain = await read(f());
+  } finally {
+    gemmSettings.vector = true;
+  }
+  gemmSettings.enabled = false;
+  let direct: Float32Array;
+  try {
+    direct = await read(f());
   } finally {
     gemmSettings.enabled = true;
   }
+  assertClose(vector, direct, `${what} (vec4 reads)`, 1e-5);
+  assertClose(plain, direct, `${what} (plain reads)`, 1e-5);
 }
 
 Deno.test("windowed matmul equals the direct kernel (transposes, bias, many windows)", async () => {
@@ -43,10 +56,10 @@ Deno.test("windowed matmul equals the direct kernel (transposes, bias, many wind
         const a = rand(ta ? [K, M] : [M, K], M + K);
         const b = rand(tb ? [N, K] : [K, N], N + 1);
         const bias = rand([N], 3);
-        const [fast, direct] = await both(() =>
-          matmul(a, b, { transposeA: ta, transposeB: tb, bias })
+        await check(
+          () => matmul(a, b, { transposeA: ta, transposeB: tb, bias }),
+          `matmul ${M}x${K}x${N} ta=${ta} tb=${tb}`,
         );
-        assertClose(fast, direct, `matmul ${M}x${K}x${N} ta=${ta} tb=${tb}`, 1e-5);
       }
     }
   }
@@ -59,6 +72,8 @@ Deno.test("windowed convolutions equal the direct kernels", async () => {
     [[2, 10, 10, 12], [3, 2, 12, 5], 2, "VALID"],
     [[45, 28, 28, 1], [5, 5, 1, 32], 1, "SAME"], // filter_taps over three x windows
     [[2, 9, 9, 3], [3, 3, 3, 4], 2, "VALID"],
+    [[3, 11, 10, 8], [3, 3, 8, 12], 2, "VALID"], // input gradient with vec4 reads, strided
+    [[2, 7, 7, 8], [5, 5, 8, 4], 1, "SAME"], // vec4 reads, taps mostly outside the image
   ];
   for (const [xs, ws, stride, padding] of cases) {
     const opts = { stride, padding };
@@ -66,11 +81,8 @@ Deno.test("windowed convolutions equal the direct kernels", async () => {
     const y = conv2d(x, w, opts);
     const gy = rand(y.shape as number[], 4);
     const what = `x [${xs}] w [${ws}] stride ${stride} ${padding}`;
-    let [fast, direct] = await both(() => conv2d(x, w, { ...opts, bias }));
-    assertClose(fast, direct, `conv2d ${what}`, 1e-5);
-    [fast, direct] = await both(() => conv2dBackpropInput(gy, w, xs, opts));
-    assertClose(fast, direct, `conv2dBackpropInput ${what}`, 1e-5);
-    [fast, direct] = await both(() => conv2dBackpropFilter(x, gy, ws, opts));
-    assertClose(fast, direct, `conv2dBackpropFilter ${what}`, 1e-5);
+    await check(() => conv2d(x, w, { ...opts, bias }), `conv2d ${what}`);
+    await check(() => conv2dBackpropInput(gy, w, xs, opts), `conv2dBackpropInput ${what}`);
+    await check(() => conv2dBackpropFilter(x, gy, ws, opts), `conv2dBackpropFilter ${what}`);
   }
 });
