@@ -4,6 +4,8 @@
 // dimensions); 1 both inputs have the output's shape; 2 a has it and b repeats over the
 // trailing `period` elements (e.g. a bias); 3 a has it and b is constant over blocks of
 // `period` elements (e.g. per-image scalars); 4 and 5 the same with a and b swapped.
+// `main4` computes four elements per invocation in modes 1–5 (n and period multiples of 4):
+// on a software adapter every storage access costs about the same for one float or four.
 
 struct Params {
   n: u32, rank: u32, period: u32, _p1: u32,
@@ -16,6 +18,9 @@ struct Params {
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> a4: array<vec4<f32>>; // main4's views of a, b, out
+@group(0) @binding(2) var<storage, read> b4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> out4: array<vec4<f32>>;
 
 override OP: u32;
 override MODE: u32 = 0u;
@@ -62,4 +67,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     ib += idx * at8(p.sb, u32(d));
   }
   out[i] = apply(a[ia], b[ib]);
+}
+
+fn apply4(u: vec4<f32>, v: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(apply(u.x, v.x), apply(u.y, v.y), apply(u.z, v.z), apply(u.w, v.w));
+}
+
+@compute @workgroup_size(64)
+fn main4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+         @builtin(local_invocation_index) lid: u32) {
+  let q = linear_index(wid, nwg, lid);
+  if (q >= p.n / 4u) { return; }
+  let i = 4u * q;
+  let s = i / p.period; // modes 3 and 5: the block's scalar
+  switch (MODE) {
+    case 1u: { out4[q] = apply4(a4[q], b4[q]); }
+    case 2u: { out4[q] = apply4(a4[q], b4[(i % p.period) / 4u]); }
+    case 3u: { out4[q] = apply4(a4[q], vec4<f32>(b4[s / 4u][s % 4u])); }
+    case 4u: { out4[q] = apply4(a4[(i % p.period) / 4u], b4[q]); }
+    case 5u: { out4[q] = apply4(vec4<f32>(a4[s / 4u][s % 4u]), b4[q]); }
+    default: {}
+  }
 }

@@ -1,11 +1,14 @@
 // Elementwise unary operations: y = f(x). The operation is the pipeline constant OP.
-// Parameters: n elements, two scalars alpha and beta used by some operations.
+// Parameters: n elements, two scalars alpha and beta used by some operations. `main4` does
+// four elements per invocation (n a multiple of 4).
 
 struct Params { n: u32, alpha: f32, beta: f32, _pad: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>; // main4's views of x, y
+@group(0) @binding(2) var<storage, read_write> y4: array<vec4<f32>>;
 
 override OP: u32;
 
@@ -56,4 +59,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let i = linear_index(wid, nwg, lid);
   if (i >= p.n) { return; }
   y[i] = apply(x[i]);
+}
+
+@compute @workgroup_size(64)
+fn main4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+         @builtin(local_invocation_index) lid: u32) {
+  let q = linear_index(wid, nwg, lid);
+  if (q >= p.n / 4u) { return; }
+  let v = x4[q];
+  y4[q] = vec4<f32>(apply(v.x), apply(v.y), apply(v.z), apply(v.w));
 }

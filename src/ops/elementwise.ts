@@ -46,8 +46,11 @@ type UnaryName = keyof typeof UNARY;
 function unary(x: Tensor, op: UnaryName, alpha = 0, beta = 0): Tensor {
   expectDType(x, "f32", op);
   const y = output(x.shape, op);
-  const k = kernel(`unary_${op}`, unaryWgsl, "main", 1, 1, { OP: UNARY[op] });
-  launch(k, [x.buffer, y.buffer], new Params().u32(x.size).f32(alpha, beta), x.size);
+  // four elements per invocation where the size allows
+  const four = x.size % 4 === 0;
+  const k = kernel(`unary_${op}`, unaryWgsl, four ? "main4" : "main", 1, 1, { OP: UNARY[op] });
+  const params = new Params().u32(x.size).f32(alpha, beta);
+  launch(k, [x.buffer, y.buffer], params, four ? x.size / 4 : x.size);
   return y;
 }
 
@@ -260,8 +263,13 @@ function binary(a: Tensor, b: Tensor, op: BinaryName): Tensor {
     .vec(shape, MAX_RANK, 1)
     .vec(broadcastStrides(a.shape, shape), MAX_RANK)
     .vec(broadcastStrides(b.shape, shape), MAX_RANK);
-  const k = kernel(`binary_${op}`, binaryWgsl, "main", 2, 1, { OP: BINARY[op], MODE: mode });
-  launch(k, [a.buffer, b.buffer, out.buffer], params, out.size);
+  // four elements per invocation where sizes and periods allow
+  const four = mode !== 0 && out.size % 4 === 0 && (mode === 1 || period % 4 === 0);
+  const k = kernel(`binary_${op}`, binaryWgsl, four ? "main4" : "main", 2, 1, {
+    OP: BINARY[op],
+    MODE: mode,
+  });
+  launch(k, [a.buffer, b.buffer, out.buffer], params, four ? out.size / 4 : out.size);
   return out;
 }
 

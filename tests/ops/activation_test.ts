@@ -1,14 +1,19 @@
 import assert from "node:assert/strict";
 import { assertClose, assertSecondOrder, golden, gpu, host, read, setup } from "../helpers.ts";
 import {
+  abs,
+  exp,
   grad,
+  hashed,
   leakyRelu,
   leakySoftplus,
   mul,
+  neg,
   relu,
   softplus,
   sum,
   type Tensor,
+  tensor,
   tidy,
 } from "../../mod.ts";
 
@@ -61,3 +66,21 @@ for (const name of names.filter((n) => n in ACTS)) {
     });
   });
 }
+
+Deno.test("unary ops: four per invocation (size a multiple of 4) and one (any size)", async () => {
+  await tidy(async () => {
+    for (const n of [12, 13, 4099]) {
+      const xh = hashed(n, [n], 2);
+      const x = tensor(xh, [n]);
+      const cases: [string, Tensor, (v: number) => number][] = [
+        ["relu", relu(x), (v) => Math.max(v, 0)],
+        ["abs", abs(x), Math.abs],
+        ["neg", neg(x), (v) => -v],
+        ["exp", exp(x), Math.exp],
+      ];
+      for (const [name, y, f] of cases) {
+        assertClose(await read(y), Float32Array.from(xh, f), `${name} of ${n} values`, 1e-6);
+      }
+    }
+  });
+});

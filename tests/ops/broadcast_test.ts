@@ -45,6 +45,9 @@ const cases: [number[], number[]][] = [
   [[2, 1, 1, 1], [2, 3, 4, 5]], // prefix on the left input
   [[2, 3, 4, 5], [1, 3, 1, 5]], // general
   [[2, 1, 4, 1], [1, 3, 1, 5]], // both broadcast (general)
+  [[2, 3, 4, 8], [8]], // suffix whose period is a multiple of 4 (four per invocation)
+  [[8], [2, 3, 4, 8]], // the same on the left input
+  [[3, 3, 3], [3, 3, 3]], // same shape, size not a multiple of 4 (one per invocation)
 ];
 
 for (const [as, bs] of cases) {
