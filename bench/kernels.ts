@@ -1,6 +1,9 @@
 /**
  * Per-kernel throughput on the current WebGPU adapter: conv2d forward and both gradients at the
  * MNIST CNN's shapes (batch 50) and a 1024³ matrix product. Prints GFLOP/s (median of runs).
+ * Each run records enough calls (1–16) to last about 150 ms before waiting for the GPU once, so
+ * that the round trip of a wait (printed too; ~11 ms on llvmpipe under Deno) does not count as
+ * kernel time.
  * `deno task bench` runs it after the peer comparison; alone:
  *
  *   deno task bench:kernels
@@ -25,7 +28,7 @@ import { BATCH, median } from "./workloads.ts";
 export interface KernelTiming {
   /** What ran, at which shape. */
   name: string;
-  /** Median wall-clock ms per call (GPU work included). */
+  /** Median wall-clock ms per call (GPU work included; one wait per run of calls). */
   ms: number;
   /** Floating-point operations per call / time. */
   gflops: number;
@@ -44,20 +47,38 @@ async function measure(
 ): Promise<KernelTiming> {
   tidy(op); // compile and warm up
   await rt.sync();
+  let t0 = performance.now();
+  tidy(op);
+  await rt.sync();
+  const calls = Math.max(1, Math.min(16, Math.round(150 / (performance.now() - t0))));
   const times: number[] = [];
   for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
-    tidy(op);
+    t0 = performance.now();
+    for (let c = 0; c < calls; c++) tidy(op);
     await rt.sync();
-    times.push(performance.now() - t0);
+    times.push((performance.now() - t0) / calls);
   }
   const ms = median(times);
   return { name, ms, gflops: flops / ms / 1e6 };
 }
 
+/** Median ms of waiting for an empty queue: the fixed latency of one GPU round trip. */
+async function roundTrip(rt: Runtime): Promise<number> {
+  const times: number[] = [];
+  for (let r = 0; r < 9; r++) {
+    const t0 = performance.now();
+    await rt.sync();
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
 /** Times conv2d forward/grad-input/grad-filter at the MNIST CNN's shapes and a 1024³ matmul. */
-export async function kernelTimings(reps = 5): Promise<{ adapter: string; rows: KernelTiming[] }> {
+export async function kernelTimings(
+  reps = 5,
+): Promise<{ adapter: string; rows: KernelTiming[]; roundTripMs: number }> {
   const rt = await init();
+  const roundTripMs = await roundTrip(rt);
   const rows: KernelTiming[] = [];
   const B = BATCH;
   for (
@@ -101,7 +122,7 @@ export async function kernelTimings(reps = 5): Promise<{ adapter: string; rows: 
   );
   a.dispose();
   b.dispose();
-  return { adapter: rt.adapterName, rows };
+  return { adapter: rt.adapterName, rows, roundTripMs };
 }
 
 /** The timings as a Markdown table. */
@@ -123,8 +144,9 @@ export function kernelTable(rows: readonly KernelTiming[]): string {
 
 if (import.meta.main) {
   const quick = Deno.args.includes("--quick");
-  const { adapter, rows } = await kernelTimings(quick ? 2 : 5);
+  const { adapter, rows, roundTripMs } = await kernelTimings(quick ? 2 : 5);
   console.log(`- adapter: ${adapter}`);
-  console.log(`- date: ${new Date().toISOString().slice(0, 10)}\n`);
+  console.log(`- date: ${new Date().toISOString().slice(0, 10)}`);
+  console.log(`- one wait for the GPU (empty queue): ${roundTripMs.toFixed(1)} ms\n`);
   console.log(kernelTable(rows));
 }
