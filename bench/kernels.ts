@@ -1,7 +1,7 @@
 /**
  * Per-kernel throughput on the current WebGPU adapter: conv2d forward and both gradients at the
  * MNIST CNN's shapes (batch 50) and a 1024³ matrix product. Prints GFLOP/s (median of runs).
- * Each run records enough calls (1–16) to last about 150 ms before waiting for the GPU once, so
+ * Each run records enough calls (1–16) to last about 300 ms before waiting for the GPU once, so
  * that the round trip of a wait (printed too; ~11 ms on llvmpipe under Deno) does not count as
  * kernel time.
  * `deno task bench` runs it after the peer comparison; alone:
@@ -50,7 +50,7 @@ async function measure(
   let t0 = performance.now();
   tidy(op);
   await rt.sync();
-  const calls = Math.max(1, Math.min(16, Math.round(150 / (performance.now() - t0))));
+  const calls = Math.max(1, Math.min(16, Math.round(300 / (performance.now() - t0))));
   const times: number[] = [];
   for (let r = 0; r < reps; r++) {
     t0 = performance.now();

@@ -25,11 +25,11 @@
 
 struct Params {
   I: u32, J: u32, JW: u32, jg: u32, // jg: first column of this window's group
-  k0: u32, kn: u32, first: u32, SI: u32,
+  k0: u32, kn: u32, _pad: u32, SI: u32,
   SK: u32, OSI: u32, OSJ: u32, B: u32,
   H: u32, W: u32, C: u32, OH: u32,
   OW: u32, O: u32, S: u32, KH: u32,
-  KW: u32, PT: u32, PL: u32, bias_mode: u32, // 1: bias[j] on every row, 2: bias[i] on every column
+  KW: u32, PT: u32, PL: u32, _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -40,6 +40,11 @@ struct Params {
 @group(0) @binding(1) var<storage, read> in4: array<vec4<f32>>; // in0 as vec4 (conv_input_vk)
 
 override WIDE: bool = false;     // 64 columns per invocation (JW = 64) instead of 32
+// What the stores add to the sum: nothing (0, the first window), the previous value (1, later
+// windows), bias[j] (2) or bias[i] (3) (the first window of a product with a bias). A pipeline
+// constant, not a parameter: on llvmpipe the loads of untaken branches still cost a per-lane
+// loop each, which made a runtime switch here as costly as a small product itself.
+override EPILOGUE: u32 = 0u;
 
 // r: the invocation's rows; rows: the same clamped to I - 1 (rows past the end repeat the
 // last row for loading and are not stored).
@@ -157,22 +162,23 @@ fn fma4(acc: ptr<function, array<vec4<f32>, 64>>, a0: vec4<f32>, a1: vec4<f32>, 
   fma_row(acc, vec4<f32>(a0.w, a1.w, a2.w, a3.w), k + 3u, ub);
 }
 
-fn store4(i: u32, j0: u32, v: vec4<f32>) {
-  for (var e = 0u; e < 4u; e++) {
-    let j = j0 + e;
-    if (j < p.J) {
-      let o = i * p.OSI + j * p.OSJ;
-      var prev = 0.0;
-      if (p.first == 0u) {
-        prev = out[o];
-      } else if (p.bias_mode == 1u) {
-        prev = bias[j];
-      } else if (p.bias_mode == 2u) {
-        prev = bias[i];
-      }
-      out[o] = prev + v[e];
-    }
+// One output element: out = value (EPILOGUE 0), + previous (1), + bias[j] (2), + bias[i] (3).
+fn store1(i: u32, j: u32, v: f32) {
+  if (j >= p.J) { return; }
+  let o = i * p.OSI + j * p.OSJ;
+  switch (EPILOGUE) {
+    case 1u: { out[o] = out[o] + v; }
+    case 2u: { out[o] = bias[j] + v; }
+    case 3u: { out[o] = bias[i] + v; }
+    default: { out[o] = v; }
   }
+}
+
+fn store4(i: u32, j0: u32, v: vec4<f32>) {
+  store1(i, j0, v.x);
+  store1(i, j0 + 1u, v.y);
+  store1(i, j0 + 2u, v.z);
+  store1(i, j0 + 3u, v.w);
 }
 
 fn finish(t: Block, acc: ptr<function, array<vec4<f32>, 64>>) {

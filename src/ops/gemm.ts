@@ -118,9 +118,7 @@ export function gemm(
   const packedFloats = (G - 1) * K * JW + (windows - 1) * rows * JW + WINDOW_FLOATS;
   const packed = pack(u, JW, G, packedFloats, `${origin} (packed operand)`);
   const rt = runtime();
-  const wide = { WIDE: JW === 2 * COLS ? 1 : 0 };
   const entry = entryPoint(l);
-  const k = kernel(`gemm_${entry}`, gemmWgsl, entry, 2, 1, wide, true);
   const groups = rt.grid(Math.ceil(l.I / ROWS));
   const conv = l.conv ?? new Array(12).fill(0);
   for (let g = 0; g < G; g++) {
@@ -133,14 +131,19 @@ export function gemm(
         g * JW,
         k0,
         Math.min(rows, K - k0),
-        w === 0 ? 1 : 0,
+        0,
         l.SI ?? 0,
         l.SK ?? 0,
         OSI,
         OSJ,
         ...conv,
-        bias ? (biasRows ? 2 : 1) : 0,
+        0,
       ).build();
+      const epilogue = w > 0 ? 1 : bias ? (biasRows ? 3 : 2) : 0;
+      const k = kernel(`gemm_${entry}`, gemmWgsl, entry, 2, 1, {
+        WIDE: JW === 2 * COLS ? 1 : 0,
+        EPILOGUE: epilogue,
+      }, true);
       rt.dispatch(k, [l.src.buffer, (bias ?? l.src).buffer, out.buffer], params, groups, {
         buffer: packed.buffer,
         offset: (g * K + k0) * JW * 4,
