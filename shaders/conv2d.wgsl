@@ -204,11 +204,16 @@ struct FilterParams {
 @group(0) @binding(2) var<storage, read_write> part: array<f32>;
 @group(0) @binding(3) var<uniform> X: array<vec4<f32>, 4096>;
 
+// Taps outside the image read element 0 and give 0: no branch around the load (on llvmpipe a
+// load under a condition becomes a loop over the lanes).
 fn x_tap(bl: u32, ih: i32, iw: i32, c: u32) -> f32 {
-  if (ih < 0 || ih >= i32(fp.H) || iw < 0 || iw >= i32(fp.W)) { return 0.0; }
-  let f = ((bl * fp.H + u32(ih)) * fp.W + u32(iw)) * fp.C + c;
-  return X[f / 4u][f % 4u];
+  let inside = (ih >= 0) & (ih < i32(fp.H)) & (iw >= 0) & (iw < i32(fp.W));
+  let f = select(0u, ((bl * fp.H + u32(ih)) * fp.W + u32(iw)) * fp.C + c, inside);
+  return select(0.0, X[f / 4u][f % 4u], inside);
 }
+
+// The number of taps KH·KW·C (≤ 32), a pipeline constant so the unrolled taps past it vanish.
+override KT: u32 = 32u;
 
 @compute @workgroup_size(64)
 fn filter_taps(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -263,70 +268,70 @@ fn filter_taps(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
     let gv = fgy[((b * fp.OH + oh) * fp.OW + ow) * fp.O + o];
     let ih = i32(oh * fp.S);
     let iw = i32(ow * fp.S);
-    if (0u < fp.KT) { acc[0][0] += x_tap(bl, ih + th[0], iw + tw[0], tc[0]) * gv; }
-    if (1u < fp.KT) { acc[0][1] += x_tap(bl, ih + th[1], iw + tw[1], tc[1]) * gv; }
-    if (2u < fp.KT) { acc[0][2] += x_tap(bl, ih + th[2], iw + tw[2], tc[2]) * gv; }
-    if (3u < fp.KT) { acc[0][3] += x_tap(bl, ih + th[3], iw + tw[3], tc[3]) * gv; }
-    if (4u < fp.KT) { acc[1][0] += x_tap(bl, ih + th[4], iw + tw[4], tc[4]) * gv; }
-    if (5u < fp.KT) { acc[1][1] += x_tap(bl, ih + th[5], iw + tw[5], tc[5]) * gv; }
-    if (6u < fp.KT) { acc[1][2] += x_tap(bl, ih + th[6], iw + tw[6], tc[6]) * gv; }
-    if (7u < fp.KT) { acc[1][3] += x_tap(bl, ih + th[7], iw + tw[7], tc[7]) * gv; }
-    if (8u < fp.KT) { acc[2][0] += x_tap(bl, ih + th[8], iw + tw[8], tc[8]) * gv; }
-    if (9u < fp.KT) { acc[2][1] += x_tap(bl, ih + th[9], iw + tw[9], tc[9]) * gv; }
-    if (10u < fp.KT) { acc[2][2] += x_tap(bl, ih + th[10], iw + tw[10], tc[10]) * gv; }
-    if (11u < fp.KT) { acc[2][3] += x_tap(bl, ih + th[11], iw + tw[11], tc[11]) * gv; }
-    if (12u < fp.KT) { acc[3][0] += x_tap(bl, ih + th[12], iw + tw[12], tc[12]) * gv; }
-    if (13u < fp.KT) { acc[3][1] += x_tap(bl, ih + th[13], iw + tw[13], tc[13]) * gv; }
-    if (14u < fp.KT) { acc[3][2] += x_tap(bl, ih + th[14], iw + tw[14], tc[14]) * gv; }
-    if (15u < fp.KT) { acc[3][3] += x_tap(bl, ih + th[15], iw + tw[15], tc[15]) * gv; }
-    if (16u < fp.KT) { acc[4][0] += x_tap(bl, ih + th[16], iw + tw[16], tc[16]) * gv; }
-    if (17u < fp.KT) { acc[4][1] += x_tap(bl, ih + th[17], iw + tw[17], tc[17]) * gv; }
-    if (18u < fp.KT) { acc[4][2] += x_tap(bl, ih + th[18], iw + tw[18], tc[18]) * gv; }
-    if (19u < fp.KT) { acc[4][3] += x_tap(bl, ih + th[19], iw + tw[19], tc[19]) * gv; }
-    if (20u < fp.KT) { acc[5][0] += x_tap(bl, ih + th[20], iw + tw[20], tc[20]) * gv; }
-    if (21u < fp.KT) { acc[5][1] += x_tap(bl, ih + th[21], iw + tw[21], tc[21]) * gv; }
-    if (22u < fp.KT) { acc[5][2] += x_tap(bl, ih + th[22], iw + tw[22], tc[22]) * gv; }
-    if (23u < fp.KT) { acc[5][3] += x_tap(bl, ih + th[23], iw + tw[23], tc[23]) * gv; }
-    if (24u < fp.KT) { acc[6][0] += x_tap(bl, ih + th[24], iw + tw[24], tc[24]) * gv; }
-    if (25u < fp.KT) { acc[6][1] += x_tap(bl, ih + th[25], iw + tw[25], tc[25]) * gv; }
-    if (26u < fp.KT) { acc[6][2] += x_tap(bl, ih + th[26], iw + tw[26], tc[26]) * gv; }
-    if (27u < fp.KT) { acc[6][3] += x_tap(bl, ih + th[27], iw + tw[27], tc[27]) * gv; }
-    if (28u < fp.KT) { acc[7][0] += x_tap(bl, ih + th[28], iw + tw[28], tc[28]) * gv; }
-    if (29u < fp.KT) { acc[7][1] += x_tap(bl, ih + th[29], iw + tw[29], tc[29]) * gv; }
-    if (30u < fp.KT) { acc[7][2] += x_tap(bl, ih + th[30], iw + tw[30], tc[30]) * gv; }
-    if (31u < fp.KT) { acc[7][3] += x_tap(bl, ih + th[31], iw + tw[31], tc[31]) * gv; }
+    if (0u < KT) { acc[0][0] += x_tap(bl, ih + th[0], iw + tw[0], tc[0]) * gv; }
+    if (1u < KT) { acc[0][1] += x_tap(bl, ih + th[1], iw + tw[1], tc[1]) * gv; }
+    if (2u < KT) { acc[0][2] += x_tap(bl, ih + th[2], iw + tw[2], tc[2]) * gv; }
+    if (3u < KT) { acc[0][3] += x_tap(bl, ih + th[3], iw + tw[3], tc[3]) * gv; }
+    if (4u < KT) { acc[1][0] += x_tap(bl, ih + th[4], iw + tw[4], tc[4]) * gv; }
+    if (5u < KT) { acc[1][1] += x_tap(bl, ih + th[5], iw + tw[5], tc[5]) * gv; }
+    if (6u < KT) { acc[1][2] += x_tap(bl, ih + th[6], iw + tw[6], tc[6]) * gv; }
+    if (7u < KT) { acc[1][3] += x_tap(bl, ih + th[7], iw + tw[7], tc[7]) * gv; }
+    if (8u < KT) { acc[2][0] += x_tap(bl, ih + th[8], iw + tw[8], tc[8]) * gv; }
+    if (9u < KT) { acc[2][1] += x_tap(bl, ih + th[9], iw + tw[9], tc[9]) * gv; }
+    if (10u < KT) { acc[2][2] += x_tap(bl, ih + th[10], iw + tw[10], tc[10]) * gv; }
+    if (11u < KT) { acc[2][3] += x_tap(bl, ih + th[11], iw + tw[11], tc[11]) * gv; }
+    if (12u < KT) { acc[3][0] += x_tap(bl, ih + th[12], iw + tw[12], tc[12]) * gv; }
+    if (13u < KT) { acc[3][1] += x_tap(bl, ih + th[13], iw + tw[13], tc[13]) * gv; }
+    if (14u < KT) { acc[3][2] += x_tap(bl, ih + th[14], iw + tw[14], tc[14]) * gv; }
+    if (15u < KT) { acc[3][3] += x_tap(bl, ih + th[15], iw + tw[15], tc[15]) * gv; }
+    if (16u < KT) { acc[4][0] += x_tap(bl, ih + th[16], iw + tw[16], tc[16]) * gv; }
+    if (17u < KT) { acc[4][1] += x_tap(bl, ih + th[17], iw + tw[17], tc[17]) * gv; }
+    if (18u < KT) { acc[4][2] += x_tap(bl, ih + th[18], iw + tw[18], tc[18]) * gv; }
+    if (19u < KT) { acc[4][3] += x_tap(bl, ih + th[19], iw + tw[19], tc[19]) * gv; }
+    if (20u < KT) { acc[5][0] += x_tap(bl, ih + th[20], iw + tw[20], tc[20]) * gv; }
+    if (21u < KT) { acc[5][1] += x_tap(bl, ih + th[21], iw + tw[21], tc[21]) * gv; }
+    if (22u < KT) { acc[5][2] += x_tap(bl, ih + th[22], iw + tw[22], tc[22]) * gv; }
+    if (23u < KT) { acc[5][3] += x_tap(bl, ih + th[23], iw + tw[23], tc[23]) * gv; }
+    if (24u < KT) { acc[6][0] += x_tap(bl, ih + th[24], iw + tw[24], tc[24]) * gv; }
+    if (25u < KT) { acc[6][1] += x_tap(bl, ih + th[25], iw + tw[25], tc[25]) * gv; }
+    if (26u < KT) { acc[6][2] += x_tap(bl, ih + th[26], iw + tw[26], tc[26]) * gv; }
+    if (27u < KT) { acc[6][3] += x_tap(bl, ih + th[27], iw + tw[27], tc[27]) * gv; }
+    if (28u < KT) { acc[7][0] += x_tap(bl, ih + th[28], iw + tw[28], tc[28]) * gv; }
+    if (29u < KT) { acc[7][1] += x_tap(bl, ih + th[29], iw + tw[29], tc[29]) * gv; }
+    if (30u < KT) { acc[7][2] += x_tap(bl, ih + th[30], iw + tw[30], tc[30]) * gv; }
+    if (31u < KT) { acc[7][3] += x_tap(bl, ih + th[31], iw + tw[31], tc[31]) * gv; }
   }
   let base = (b * fp.slices + s) * fp.KT;
-  if (0u < fp.KT) { part[(base + 0u) * fp.O + o] = acc[0][0]; }
-  if (1u < fp.KT) { part[(base + 1u) * fp.O + o] = acc[0][1]; }
-  if (2u < fp.KT) { part[(base + 2u) * fp.O + o] = acc[0][2]; }
-  if (3u < fp.KT) { part[(base + 3u) * fp.O + o] = acc[0][3]; }
-  if (4u < fp.KT) { part[(base + 4u) * fp.O + o] = acc[1][0]; }
-  if (5u < fp.KT) { part[(base + 5u) * fp.O + o] = acc[1][1]; }
-  if (6u < fp.KT) { part[(base + 6u) * fp.O + o] = acc[1][2]; }
-  if (7u < fp.KT) { part[(base + 7u) * fp.O + o] = acc[1][3]; }
-  if (8u < fp.KT) { part[(base + 8u) * fp.O + o] = acc[2][0]; }
-  if (9u < fp.KT) { part[(base + 9u) * fp.O + o] = acc[2][1]; }
-  if (10u < fp.KT) { part[(base + 10u) * fp.O + o] = acc[2][2]; }
-  if (11u < fp.KT) { part[(base + 11u) * fp.O + o] = acc[2][3]; }
-  if (12u < fp.KT) { part[(base + 12u) * fp.O + o] = acc[3][0]; }
-  if (13u < fp.KT) { part[(base + 13u) * fp.O + o] = acc[3][1]; }
-  if (14u < fp.KT) { part[(base + 14u) * fp.O + o] = acc[3][2]; }
-  if (15u < fp.KT) { part[(base + 15u) * fp.O + o] = acc[3][3]; }
-  if (16u < fp.KT) { part[(base + 16u) * fp.O + o] = acc[4][0]; }
-  if (17u < fp.KT) { part[(base + 17u) * fp.O + o] = acc[4][1]; }
-  if (18u < fp.KT) { part[(base + 18u) * fp.O + o] = acc[4][2]; }
-  if (19u < fp.KT) { part[(base + 19u) * fp.O + o] = acc[4][3]; }
-  if (20u < fp.KT) { part[(base + 20u) * fp.O + o] = acc[5][0]; }
-  if (21u < fp.KT) { part[(base + 21u) * fp.O + o] = acc[5][1]; }
-  if (22u < fp.KT) { part[(base + 22u) * fp.O + o] = acc[5][2]; }
-  if (23u < fp.KT) { part[(base + 23u) * fp.O + o] = acc[5][3]; }
-  if (24u < fp.KT) { part[(base + 24u) * fp.O + o] = acc[6][0]; }
-  if (25u < fp.KT) { part[(base + 25u) * fp.O + o] = acc[6][1]; }
-  if (26u < fp.KT) { part[(base + 26u) * fp.O + o] = acc[6][2]; }
-  if (27u < fp.KT) { part[(base + 27u) * fp.O + o] = acc[6][3]; }
-  if (28u < fp.KT) { part[(base + 28u) * fp.O + o] = acc[7][0]; }
-  if (29u < fp.KT) { part[(base + 29u) * fp.O + o] = acc[7][1]; }
-  if (30u < fp.KT) { part[(base + 30u) * fp.O + o] = acc[7][2]; }
-  if (31u < fp.KT) { part[(base + 31u) * fp.O + o] = acc[7][3]; }
+  if (0u < KT) { part[(base + 0u) * fp.O + o] = acc[0][0]; }
+  if (1u < KT) { part[(base + 1u) * fp.O + o] = acc[0][1]; }
+  if (2u < KT) { part[(base + 2u) * fp.O + o] = acc[0][2]; }
+  if (3u < KT) { part[(base + 3u) * fp.O + o] = acc[0][3]; }
+  if (4u < KT) { part[(base + 4u) * fp.O + o] = acc[1][0]; }
+  if (5u < KT) { part[(base + 5u) * fp.O + o] = acc[1][1]; }
+  if (6u < KT) { part[(base + 6u) * fp.O + o] = acc[1][2]; }
+  if (7u < KT) { part[(base + 7u) * fp.O + o] = acc[1][3]; }
+  if (8u < KT) { part[(base + 8u) * fp.O + o] = acc[2][0]; }
+  if (9u < KT) { part[(base + 9u) * fp.O + o] = acc[2][1]; }
+  if (10u < KT) { part[(base + 10u) * fp.O + o] = acc[2][2]; }
+  if (11u < KT) { part[(base + 11u) * fp.O + o] = acc[2][3]; }
+  if (12u < KT) { part[(base + 12u) * fp.O + o] = acc[3][0]; }
+  if (13u < KT) { part[(base + 13u) * fp.O + o] = acc[3][1]; }
+  if (14u < KT) { part[(base + 14u) * fp.O + o] = acc[3][2]; }
+  if (15u < KT) { part[(base + 15u) * fp.O + o] = acc[3][3]; }
+  if (16u < KT) { part[(base + 16u) * fp.O + o] = acc[4][0]; }
+  if (17u < KT) { part[(base + 17u) * fp.O + o] = acc[4][1]; }
+  if (18u < KT) { part[(base + 18u) * fp.O + o] = acc[4][2]; }
+  if (19u < KT) { part[(base + 19u) * fp.O + o] = acc[4][3]; }
+  if (20u < KT) { part[(base + 20u) * fp.O + o] = acc[5][0]; }
+  if (21u < KT) { part[(base + 21u) * fp.O + o] = acc[5][1]; }
+  if (22u < KT) { part[(base + 22u) * fp.O + o] = acc[5][2]; }
+  if (23u < KT) { part[(base + 23u) * fp.O + o] = acc[5][3]; }
+  if (24u < KT) { part[(base + 24u) * fp.O + o] = acc[6][0]; }
+  if (25u < KT) { part[(base + 25u) * fp.O + o] = acc[6][1]; }
+  if (26u < KT) { part[(base + 26u) * fp.O + o] = acc[6][2]; }
+  if (27u < KT) { part[(base + 27u) * fp.O + o] = acc[6][3]; }
+  if (28u < KT) { part[(base + 28u) * fp.O + o] = acc[7][0]; }
+  if (29u < KT) { part[(base + 29u) * fp.O + o] = acc[7][1]; }
+  if (30u < KT) { part[(base + 30u) * fp.O + o] = acc[7][2]; }
+  if (31u < KT) { part[(base + 31u) * fp.O + o] = acc[7][3]; }
 }
