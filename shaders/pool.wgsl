@@ -12,6 +12,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
+// The window size, a pipeline constant (equal to p.K) so the window loops unroll.
+override K: u32 = 2u;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out1: array<f32>;
 @group(0) @binding(2) var<storage, read> second: array<f32>;
@@ -30,8 +32,8 @@ fn window_argmax(b: u32, oh: u32, ow: u32, c: u32) -> u32 {
   var best = 0u;
   var m = 0.0;
   var found = false;
-  for (var kh = 0u; kh < p.K; kh++) {
-    for (var kw = 0u; kw < p.K; kw++) {
+  for (var kh = 0u; kh < K; kh++) {
+    for (var kw = 0u; kw < K; kw++) {
       let cell = window_cell(b, oh, ow, c, kh, kw);
       if (cell < 0) { continue; }
       let v = x[cell];
@@ -43,9 +45,9 @@ fn window_argmax(b: u32, oh: u32, ow: u32, c: u32) -> u32 {
 
 fn window_count(oh: u32, ow: u32) -> f32 {
   let h0 = max(i32(oh * p.S) - i32(p.PT), 0);
-  let h1 = min(i32(oh * p.S + p.K) - i32(p.PT), i32(p.H));
+  let h1 = min(i32(oh * p.S + K) - i32(p.PT), i32(p.H));
   let w0 = max(i32(ow * p.S) - i32(p.PL), 0);
-  let w1 = min(i32(ow * p.S + p.K) - i32(p.PL), i32(p.W));
+  let w1 = min(i32(ow * p.S + K) - i32(p.PL), i32(p.W));
   return f32(max(h1 - h0, 0) * max(w1 - w0, 0));
 }
 
@@ -93,11 +95,11 @@ fn max_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
   let b = q2 / p.H;
   let S = i32(p.S);
   var acc = 0.0;
-  for (var kh = 0u; kh < p.K; kh++) {
+  for (var kh = 0u; kh < K; kh++) {
     let th = i32(ih + p.PT) - i32(kh);
     if (th < 0 || th % S != 0 || th / S >= i32(p.OH)) { continue; }
     let oh = u32(th / S);
-    for (var kw = 0u; kw < p.K; kw++) {
+    for (var kw = 0u; kw < K; kw++) {
       let tw = i32(iw + p.PL) - i32(kw);
       if (tw < 0 || tw % S != 0 || tw / S >= i32(p.OW)) { continue; }
       let ow = u32(tw / S);
@@ -116,8 +118,8 @@ fn avg_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   if (o >= p.n) { return; }
   let q = out_coords(o);
   var acc = 0.0;
-  for (var kh = 0u; kh < p.K; kh++) {
-    for (var kw = 0u; kw < p.K; kw++) {
+  for (var kh = 0u; kh < K; kh++) {
+    for (var kw = 0u; kw < K; kw++) {
       let cell = window_cell(q.b, q.oh, q.ow, q.c, kh, kw);
       if (cell >= 0) { acc += x[cell]; }
     }
@@ -139,11 +141,11 @@ fn avg_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
   let b = q2 / p.H;
   let S = i32(p.S);
   var acc = 0.0;
-  for (var kh = 0u; kh < p.K; kh++) {
+  for (var kh = 0u; kh < K; kh++) {
     let th = i32(ih + p.PT) - i32(kh);
     if (th < 0 || th % S != 0 || th / S >= i32(p.OH)) { continue; }
     let oh = u32(th / S);
-    for (var kw = 0u; kw < p.K; kw++) {
+    for (var kw = 0u; kw < K; kw++) {
       let tw = i32(iw + p.PL) - i32(kw);
       if (tw < 0 || tw % S != 0 || tw / S >= i32(p.OW)) { continue; }
       let ow = u32(tw / S);
@@ -164,8 +166,8 @@ fn max_backward_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
   let q = out_coords(o);
   let best = window_argmax(q.b, q.oh, q.ow, q.c);
   let g = second[o];
-  for (var kh = 0u; kh < p.K; kh++) {
-    for (var kw = 0u; kw < p.K; kw++) {
+  for (var kh = 0u; kh < K; kh++) {
+    for (var kw = 0u; kw < K; kw++) {
       let cell = window_cell(q.b, q.oh, q.ow, q.c, kh, kw);
       if (cell >= 0) { out2[cell] = select(0.0, g, u32(cell) == best); }
     }

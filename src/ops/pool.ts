@@ -22,6 +22,8 @@ export interface PoolOptions {
 
 interface PoolGeo {
   shape: number[];
+  /** The window size, also a pipeline constant of the kernels. */
+  K: number;
   tiles: boolean;
   params: (n: number) => Params;
 }
@@ -38,6 +40,7 @@ function geo(x: readonly number[], o: PoolOptions, defPad: Padding, op: string):
     shape: [B, gh.out, gw.out, C],
     // windows side by side covering every input cell exactly once
     tiles: K === S && gh.out * S - gh.before >= H && gw.out * S - gw.before >= W,
+    K,
     params: (n) => new Params().u32(B, H, W, C, gh.out, gw.out, K, S, gh.before, gw.before, n, 0),
   };
 }
@@ -48,7 +51,7 @@ export function maxPool(x: Tensor, options: PoolOptions = {}): Tensor {
   const g = geo(x.shape, options, "SAME", "maxPool");
   const y = output(g.shape, "maxPool");
   launch(
-    kernel("maxpool_forward", poolWgsl, "max_forward", 1, 1),
+    kernel("maxpool_forward", poolWgsl, "max_forward", 1, 1, { K: g.K }),
     [x.buffer, y.buffer],
     g.params(y.size),
     y.size,
@@ -69,14 +72,14 @@ export function maxPoolBackward(x: Tensor, gy: Tensor, options: PoolOptions = {}
   const gx = output(x.shape, "maxPoolBackward");
   if (g.tiles) {
     launch(
-      kernel("maxpool_backward_tiled", poolWgsl, "max_backward_tiled", 2, 1),
+      kernel("maxpool_backward_tiled", poolWgsl, "max_backward_tiled", 2, 1, { K: g.K }),
       [x.buffer, gy.buffer, gx.buffer],
       g.params(gy.size),
       gy.size,
     );
   } else {
     launch(
-      kernel("maxpool_backward", poolWgsl, "max_backward", 2, 1),
+      kernel("maxpool_backward", poolWgsl, "max_backward", 2, 1, { K: g.K }),
       [x.buffer, gy.buffer, gx.buffer],
       g.params(gx.size),
       gx.size,
@@ -99,7 +102,7 @@ export function maxPoolGather(x: Tensor, v: Tensor, options: PoolOptions = {}): 
   }
   const y = output(g.shape, "maxPoolGather");
   launch(
-    kernel("maxpool_gather", poolWgsl, "max_gather", 2, 1),
+    kernel("maxpool_gather", poolWgsl, "max_gather", 2, 1, { K: g.K }),
     [x.buffer, v.buffer, y.buffer],
     g.params(y.size),
     y.size,
@@ -116,7 +119,7 @@ export function avgPool(x: Tensor, options: PoolOptions = {}): Tensor {
   const g = geo(x.shape, options, "VALID", "avgPool");
   const y = output(g.shape, "avgPool");
   launch(
-    kernel("avgpool_forward", poolWgsl, "avg_forward", 1, 1),
+    kernel("avgpool_forward", poolWgsl, "avg_forward", 1, 1, { K: g.K }),
     [x.buffer, y.buffer],
     g.params(y.size),
     y.size,
@@ -136,7 +139,7 @@ export function avgPoolBackward(
   }
   const gx = output(xShape, "avgPoolBackward");
   launch(
-    kernel("avgpool_backward", poolWgsl, "avg_backward", 1, 1),
+    kernel("avgpool_backward", poolWgsl, "avg_backward", 1, 1, { K: g.K }),
     [gy.buffer, gx.buffer],
     g.params(gx.size),
     gx.size,
