@@ -8,8 +8,8 @@
 // Every invocation computes 4 rows × 32 columns (64 with WIDE): the U values of a row k are
 // the same for the whole workgroup (uniform loads, which a software adapter such as llvmpipe
 // turns into one scalar load and a broadcast), and the 4 L values are the only per-invocation
-// memory loads, so each loaded value feeds 32 (64) FMAs. A workgroup of 64 covers 256 rows ×
-// 32 (64) columns.
+// memory loads, so each loaded value feeds 32 (64) FMAs. A workgroup of 64 covers up to 256
+// rows × 32 (64) columns.
 //
 // Entry points differ in how L[i,k] is read:
 //   matmul:       L[i,k] = A[i*SI + k*SK]                               (A = in0)
@@ -25,7 +25,7 @@
 
 struct Params {
   I: u32, J: u32, JW: u32, jg: u32, // jg: first column of this window's group
-  k0: u32, kn: u32, _pad: u32, SI: u32,
+  k0: u32, kn: u32, RQ: u32, SI: u32, // RQ: invocations in use per workgroup (≤ 64)
   SK: u32, OSI: u32, OSJ: u32, B: u32,
   H: u32, W: u32, C: u32, OH: u32,
   OW: u32, O: u32, S: u32, KH: u32,
@@ -50,15 +50,17 @@ override EPILOGUE: u32 = 0u;
 // last row for loading and are not stored).
 struct Block { r: vec4<u32>, rows: vec4<u32>, j0: u32, ub: u32 }
 
-// Rows l, l+64, l+128, l+192 of the workgroup's 256 (neighbouring invocations read
-// neighbouring rows).
+// Rows l, l+RQ, l+2RQ, l+3RQ of the workgroup's 4·RQ (neighbouring invocations read
+// neighbouring rows). RQ < 64 spreads a product of few rows evenly over its workgroups
+// (800 rows: 4 workgroups of 224 instead of 3 full ones and one of 32, which on a CPU
+// adapter runs as long as a full one); invocations from RQ on return at once.
 fn block(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> Block {
   let g = linear_group(wid, nwg);
   var t: Block;
   let width = select(32u, 64u, WIDE);
   let tiles = p.JW / width;
-  let i0 = (g / tiles) * 256u;
-  t.r = vec4<u32>(i0 + lid) + vec4<u32>(0u, 64u, 128u, 192u);
+  let i0 = (g / tiles) * 4u * p.RQ;
+  t.r = vec4<u32>(i0 + lid) + vec4<u32>(0u, 1u, 2u, 3u) * p.RQ;
   t.ub = (g % tiles) * (width / 4u);
   t.j0 = p.jg + t.ub * 4u;
   t.rows = min(t.r, vec4<u32>(max(p.I, 1u) - 1u));
@@ -267,6 +269,7 @@ fn finish(t: Block, acc: ptr<function, array<vec4<f32>, 64>>) {
 @compute @workgroup_size(64)
 fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_index) lid: u32) {
+  if (lid >= p.RQ) { return; }
   let t = block(wid, nwg, lid);
   var acc: array<vec4<f32>, 64>;
   let rb = t.rows * p.SI;
@@ -340,6 +343,7 @@ fn row4(t: Taps, ch: u32, e: u32) -> vec4<f32> {
 @compute @workgroup_size(64)
 fn conv_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_index) lid: u32) {
+  if (lid >= p.RQ) { return; }
   let t = block(wid, nwg, lid);
   var acc: array<vec4<f32>, 64>;
   let ow = t.rows % vec4<u32>(p.OW);
@@ -359,6 +363,7 @@ fn conv_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
 @compute @workgroup_size(64)
 fn conv_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
+  if (lid >= p.RQ) { return; }
   let t = block(wid, nwg, lid);
   var acc: array<vec4<f32>, 64>;
   let iw = t.rows % vec4<u32>(p.W);
@@ -378,6 +383,7 @@ fn conv_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
 @compute @workgroup_size(64)
 fn conv_input_vk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                  @builtin(local_invocation_index) lid: u32) {
+  if (lid >= p.RQ) { return; }
   let t = block(wid, nwg, lid);
   var acc: array<vec4<f32>, 64>;
   let iw = t.rows % vec4<u32>(p.W);
@@ -398,6 +404,7 @@ fn conv_input_vk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 @compute @workgroup_size(64)
 fn conv_filter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) lid: u32) {
+  if (lid >= p.RQ) { return; }
   let t = block(wid, nwg, lid);
   var acc: array<vec4<f32>, 64>;
   let c = t.rows % vec4<u32>(p.C);

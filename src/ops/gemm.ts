@@ -119,7 +119,10 @@ export function gemm(
   const packed = pack(u, JW, G, packedFloats, `${origin} (packed operand)`);
   const rt = runtime();
   const entry = entryPoint(l);
-  const groups = rt.grid(Math.ceil(l.I / ROWS));
+  // invocations per workgroup in use: rows spread evenly over the workgroups, in whole
+  // SIMD batches of 8 (see block() in gemm.wgsl)
+  const RQ = Math.min(64, Math.ceil(l.I / (4 * Math.ceil(l.I / ROWS)) / 8) * 8);
+  const groups = rt.grid(Math.ceil(l.I / (4 * RQ)));
   const conv = l.conv ?? new Array(12).fill(0);
   for (let g = 0; g < G; g++) {
     for (let w = 0; w < windows; w++) {
@@ -131,7 +134,7 @@ export function gemm(
         g * JW,
         k0,
         Math.min(rows, K - k0),
-        0,
+        RQ,
         l.SI ?? 0,
         l.SK ?? 0,
         OSI,
