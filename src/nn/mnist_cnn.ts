@@ -46,8 +46,12 @@ export function mnistCnn(options: MnistCnnOptions = {}): Model {
     specs,
     logits(p: Params, x: Tensor, activation: Activation = "relu"): Tensor {
       const act = activation === "relu" ? relu : softplus;
-      let h = maxPool(act(conv2d(x, p.W_conv1, { bias: p.b_conv1 })));
-      h = maxPool(act(conv2d(h, p.W_conv2, { bias: p.b_conv2 })));
+      // relu commutes with max-pooling exactly, value and gradient (the first arg-max of the
+      // window is the same cell, and relu' is 0 there exactly when the window's max is ≤ 0), so
+      // relu runs on the pooled tensor, a quarter of the size. softplus keeps the stated order.
+      const actPool = (z: Tensor) => activation === "relu" ? relu(maxPool(z)) : maxPool(act(z));
+      let h = actPool(conv2d(x, p.W_conv1, { bias: p.b_conv1 }));
+      h = actPool(conv2d(h, p.W_conv2, { bias: p.b_conv2 }));
       h = reshape(h, [x.shape[0], flat]);
       h = act(dense(h, p.W_fc1, p.b_fc1));
       return dense(h, p.W_fc2, p.b_fc2);

@@ -8,6 +8,7 @@ import {
   maxPoolBackward,
   mul,
   padChannels,
+  relu,
   sum,
   type Tensor,
   tensor,
@@ -112,4 +113,32 @@ Deno.test("maxPoolBackward: tiling and overlapping windows equal a host referenc
     }
     assertClose(gx, ref, `maxPoolBackward [${shape}] K=${K} S=${S} ${padding}`, 1e-6);
   }
+});
+
+Deno.test("relu(maxPool(x)) equals maxPool(relu(x)): values, gradients, second order (ties, zeros)", async () => {
+  await tidy(async () => {
+    // values from {-1, -0.5, 0, 0.5, 1}: windows with ties, all-negative and all-zero windows
+    const shape = [2, 6, 6, 3];
+    const xh = hashed(7, shape, 1).map((v) => Math.round(v * 2) / 2);
+    xh.fill(0, 0, 12); // an all-zero window
+    xh.fill(-1, 12 * 6, 12 * 6 + 6); // cells of an all-negative window
+    const x = tensor(xh, shape);
+    const v = tensor(hashed(8, [2, 3, 3, 3], 1), [2, 3, 3, 3]);
+    const u = tensor(hashed(9, shape, 1), shape);
+    const orders: [string, (z: Tensor) => Tensor][] = [
+      ["maxPool(relu)", (z) => maxPool(relu(z))],
+      ["relu(maxPool)", (z) => relu(maxPool(z))],
+    ];
+    const results: Float32Array[][] = [];
+    for (const [, f] of orders) {
+      const inner = (z: Tensor, w: Tensor) => sum(mul(w, f(z)));
+      const gx = grad(inner, 0)(x, v);
+      // d<u, gx>/dv runs the backward of the backward (gather and relu's mask)
+      const second = grad((w: Tensor) => sum(mul(u, grad(inner, 0)(x, w))))(v);
+      results.push([await read(f(x)), await read(gx), await read(second)]);
+    }
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual([...results[1][i]], [...results[0][i]], ["value", "gradient", "second"][i]);
+    }
+  });
 });
