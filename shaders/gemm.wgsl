@@ -435,9 +435,13 @@ fn conv_filter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   finish(t, &acc);
 }
 
-// pack: dst[(g*K + k)*JW + jj] = src[(k / K2)*S1 + (k % K2)*S2 + j*SJ], j = g*JW + jj < J
-// (0 for the padding columns of the last group).
-struct PackParams { K: u32, J: u32, JW: u32, K2: u32, S1: u32, S2: u32, SJ: u32, G: u32 }
+// pack: dst[(g*K + k)*JW + jj] = src[base + (k / K2)*S1 + (k % K2)*S2 + j*SJ], j = g*JW + jj
+// < J (0 for the padding columns of the last group; the load is not under the condition).
+struct PackParams {
+  K: u32, J: u32, JW: u32, K2: u32,
+  S1: u32, S2: u32, SJ: u32, G: u32,
+  base: u32, _a: u32, _b: u32, _c: u32,
+}
 @group(0) @binding(0) var<uniform> pp: PackParams;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
@@ -451,7 +455,7 @@ fn pack(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let gk = e / pp.JW;
   let k = gk % pp.K;
   let j = (gk / pp.K) * pp.JW + jj;
-  var v = 0.0;
-  if (j < pp.J) { v = src[(k / pp.K2) * pp.S1 + (k % pp.K2) * pp.S2 + j * pp.SJ]; }
-  dst[e] = v;
+  let inside = j < pp.J;
+  let v = src[select(0u, pp.base + (k / pp.K2) * pp.S1 + (k % pp.K2) * pp.S2 + j * pp.SJ, inside)];
+  dst[e] = select(0.0, v, inside);
 }

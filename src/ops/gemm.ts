@@ -33,6 +33,8 @@ export interface UAccess {
   S2: number;
   /** Stride of j. */
   SJ: number;
+  /** Offset of U[0,0] in src (default 0). */
+  base?: number;
 }
 
 /** Which L reader to use and its geometry words (see the entry points of `shaders/gemm.wgsl`). */
@@ -85,7 +87,7 @@ export function pack(u: UAccess, JW: number, G: number, floats: number, origin: 
   launch(
     kernel("gemm_pack", gemmWgsl, "pack", 1, 1),
     [u.src.buffer, packed.buffer],
-    new Params().u32(u.K, u.J, JW, u.K2, u.S1, u.S2, u.SJ, G),
+    new Params().u32(u.K, u.J, JW, u.K2, u.S1, u.S2, u.SJ, G, u.base ?? 0, 0, 0, 0),
     G * u.K * JW,
   );
   return packed;
@@ -114,9 +116,25 @@ export function gemm(
   const G = Math.ceil(J / JW);
   const rows = WINDOW_FLOATS / JW;
   const windows = Math.ceil(K / rows);
-  // the packed U, padded so the last window's full 64 KiB binding stays inside the buffer
-  const packedFloats = (G - 1) * K * JW + (windows - 1) * rows * JW + WINDOW_FLOATS;
-  const packed = pack(u, JW, G, packedFloats, `${origin} (packed operand)`);
+  // U already in the packed layout (one group, rows of JW contiguous columns, e.g. gy of a
+  // filter gradient): its windows are bound in place, and only a last window that would reach
+  // past the end of its buffer is copied.
+  const inPlace = G === 1 && u.J === JW && u.SJ === 1 && u.S1 === 0 && u.K2 === K &&
+    u.S2 === JW && !u.base;
+  const lastK0 = (windows - 1) * rows;
+  const tailCopied = inPlace && lastK0 * JW + WINDOW_FLOATS > u.src.buffer.size / 4;
+  const packed = inPlace
+    ? (tailCopied
+      ? pack({ ...u, K: K - lastK0, base: lastK0 * JW }, JW, 1, WINDOW_FLOATS, `${origin} (tail)`)
+      : null)
+    // the packed U, padded so the last window's full 64 KiB binding stays inside the buffer
+    : pack(u, JW, G, (G - 1) * K * JW + lastK0 * JW + WINDOW_FLOATS, `${origin} (packed operand)`);
+  const windowAt = (g: number, k0: number) =>
+    !inPlace
+      ? { buffer: packed!.buffer, offset: (g * K + k0) * JW * 4 }
+      : tailCopied && k0 === lastK0
+      ? { buffer: packed!.buffer, offset: 0 }
+      : { buffer: u.src.buffer, offset: k0 * JW * 4 };
   const rt = runtime();
   const entry = entryPoint(l);
   // invocations per workgroup in use: rows spread evenly over the workgroups, in whole
@@ -147,12 +165,15 @@ export function gemm(
         WIDE: JW === 2 * COLS ? 1 : 0,
         EPILOGUE: epilogue,
       }, true);
-      rt.dispatch(k, [l.src.buffer, (bias ?? l.src).buffer, out.buffer], params, groups, {
-        buffer: packed.buffer,
-        offset: (g * K + k0) * JW * 4,
-      });
+      rt.dispatch(
+        k,
+        [l.src.buffer, (bias ?? l.src).buffer, out.buffer],
+        params,
+        groups,
+        windowAt(g, k0),
+      );
     }
   }
-  packed.dispose();
+  packed?.dispose();
   return out;
 }

@@ -2,7 +2,8 @@
  * The windowed product engine (`src/ops/gemm.ts`, `shaders/gemm.wgsl`) against the direct
  * kernels (`shaders/matmul.wgsl`, `shaders/conv2d.wgsl`) on shapes the goldens do not reach:
  * several column groups and windows, partial tiles, strides, VALID padding, many and few
- * channels (the col2im input gradient), fused biases on either side.
+ * channels (the col2im input gradient), fused biases on either side, operands bound in place
+ * (with and without a copied last window).
  */
 import { assertClose, read, setup } from "../helpers.ts";
 import {
@@ -74,6 +75,8 @@ Deno.test("windowed convolutions equal the direct kernels", async () => {
     [[2, 9, 9, 3], [3, 3, 3, 4], 2, "VALID"],
     [[3, 11, 10, 8], [3, 3, 8, 12], 2, "VALID"], // input gradient with vec4 reads, strided
     [[2, 7, 7, 8], [5, 5, 8, 4], 1, "SAME"], // vec4 reads, taps mostly outside the image
+    [[2, 16, 16, 4], [3, 3, 4, 64], 1, "SAME"], // filter gradient: gy's windows bound in place
+    [[1, 16, 32, 4], [3, 3, 4, 32], 1, "SAME"], // the same with 32 columns
   ];
   for (const [xs, ws, stride, padding] of cases) {
     const opts = { stride, padding };
