@@ -48,7 +48,7 @@ export async function profileWorkload(id: WorkloadId): Promise<KernelShare[]> {
   for (const d of trace) {
     const name = d.kernel.name;
     const t0 = performance.now();
-    for (let r = 0; r < REPS; r++) rt.dispatch(d.kernel, d.buffers, d.params, d.groups, d.window);
+    for (let r = 0; r < REPS; r++) rt.dispatch(d.kernel, d.buffers, d.params, d.groups, d.windows);
     await rt.sync();
     const ms = Math.max(0, performance.now() - t0 - overhead) / REPS;
     const s = totals.get(name) ?? { name, launches: 0, ms: 0, flops: 0 };

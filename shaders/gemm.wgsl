@@ -2,9 +2,9 @@
 // operand U read from a uniform-buffer window.
 //
 // U is packed (kernel `pack` below) in column groups of JW = 32 or 64 columns, [G][K][JW],
-// and one dispatch binds one 64 KiB window (16384 / JW rows of k of one group); successive
-// dispatches walk the windows and accumulate into `out` (the first adds the bias or starts
-// from zero).
+// and one dispatch binds up to four successive 64 KiB windows (16384 / JW rows of k of one
+// group each); successive dispatches walk on and accumulate into `out` (the first adds the
+// bias or starts from zero).
 // Every invocation computes 4 rows × 32 columns (64 with WIDE): the U values of a row k are
 // the same for the whole workgroup (uniform loads, which a software adapter such as llvmpipe
 // turns into one scalar load and a broadcast), and the 4 L values are the only per-invocation
@@ -36,7 +36,11 @@ struct Params {
 @group(0) @binding(1) var<storage, read> in0: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<uniform> U: array<vec4<f32>, 4096>;
+// Up to four successive windows of U per dispatch (unused ones repeat the first).
+@group(0) @binding(4) var<uniform> U0: array<vec4<f32>, 4096>;
+@group(0) @binding(5) var<uniform> U1: array<vec4<f32>, 4096>;
+@group(0) @binding(6) var<uniform> U2: array<vec4<f32>, 4096>;
+@group(0) @binding(7) var<uniform> U3: array<vec4<f32>, 4096>;
 @group(0) @binding(1) var<storage, read> in4: array<vec4<f32>>; // in0 as vec4 (conv_input_vk)
 
 override WIDE: bool = false;     // 64 columns per invocation (JW = 64) instead of 32
@@ -67,18 +71,72 @@ fn block(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> Block {
   return t;
 }
 
+// Row k of a window, columns of the invocation: 8 vec4 (16 with WIDE), loaded by urow0..3
+// from window 0..3 (one loader per binding: WGSL cannot pass a uniform buffer to a function).
+alias URow = array<vec4<f32>, 16>;
+
+// Rows of k per window: 16384 floats / JW.
+fn window_rows() -> u32 { return select(512u, 256u, WIDE); }
+
+fn urow0(kk: u32, ub: u32) -> URow {
+  let b = kk * (p.JW / 4u) + ub;
+  var u: URow;
+  u[0] = U0[b]; u[1] = U0[b + 1u]; u[2] = U0[b + 2u]; u[3] = U0[b + 3u];
+  u[4] = U0[b + 4u]; u[5] = U0[b + 5u]; u[6] = U0[b + 6u]; u[7] = U0[b + 7u];
+  if (WIDE) {
+    u[8] = U0[b + 8u]; u[9] = U0[b + 9u]; u[10] = U0[b + 10u]; u[11] = U0[b + 11u];
+    u[12] = U0[b + 12u]; u[13] = U0[b + 13u]; u[14] = U0[b + 14u]; u[15] = U0[b + 15u];
+  }
+  return u;
+}
+
+fn urow1(kk: u32, ub: u32) -> URow {
+  let b = kk * (p.JW / 4u) + ub;
+  var u: URow;
+  u[0] = U1[b]; u[1] = U1[b + 1u]; u[2] = U1[b + 2u]; u[3] = U1[b + 3u];
+  u[4] = U1[b + 4u]; u[5] = U1[b + 5u]; u[6] = U1[b + 6u]; u[7] = U1[b + 7u];
+  if (WIDE) {
+    u[8] = U1[b + 8u]; u[9] = U1[b + 9u]; u[10] = U1[b + 10u]; u[11] = U1[b + 11u];
+    u[12] = U1[b + 12u]; u[13] = U1[b + 13u]; u[14] = U1[b + 14u]; u[15] = U1[b + 15u];
+  }
+  return u;
+}
+
+fn urow2(kk: u32, ub: u32) -> URow {
+  let b = kk * (p.JW / 4u) + ub;
+  var u: URow;
+  u[0] = U2[b]; u[1] = U2[b + 1u]; u[2] = U2[b + 2u]; u[3] = U2[b + 3u];
+  u[4] = U2[b + 4u]; u[5] = U2[b + 5u]; u[6] = U2[b + 6u]; u[7] = U2[b + 7u];
+  if (WIDE) {
+    u[8] = U2[b + 8u]; u[9] = U2[b + 9u]; u[10] = U2[b + 10u]; u[11] = U2[b + 11u];
+    u[12] = U2[b + 12u]; u[13] = U2[b + 13u]; u[14] = U2[b + 14u]; u[15] = U2[b + 15u];
+  }
+  return u;
+}
+
+fn urow3(kk: u32, ub: u32) -> URow {
+  let b = kk * (p.JW / 4u) + ub;
+  var u: URow;
+  u[0] = U3[b]; u[1] = U3[b + 1u]; u[2] = U3[b + 2u]; u[3] = U3[b + 3u];
+  u[4] = U3[b + 4u]; u[5] = U3[b + 5u]; u[6] = U3[b + 6u]; u[7] = U3[b + 7u];
+  if (WIDE) {
+    u[8] = U3[b + 8u]; u[9] = U3[b + 9u]; u[10] = U3[b + 10u]; u[11] = U3[b + 11u];
+    u[12] = U3[b + 12u]; u[13] = U3[b + 13u]; u[14] = U3[b + 14u]; u[15] = U3[b + 15u];
+  }
+  return u;
+}
+
 // acc[r * 16 + q] holds row r, columns j0 + 4q .. j0 + 4q + 3 (q < 8, or q < 16 when WIDE).
-fn fma_row(acc: ptr<function, array<vec4<f32>, 64>>, a: vec4<f32>, k: u32, ub: u32) {
+fn fma_row(acc: ptr<function, array<vec4<f32>, 64>>, a: vec4<f32>, u: URow) {
   // unrolled with constant indices so the accumulators stay in registers
-  let base = k * (p.JW / 4u) + ub;
-  let u0 = U[base + 0u];
-  let u1 = U[base + 1u];
-  let u2 = U[base + 2u];
-  let u3 = U[base + 3u];
-  let u4 = U[base + 4u];
-  let u5 = U[base + 5u];
-  let u6 = U[base + 6u];
-  let u7 = U[base + 7u];
+  let u0 = u[0];
+  let u1 = u[1];
+  let u2 = u[2];
+  let u3 = u[3];
+  let u4 = u[4];
+  let u5 = u[5];
+  let u6 = u[6];
+  let u7 = u[7];
   (*acc)[0] += a.x * u0;
   (*acc)[1] += a.x * u1;
   (*acc)[2] += a.x * u2;
@@ -112,14 +170,14 @@ fn fma_row(acc: ptr<function, array<vec4<f32>, 64>>, a: vec4<f32>, k: u32, ub: u
   (*acc)[54] += a.w * u6;
   (*acc)[55] += a.w * u7;
   if (WIDE) {
-    let u8 = U[base + 8u];
-    let u9 = U[base + 9u];
-    let u10 = U[base + 10u];
-    let u11 = U[base + 11u];
-    let u12 = U[base + 12u];
-    let u13 = U[base + 13u];
-    let u14 = U[base + 14u];
-    let u15 = U[base + 15u];
+    let u8 = u[8];
+    let u9 = u[9];
+    let u10 = u[10];
+    let u11 = u[11];
+    let u12 = u[12];
+    let u13 = u[13];
+    let u14 = u[14];
+    let u15 = u[15];
     (*acc)[8] += a.x * u8;
     (*acc)[9] += a.x * u9;
     (*acc)[10] += a.x * u10;
@@ -155,13 +213,14 @@ fn fma_row(acc: ptr<function, array<vec4<f32>, 64>>, a: vec4<f32>, k: u32, ub: u
   }
 }
 
-// Four k steps: a0..a3 hold L[row, k..k+3] of the invocation's 4 rows.
+// Four k steps: a0..a3 hold L[row, k..k+3] of the invocation's 4 rows, u0..u3 rows k..k+3
+// of U.
 fn fma4(acc: ptr<function, array<vec4<f32>, 64>>, a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>,
-        a3: vec4<f32>, k: u32, ub: u32) {
-  fma_row(acc, vec4<f32>(a0.x, a1.x, a2.x, a3.x), k, ub);
-  fma_row(acc, vec4<f32>(a0.y, a1.y, a2.y, a3.y), k + 1u, ub);
-  fma_row(acc, vec4<f32>(a0.z, a1.z, a2.z, a3.z), k + 2u, ub);
-  fma_row(acc, vec4<f32>(a0.w, a1.w, a2.w, a3.w), k + 3u, ub);
+        a3: vec4<f32>, u0: URow, u1: URow, u2: URow, u3: URow) {
+  fma_row(acc, vec4<f32>(a0.x, a1.x, a2.x, a3.x), u0);
+  fma_row(acc, vec4<f32>(a0.y, a1.y, a2.y, a3.y), u1);
+  fma_row(acc, vec4<f32>(a0.z, a1.z, a2.z, a3.z), u2);
+  fma_row(acc, vec4<f32>(a0.w, a1.w, a2.w, a3.w), u3);
 }
 
 // One output element: out = value (EPILOGUE 0), + previous (1), + bias[j] (2), + bias[i] (3).
@@ -266,6 +325,10 @@ fn finish(t: Block, acc: ptr<function, array<vec4<f32>, 64>>) {
   }
 }
 
+// The k loop of every entry point: window w of the dispatch covers k in [w·WR, (w+1)·WR) of
+// its p.kn rows, read from binding U<w> (written out four times because each binding needs
+// its own loader). `A` is the entry's reader of L for step k (a function of k and its state).
+
 @compute @workgroup_size(64)
 fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_index) lid: u32) {
@@ -273,12 +336,25 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   let t = block(wid, nwg, lid);
   var acc: array<vec4<f32>, 64>;
   let rb = t.rows * p.SI;
-  for (var k = 0u; k < p.kn; k++) {
-    let ko = (p.k0 + k) * p.SK;
-    let a = vec4<f32>(in0[rb.x + ko], in0[rb.y + ko], in0[rb.z + ko], in0[rb.w + ko]);
-    fma_row(&acc, a, k, t.ub);
+  let WR = window_rows();
+  for (var k = 0u; k < min(p.kn, WR); k++) {
+    fma_row(&acc, matmul_a(rb, k), urow0(k, t.ub));
+  }
+  for (var k = WR; k < min(p.kn, 2u * WR); k++) {
+    fma_row(&acc, matmul_a(rb, k), urow1(k - WR, t.ub));
+  }
+  for (var k = 2u * WR; k < min(p.kn, 3u * WR); k++) {
+    fma_row(&acc, matmul_a(rb, k), urow2(k - 2u * WR, t.ub));
+  }
+  for (var k = 3u * WR; k < p.kn; k++) {
+    fma_row(&acc, matmul_a(rb, k), urow3(k - 3u * WR, t.ub));
   }
   finish(t, &acc);
+}
+
+fn matmul_a(rb: vec4<u32>, k: u32) -> vec4<f32> {
+  let ko = (p.k0 + k) * p.SK;
+  return vec4<f32>(in0[rb.x + ko], in0[rb.y + ko], in0[rb.z + ko], in0[rb.w + ko]);
 }
 
 // Where tap (kh, kw) of output pixels (b, oh, ow) lies in x: the offset of its channel 0, and
@@ -340,22 +416,63 @@ fn row4(t: Taps, ch: u32, e: u32) -> vec4<f32> {
   return select(vec4<f32>(0.0), in4[select(0u, (t.base[e] + ch) / 4u, v)], v);
 }
 
+// Output pixels (b, oh, ow) of the invocation's rows (input pixels for conv_input).
+struct Pix { b: vec4<u32>, h: vec4<u32>, w: vec4<u32> }
+
+fn pixels(rows: vec4<u32>, H: u32, W: u32) -> Pix {
+  let q = rows / vec4<u32>(W);
+  return Pix(q / vec4<u32>(H), q % vec4<u32>(H), rows % vec4<u32>(W));
+}
+
+// The walk over k = (kh, kw, ch) of conv_forward / conv_input, with the taps of the current
+// (kh, kw).
+struct TapWalk { w: Walk, taps: Taps }
+
+fn forward_a(s: ptr<function, TapWalk>, px: Pix) -> vec4<f32> {
+  if ((*s).w.fresh) { (*s).taps = forward_taps(px.b, px.h, px.w, (*s).w.kh, (*s).w.kw); }
+  let a = gather((*s).taps, (*s).w.ch);
+  walk_next(&(*s).w, p.C, 1u);
+  return a;
+}
+
+fn input_a(s: ptr<function, TapWalk>, px: Pix) -> vec4<f32> {
+  if ((*s).w.fresh) { (*s).taps = input_taps(px.b, px.h, px.w, (*s).w.kh, (*s).w.kw); }
+  let a = gather((*s).taps, (*s).w.ch);
+  walk_next(&(*s).w, p.O, 1u);
+  return a;
+}
+
+// conv_input_vk: L[row, k..k+3] of the 4 rows (gy channels o..o+3).
+struct A4 { a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32> }
+
+fn input_a4(s: ptr<function, TapWalk>, px: Pix) -> A4 {
+  if ((*s).w.fresh) { (*s).taps = input_taps(px.b, px.h, px.w, (*s).w.kh, (*s).w.kw); }
+  let t = (*s).taps;
+  let ch = (*s).w.ch;
+  walk_next(&(*s).w, p.O, 4u);
+  return A4(row4(t, ch, 0u), row4(t, ch, 1u), row4(t, ch, 2u), row4(t, ch, 3u));
+}
+
 @compute @workgroup_size(64)
 fn conv_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_index) lid: u32) {
   if (lid >= p.RQ) { return; }
   let t = block(wid, nwg, lid);
   var acc: array<vec4<f32>, 64>;
-  let ow = t.rows % vec4<u32>(p.OW);
-  let q = t.rows / vec4<u32>(p.OW);
-  let oh = q % vec4<u32>(p.OH);
-  let b = q / vec4<u32>(p.OH);
-  var w = walk_start(p.C);
-  var taps: Taps;
-  for (var k = 0u; k < p.kn; k++) {
-    if (w.fresh) { taps = forward_taps(b, oh, ow, w.kh, w.kw); }
-    fma_row(&acc, gather(taps, w.ch), k, t.ub);
-    walk_next(&w, p.C, 1u);
+  let px = pixels(t.rows, p.OH, p.OW);
+  var s = TapWalk(walk_start(p.C), Taps());
+  let WR = window_rows();
+  for (var k = 0u; k < min(p.kn, WR); k++) {
+    fma_row(&acc, forward_a(&s, px), urow0(k, t.ub));
+  }
+  for (var k = WR; k < min(p.kn, 2u * WR); k++) {
+    fma_row(&acc, forward_a(&s, px), urow1(k - WR, t.ub));
+  }
+  for (var k = 2u * WR; k < min(p.kn, 3u * WR); k++) {
+    fma_row(&acc, forward_a(&s, px), urow2(k - 2u * WR, t.ub));
+  }
+  for (var k = 3u * WR; k < p.kn; k++) {
+    fma_row(&acc, forward_a(&s, px), urow3(k - 3u * WR, t.ub));
   }
   finish(t, &acc);
 }
@@ -366,16 +483,20 @@ fn conv_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
   if (lid >= p.RQ) { return; }
   let t = block(wid, nwg, lid);
   var acc: array<vec4<f32>, 64>;
-  let iw = t.rows % vec4<u32>(p.W);
-  let q = t.rows / vec4<u32>(p.W);
-  let ih = q % vec4<u32>(p.H);
-  let b = q / vec4<u32>(p.H);
-  var w = walk_start(p.O); // in0 = gy
-  var taps: Taps;
-  for (var k = 0u; k < p.kn; k++) {
-    if (w.fresh) { taps = input_taps(b, ih, iw, w.kh, w.kw); }
-    fma_row(&acc, gather(taps, w.ch), k, t.ub);
-    walk_next(&w, p.O, 1u);
+  let px = pixels(t.rows, p.H, p.W);
+  var s = TapWalk(walk_start(p.O), Taps()); // in0 = gy
+  let WR = window_rows();
+  for (var k = 0u; k < min(p.kn, WR); k++) {
+    fma_row(&acc, input_a(&s, px), urow0(k, t.ub));
+  }
+  for (var k = WR; k < min(p.kn, 2u * WR); k++) {
+    fma_row(&acc, input_a(&s, px), urow1(k - WR, t.ub));
+  }
+  for (var k = 2u * WR; k < min(p.kn, 3u * WR); k++) {
+    fma_row(&acc, input_a(&s, px), urow2(k - 2u * WR, t.ub));
+  }
+  for (var k = 3u * WR; k < p.kn; k++) {
+    fma_row(&acc, input_a(&s, px), urow3(k - 3u * WR, t.ub));
   }
   finish(t, &acc);
 }
@@ -386,19 +507,54 @@ fn conv_input_vk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   if (lid >= p.RQ) { return; }
   let t = block(wid, nwg, lid);
   var acc: array<vec4<f32>, 64>;
-  let iw = t.rows % vec4<u32>(p.W);
-  let q = t.rows / vec4<u32>(p.W);
-  let ih = q % vec4<u32>(p.H);
-  let b = q / vec4<u32>(p.H);
-  var w = walk_start(p.O);
-  var taps: Taps;
-  for (var k = 0u; k < p.kn; k += 4u) {
-    if (w.fresh) { taps = input_taps(b, ih, iw, w.kh, w.kw); }
-    fma4(&acc, row4(taps, w.ch, 0u), row4(taps, w.ch, 1u), row4(taps, w.ch, 2u),
-         row4(taps, w.ch, 3u), k, t.ub);
-    walk_next(&w, p.O, 4u);
+  let px = pixels(t.rows, p.H, p.W);
+  var s = TapWalk(walk_start(p.O), Taps());
+  let WR = window_rows();
+  for (var k = 0u; k < min(p.kn, WR); k += 4u) {
+    let a = input_a4(&s, px);
+    fma4(&acc, a.a0, a.a1, a.a2, a.a3, urow0(k, t.ub), urow0(k + 1u, t.ub), urow0(k + 2u, t.ub),
+         urow0(k + 3u, t.ub));
+  }
+  for (var k = WR; k < min(p.kn, 2u * WR); k += 4u) {
+    let a = input_a4(&s, px);
+    let kk = k - WR;
+    fma4(&acc, a.a0, a.a1, a.a2, a.a3, urow1(kk, t.ub), urow1(kk + 1u, t.ub),
+         urow1(kk + 2u, t.ub), urow1(kk + 3u, t.ub));
+  }
+  for (var k = 2u * WR; k < min(p.kn, 3u * WR); k += 4u) {
+    let a = input_a4(&s, px);
+    let kk = k - 2u * WR;
+    fma4(&acc, a.a0, a.a1, a.a2, a.a3, urow2(kk, t.ub), urow2(kk + 1u, t.ub),
+         urow2(kk + 2u, t.ub), urow2(kk + 3u, t.ub));
+  }
+  for (var k = 3u * WR; k < p.kn; k += 4u) {
+    let a = input_a4(&s, px);
+    let kk = k - 3u * WR;
+    fma4(&acc, a.a0, a.a1, a.a2, a.a3, urow3(kk, t.ub), urow3(kk + 1u, t.ub),
+         urow3(kk + 2u, t.ub), urow3(kk + 3u, t.ub));
   }
   finish(t, &acc);
+}
+
+// conv_filter: rows (kh, kw, c) fixed per invocation, k = (b, oh, ow) walked from k0; in0 = x.
+struct FilterWalk { kh: vec4<i32>, kw: vec4<i32>, c: vec4<u32>, b: u32, oh: u32, ow: u32 }
+
+fn filter_a(s: ptr<function, FilterWalk>) -> vec4<f32> {
+  let ih = (*s).kh + i32((*s).oh * p.S);
+  let iw = (*s).kw + i32((*s).ow * p.S);
+  let valid = (ih >= vec4<i32>(0)) & (ih < vec4<i32>(i32(p.H))) &
+              (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(p.W)));
+  let xi = select(vec4<u32>(0u),
+    (((*s).b * p.H + vec4<u32>(max(ih, vec4<i32>(0)))) * p.W + vec4<u32>(max(iw, vec4<i32>(0)))) *
+      p.C + (*s).c,
+    valid);
+  (*s).ow++;
+  if ((*s).ow == p.OW) {
+    (*s).ow = 0u;
+    (*s).oh++;
+    if ((*s).oh == p.OH) { (*s).oh = 0u; (*s).b++; }
+  }
+  return select(vec4<f32>(0.0), vec4<f32>(in0[xi.x], in0[xi.y], in0[xi.z], in0[xi.w]), valid);
 }
 
 @compute @workgroup_size(64)
@@ -407,30 +563,22 @@ fn conv_filter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   if (lid >= p.RQ) { return; }
   let t = block(wid, nwg, lid);
   var acc: array<vec4<f32>, 64>;
-  let c = t.rows % vec4<u32>(p.C);
   let q = t.rows / vec4<u32>(p.C);
-  let kw = vec4<i32>(q % vec4<u32>(p.KW)) - i32(p.PL);
-  let kh = vec4<i32>(q / vec4<u32>(p.KW)) - i32(p.PT);
-  // k = (b, oh, ow), walked incrementally from k0; in0 = x
-  var ow = p.k0 % p.OW;
-  var oh = (p.k0 / p.OW) % p.OH;
-  var b = p.k0 / (p.OW * p.OH);
-  for (var k = 0u; k < p.kn; k++) {
-    let ih = kh + i32(oh * p.S);
-    let iw = kw + i32(ow * p.S);
-    let valid = (ih >= vec4<i32>(0)) & (ih < vec4<i32>(i32(p.H))) &
-                (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(p.W)));
-    let xi = select(vec4<u32>(0u),
-      ((b * p.H + vec4<u32>(max(ih, vec4<i32>(0)))) * p.W + vec4<u32>(max(iw, vec4<i32>(0)))) * p.C + c,
-      valid);
-    let a = select(vec4<f32>(0.0), vec4<f32>(in0[xi.x], in0[xi.y], in0[xi.z], in0[xi.w]), valid);
-    fma_row(&acc, a, k, t.ub);
-    ow++;
-    if (ow == p.OW) {
-      ow = 0u;
-      oh++;
-      if (oh == p.OH) { oh = 0u; b++; }
-    }
+  var s = FilterWalk(vec4<i32>(q / vec4<u32>(p.KW)) - i32(p.PT),
+                     vec4<i32>(q % vec4<u32>(p.KW)) - i32(p.PL), t.rows % vec4<u32>(p.C),
+                     p.k0 / (p.OW * p.OH), (p.k0 / p.OW) % p.OH, p.k0 % p.OW);
+  let WR = window_rows();
+  for (var k = 0u; k < min(p.kn, WR); k++) {
+    fma_row(&acc, filter_a(&s), urow0(k, t.ub));
+  }
+  for (var k = WR; k < min(p.kn, 2u * WR); k++) {
+    fma_row(&acc, filter_a(&s), urow1(k - WR, t.ub));
+  }
+  for (var k = 2u * WR; k < min(p.kn, 3u * WR); k++) {
+    fma_row(&acc, filter_a(&s), urow2(k - 2u * WR, t.ub));
+  }
+  for (var k = 3u * WR; k < p.kn; k++) {
+    fma_row(&acc, filter_a(&s), urow3(k - 3u * WR, t.ub));
   }
   finish(t, &acc);
 }

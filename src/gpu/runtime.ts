@@ -44,18 +44,18 @@ export interface Kernel {
   /** Pipeline-overridable constants. */
   constants?: Record<string, number>;
   /**
-   * When true, the binding after the storage buffers is a 64 KiB uniform-buffer window
-   * (`var<uniform> U: array<vec4<f32>, 4096>`), given per dispatch as a buffer and offset.
+   * How many 64 KiB uniform-buffer windows (`var<uniform> U: array<vec4<f32>, 4096>`) follow
+   * the storage bindings, each given per dispatch as a buffer and offset (default none).
    */
-  window?: boolean;
+  windows?: number;
 }
 
-/** Bytes of one uniform-buffer window (see {@linkcode Kernel.window}). */
+/** Bytes of one uniform-buffer window (see {@linkcode Kernel.windows}). */
 export const WINDOW_BYTES = 65536;
 
 /** Cache key of the bind-group layout for these bindings. */
-function layoutKey(nIn: number, nOut: number, window = false): string {
-  return `${nIn}:${nOut}${window ? ":w" : ""}`;
+function layoutKey(nIn: number, nOut: number, windows = 0): string {
+  return `${nIn}:${nOut}:${windows}`;
 }
 
 /** One recorded dispatch (see {@linkcode Runtime.trace}). */
@@ -68,8 +68,16 @@ export interface DispatchRecord {
   params: Uint32Array;
   /** Its workgroup grid. */
   groups: [number, number, number];
-  /** Its uniform window, if the kernel has one. */
-  window?: { buffer: GPUBuffer; offset: number };
+  /** Its uniform windows, if the kernel has any. */
+  windows?: Window[];
+}
+
+/** A uniform window: {@linkcode WINDOW_BYTES} bytes of `buffer` from `offset`. */
+export interface Window {
+  /** The buffer (it needs UNIFORM usage; the pool's buffers have it). */
+  buffer: GPUBuffer;
+  /** Byte offset, a multiple of the device's minUniformBufferOffsetAlignment. */
+  offset: number;
 }
 
 /** Pool statistics, for leak tests and diagnostics. */
@@ -258,8 +266,8 @@ export class Runtime {
   // ---------------------------------------------------------------- kernels
 
   /** The pipeline layout for `nIn` read-only and `nOut` writable storage bindings. */
-  private layoutFor(nIn: number, nOut: number, window = false): GPUPipelineLayout {
-    const key = layoutKey(nIn, nOut, window);
+  private layoutFor(nIn: number, nOut: number, windows = 0): GPUPipelineLayout {
+    const key = layoutKey(nIn, nOut, windows);
     let pl = this.pipelineLayouts.get(key);
     if (pl) return pl;
     const entries: GPUBindGroupLayoutEntry[] = [{
@@ -274,9 +282,9 @@ export class Runtime {
         buffer: { type: i < nIn ? "read-only-storage" : "storage" },
       });
     }
-    if (window) {
+    for (let w = 0; w < windows; w++) {
       entries.push({
-        binding: nIn + nOut + 1,
+        binding: nIn + nOut + 1 + w,
         visibility: GPUShaderStage.COMPUTE,
         buffer: { type: "uniform", minBindingSize: WINDOW_BYTES },
       });
@@ -314,7 +322,7 @@ export class Runtime {
     }
     p = this.device.createComputePipeline({
       label: k.name,
-      layout: this.layoutFor(k.nIn, k.nOut, k.window),
+      layout: this.layoutFor(k.nIn, k.nOut, k.windows),
       compute: { module: mod, entryPoint: entry, constants: consts },
     });
     this.pipelines.set(key, p);
@@ -340,15 +348,15 @@ export class Runtime {
   /**
    * Records one dispatch of `kernel` over `groups` workgroups (already split over dimensions
    * with {@linkcode Runtime.grid}). `params` are 32-bit words (use {@linkcode Params}).
-   * `window` binds the kernel's uniform window (`offset` bytes into `buffer`, which must hold
-   * {@linkcode WINDOW_BYTES} bytes from there).
+   * `windows` binds the kernel's uniform windows (each `offset` bytes into its `buffer`, which
+   * must hold {@linkcode WINDOW_BYTES} bytes from there), as many as {@linkcode Kernel.windows}.
    */
   dispatch(
     kernel: Kernel,
     buffers: GPUBuffer[],
     params: Uint32Array,
     groups: [number, number, number],
-    window?: { buffer: GPUBuffer; offset: number },
+    windows: Window[] = [],
   ): void {
     if (this.lost) throw new GpuKernelError(this.lost);
     if (buffers.length !== kernel.nIn + kernel.nOut) {
@@ -378,16 +386,21 @@ export class Runtime {
     for (let i = 0; i < buffers.length; i++) {
       entries.push({ binding: i + 1, resource: { buffer: buffers[i] } });
     }
-    if (kernel.window) {
-      if (!window) throw new Error(`kernel ${kernel.name}: its uniform window was not given`);
-      entries.push({
-        binding: buffers.length + 1,
-        resource: { buffer: window.buffer, offset: window.offset, size: WINDOW_BYTES },
-      });
+    const nw = kernel.windows ?? 0;
+    if (windows.length !== nw) {
+      throw new Error(
+        `kernel ${kernel.name}: expected ${nw} uniform windows, got ${windows.length}`,
+      );
     }
+    windows.forEach((w, i) =>
+      entries.push({
+        binding: buffers.length + 1 + i,
+        resource: { buffer: w.buffer, offset: w.offset, size: WINDOW_BYTES },
+      })
+    );
     const bg = this.device.createBindGroup({
       label: kernel.name,
-      layout: this.layouts.get(layoutKey(kernel.nIn, kernel.nOut, kernel.window))!,
+      layout: this.layouts.get(layoutKey(kernel.nIn, kernel.nOut, kernel.windows))!,
       entries,
     });
     if (!this.pass) this.pass = this.encoder!.beginComputePass({ label: "rar-pass" });
@@ -396,7 +409,7 @@ export class Runtime {
     this.pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
     this.batchKernels.add(kernel.name);
     this.dispatchCount++;
-    this.trace?.push({ kernel, buffers: [...buffers], params: params.slice(), groups, window });
+    this.trace?.push({ kernel, buffers: [...buffers], params: params.slice(), groups, windows });
   }
 
   /**

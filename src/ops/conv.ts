@@ -222,17 +222,17 @@ function backpropFilterTaps(x: Tensor, gy: Tensor, wShape: readonly number[], g:
   // x copied into whole 64 KiB windows (aligned offsets, the last one padded)
   const windows = Math.ceil(g.B / perWindow);
   const xs = windowCopy(x, image, perWindow, windows);
-  const k = kernel("conv2d_filter_taps", convWgsl, "filter_taps", 1, 1, { KT }, true);
+  const k = kernel("conv2d_filter_taps", convWgsl, "filter_taps", 1, 1, { KT }, 1);
   const rt = runtime();
   for (let w = 0; w < windows; w++) {
     const b0 = w * perWindow;
     const nb = Math.min(perWindow, g.B - b0);
     const words = new Params().u32(b0, slices, PS, KT, g.H, g.W, g.C, g.OH, g.OW, g.O, g.S, g.KW)
       .u32(g.PT, g.PL, 0, 0).build();
-    rt.dispatch(k, [gy.buffer, part.buffer], words, rt.grid(nb * slices), {
+    rt.dispatch(k, [gy.buffer, part.buffer], words, rt.grid(nb * slices), [{
       buffer: xs.buffer,
       offset: w * WINDOW_BYTES,
-    });
+    }]);
   }
   xs.dispose();
   const gw = reshape(sum(part, [0]), [...wShape]);

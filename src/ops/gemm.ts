@@ -7,13 +7,15 @@
  */
 
 import gemmWgsl from "../../shaders/gemm.wgsl" with { type: "text" };
-import { runtime, WINDOW_BYTES } from "../gpu/runtime.ts";
+import { runtime, type Window, WINDOW_BYTES } from "../gpu/runtime.ts";
 import type { Tensor } from "../tensor.ts";
 import { kernel, launch, output, Params } from "./launch.ts";
 
 const COLS = 32; // columns per invocation and workgroup (64 in the WIDE form)
 const ROWS = 256; // rows per workgroup: 64 invocations × 4
 const WINDOW_FLOATS = WINDOW_BYTES / 4;
+/** Windows of U bound per dispatch (bindings U0..U3 of gemm.wgsl). */
+const PER_DISPATCH = 4;
 /** Widest packed U (columns) the windows handle; wider products use the direct kernels. */
 export const MAX_WINDOW_COLS = 4096;
 
@@ -129,7 +131,7 @@ export function gemm(
       : null)
     // the packed U, padded so the last window's full 64 KiB binding stays inside the buffer
     : pack(u, JW, G, (G - 1) * K * JW + lastK0 * JW + WINDOW_FLOATS, `${origin} (packed operand)`);
-  const windowAt = (g: number, k0: number) =>
+  const windowAt = (g: number, k0: number): Window =>
     !inPlace
       ? { buffer: packed!.buffer, offset: (g * K + k0) * JW * 4 }
       : tailCopied && k0 === lastK0
@@ -142,16 +144,22 @@ export function gemm(
   const RQ = Math.min(64, Math.ceil(l.I / (4 * Math.ceil(l.I / ROWS)) / 8) * 8);
   const groups = rt.grid(Math.ceil(l.I / (4 * RQ)));
   const conv = l.conv ?? new Array(12).fill(0);
+  // up to PER_DISPATCH successive windows per dispatch (unused bindings repeat the first)
   for (let g = 0; g < G; g++) {
-    for (let w = 0; w < windows; w++) {
-      const k0 = w * rows;
+    for (let w0 = 0; w0 < windows; w0 += PER_DISPATCH) {
+      const k0 = w0 * rows;
+      const bound: Window[] = [];
+      for (let w = w0; w < Math.min(windows, w0 + PER_DISPATCH); w++) {
+        bound.push(windowAt(g, w * rows));
+      }
+      while (bound.length < PER_DISPATCH) bound.push(bound[0]);
       const params = new Params().u32(
         l.I,
         J,
         JW,
         g * JW,
         k0,
-        Math.min(rows, K - k0),
+        Math.min(PER_DISPATCH * rows, K - k0),
         RQ,
         l.SI ?? 0,
         l.SK ?? 0,
@@ -160,18 +168,12 @@ export function gemm(
         ...conv,
         0,
       ).build();
-      const epilogue = w > 0 ? 1 : bias ? (biasRows ? 3 : 2) : 0;
+      const epilogue = w0 > 0 ? 1 : bias ? (biasRows ? 3 : 2) : 0;
       const k = kernel(`gemm_${entry}`, gemmWgsl, entry, 2, 1, {
         WIDE: JW === 2 * COLS ? 1 : 0,
         EPILOGUE: epilogue,
-      }, true);
-      rt.dispatch(
-        k,
-        [l.src.buffer, (bias ?? l.src).buffer, out.buffer],
-        params,
-        groups,
-        windowAt(g, k0),
-      );
+      }, PER_DISPATCH);
+      rt.dispatch(k, [l.src.buffer, (bias ?? l.src).buffer, out.buffer], params, groups, bound);
     }
   }
   packed?.dispose();

@@ -8,7 +8,7 @@ import { type DType, empty, type Tensor } from "../tensor.ts";
 
 export { type Kernel, Params };
 
-/** Builds a kernel descriptor (`window`: it binds a uniform window, see `Kernel.window`). */
+/** Builds a kernel descriptor (`windows`: its uniform windows, see `Kernel.windows`). */
 export function kernel(
   name: string,
   code: string,
@@ -16,9 +16,9 @@ export function kernel(
   nIn: number,
   nOut: number,
   constants?: Record<string, number>,
-  window = false,
+  windows = 0,
 ): Kernel {
-  return { name, code, entry, nIn, nOut, constants, window };
+  return { name, code, entry, nIn, nOut, constants, windows };
 }
 
 /** Launches `k` with one invocation per element (`n` of them), spread over dimensions. */
