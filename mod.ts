@@ -25,6 +25,8 @@ export {
   type PoolStats,
   Runtime,
   runtime,
+  type UniformWindow,
+  WINDOW_BYTES,
 } from "./src/gpu/runtime.ts";
 export { type DeviceOptions, WebGPUUnavailableError } from "./src/gpu/device.ts";
 export {

@@ -69,11 +69,11 @@ export interface DispatchRecord {
   /** Its workgroup grid. */
   groups: [number, number, number];
   /** Its uniform windows, if the kernel has any. */
-  windows?: Window[];
+  windows?: UniformWindow[];
 }
 
 /** A uniform window: {@linkcode WINDOW_BYTES} bytes of `buffer` from `offset`. */
-export interface Window {
+export interface UniformWindow {
   /** The buffer (it needs UNIFORM usage; the pool's buffers have it). */
   buffer: GPUBuffer;
   /** Byte offset, a multiple of the device's minUniformBufferOffsetAlignment. */
@@ -356,7 +356,7 @@ export class Runtime {
     buffers: GPUBuffer[],
     params: Uint32Array,
     groups: [number, number, number],
-    windows: Window[] = [],
+    windows: UniformWindow[] = [],
   ): void {
     if (this.lost) throw new GpuKernelError(this.lost);
     if (buffers.length !== kernel.nIn + kernel.nOut) {

@@ -7,7 +7,7 @@
  */
 
 import gemmWgsl from "../../shaders/gemm.wgsl" with { type: "text" };
-import { runtime, type Window, WINDOW_BYTES } from "../gpu/runtime.ts";
+import { runtime, type UniformWindow, WINDOW_BYTES } from "../gpu/runtime.ts";
 import type { Tensor } from "../tensor.ts";
 import { kernel, launch, output, Params } from "./launch.ts";
 
@@ -131,7 +131,7 @@ export function gemm(
       : null)
     // the packed U, padded so the last window's full 64 KiB binding stays inside the buffer
     : pack(u, JW, G, (G - 1) * K * JW + lastK0 * JW + WINDOW_FLOATS, `${origin} (packed operand)`);
-  const windowAt = (g: number, k0: number): Window =>
+  const windowAt = (g: number, k0: number): UniformWindow =>
     !inPlace
       ? { buffer: packed!.buffer, offset: (g * K + k0) * JW * 4 }
       : tailCopied && k0 === lastK0
@@ -148,7 +148,7 @@ export function gemm(
   for (let g = 0; g < G; g++) {
     for (let w0 = 0; w0 < windows; w0 += PER_DISPATCH) {
       const k0 = w0 * rows;
-      const bound: Window[] = [];
+      const bound: UniformWindow[] = [];
       for (let w = w0; w < Math.min(windows, w0 + PER_DISPATCH); w++) {
         bound.push(windowAt(g, w * rows));
       }
