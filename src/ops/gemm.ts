@@ -65,7 +65,7 @@ export function entryPoint(l: LAccess): string {
 }
 
 /**
- * Switch for the windowed engine (tests turn it off to compare against the direct kernels of
+ * Switches of the windowed engine (tests turn them off to compare against the direct kernels of
  * `shaders/matmul.wgsl` and `shaders/conv2d.wgsl`, which it must match).
  */
 export const gemmSettings = {

@@ -24,26 +24,24 @@ function rand(shape: number[], seed: number): Tensor {
   return tensor(hashed(seed, shape, 1), shape);
 }
 
+/** Reads `f()` with one of the engine's switches turned off. */
+async function without(setting: "enabled" | "vector", f: () => Tensor): Promise<Float32Array> {
+  gemmSettings[setting] = false;
+  try {
+    return await read(f());
+  } finally {
+    gemmSettings[setting] = true;
+  }
+}
+
 /**
  * Runs `f` on the windowed engine with vec4 reads, with plain reads, and on the direct kernels;
  * both windowed results must match the direct one.
  */
 async function check(f: () => Tensor, what: string): Promise<void> {
   const vector = await read(f());
-  gemmSettings.vector = false;
-  let plain: Float32Array;
-  try {
-    plain = await read(f());
-  } finally {
-    gemmSettings.vector = true;
-  }
-  gemmSettings.enabled = false;
-  let direct: Float32Array;
-  try {
-    direct = await read(f());
-  } finally {
-    gemmSettings.enabled = true;
-  }
+  const plain = await without("vector", f);
+  const direct = await without("enabled", f);
   assertClose(vector, direct, `${what} (vec4 reads)`, 1e-5);
   assertClose(plain, direct, `${what} (plain reads)`, 1e-5);
 }
