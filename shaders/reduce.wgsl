@@ -106,3 +106,24 @@ fn per_group(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
   }
   if (lid == 0u && live) { out[g] = p.alpha * partial[0]; }
 }
+
+// sum_rows: partial sums over chunks of `chunk` rows of x as [rows, 4·C4] (vec4 columns):
+// out4[q·C4 + c] = Σ_{r in chunk q} x4[r·C4 + c]. Neighbouring invocations read neighbouring
+// vec4s; the caller then adds up the partial sums.
+struct RowsParams { n_out: u32, rows: u32, C4: u32, chunk: u32 }
+@group(0) @binding(0) var<uniform> rp: RowsParams;
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> out4: array<vec4<f32>>;
+
+@compute @workgroup_size(64)
+fn sum_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+            @builtin(local_invocation_index) lid: u32) {
+  let e = linear_index(wid, nwg, lid);
+  if (e >= rp.n_out) { return; }
+  let q = e / rp.C4;
+  let c = e % rp.C4;
+  let r1 = min((q + 1u) * rp.chunk, rp.rows);
+  var acc = vec4<f32>(0.0);
+  for (var r = q * rp.chunk; r < r1; r++) { acc += x4[r * rp.C4 + c]; }
+  out4[e] = acc;
+}

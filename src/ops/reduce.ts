@@ -32,6 +32,9 @@ const REDUCE = { sum: 0, max: 1, min: 2 } as const;
  */
 const REDUCE_CHUNK = 64 * 4096;
 
+/** Rows per partial sum of `sum_rows` (the first pass of a sum over the rows of [R, C]). */
+const ROWS_CHUNK = 1024;
+
 /** Normalises `axes` (negative allowed; undefined = all) to sorted unique non-negative axes. */
 export function normAxes(rank: number, axes?: number | readonly number[], op = "reduce"): number[] {
   if (axes === undefined) return Array.from({ length: rank }, (_, i) => i);
@@ -51,6 +54,52 @@ function reducedShape(shape: readonly number[], axes: number[], keepDims: boolea
   return keepDims
     ? shape.map((d, i) => (axes.includes(i) ? 1 : d))
     : shape.filter((_, i) => !axes.includes(i));
+}
+
+/** Dimensions of a reduction's input: kept (row-major over the output) or reduced. */
+interface Dims {
+  size: number;
+  stride: number;
+}
+
+/** Launches the reduction of `src` (kept / reduced dimensions) into `dst`. */
+function reduceInto(
+  src: GPUBuffer,
+  dst: GPUBuffer,
+  kept: Dims[],
+  red: Dims[],
+  op: keyof typeof REDUCE,
+  alpha: number,
+): void {
+  const nRed = red.reduce((n, g) => n * g.size, 1);
+  const nOut = kept.reduce((n, g) => n * g.size, 1);
+  const params = new Params().u32(nOut, nRed, kept.length, red.length)
+    .vec(kept.map((g) => g.size), MAX_RANK, 1)
+    .vec(kept.map((g) => g.stride), MAX_RANK)
+    .vec(red.map((g) => g.size), MAX_RANK, 1)
+    .vec(red.map((g) => g.stride), MAX_RANK)
+    .f32(alpha);
+  if (nRed > REDUCE_CHUNK) {
+    // two passes, so that no invocation loops more than REDUCE_CHUNK / 64 times (see
+    // `per_group` in reduce.wgsl): partial results of chunks, then one thread per output
+    const chunks = Math.ceil(nRed / REDUCE_CHUNK);
+    const part = output([nOut, chunks], op);
+    const k1 = kernel(`reduce_${op}`, reduceWgsl, "per_group", 1, 1, { OP: REDUCE[op] });
+    launchGroups(k1, [src, part.buffer], params.u32(REDUCE_CHUNK), nOut * chunks);
+    const p2 = new Params().u32(nOut, chunks, 1, 1)
+      .vec([nOut], MAX_RANK, 1).vec([chunks], MAX_RANK)
+      .vec([chunks], MAX_RANK, 1).vec([1], MAX_RANK)
+      .f32(1);
+    const k2 = kernel(`reduce_${op}`, reduceWgsl, "per_thread", 1, 1, { OP: REDUCE[op] });
+    launch(k2, [part.buffer, dst], p2, nOut);
+    part.dispose();
+  } else if (nRed >= 128) {
+    const k = kernel(`reduce_${op}`, reduceWgsl, "per_group", 1, 1, { OP: REDUCE[op] });
+    launchGroups(k, [src, dst], params, nOut);
+  } else {
+    const k = kernel(`reduce_${op}`, reduceWgsl, "per_thread", 1, 1, { OP: REDUCE[op] });
+    launch(k, [src, dst], params, nOut);
+  }
 }
 
 function reduceRaw(
@@ -78,34 +127,35 @@ function reduceRaw(
   const kept = groups.filter((g) => !g.red);
   const red = groups.filter((g) => g.red);
   const nRed = red.reduce((n, g) => n * g.size, 1);
-  const params = new Params().u32(out.size, nRed, kept.length, red.length)
-    .vec(kept.map((g) => g.size), MAX_RANK, 1)
-    .vec(kept.map((g) => g.stride), MAX_RANK)
-    .vec(red.map((g) => g.size), MAX_RANK, 1)
-    .vec(red.map((g) => g.stride), MAX_RANK)
-    .f32(alpha);
   if (out.size === 0) return out;
-  if (nRed > REDUCE_CHUNK) {
-    // two passes, so that no invocation loops more than REDUCE_CHUNK / 64 times (see
-    // `per_group` in reduce.wgsl): partial results of chunks, then one thread per output
-    const chunks = Math.ceil(nRed / REDUCE_CHUNK);
-    const part = output([out.size, chunks], op);
-    const k1 = kernel(`reduce_${op}`, reduceWgsl, "per_group", 1, 1, { OP: REDUCE[op] });
-    launchGroups(k1, [x.buffer, part.buffer], params.u32(REDUCE_CHUNK), out.size * chunks);
-    const p2 = new Params().u32(out.size, chunks, 1, 1)
-      .vec([out.size], MAX_RANK, 1).vec([chunks], MAX_RANK)
-      .vec([chunks], MAX_RANK, 1).vec([1], MAX_RANK)
-      .f32(1);
-    const k2 = kernel(`reduce_${op}`, reduceWgsl, "per_thread", 1, 1, { OP: REDUCE[op] });
-    launch(k2, [part.buffer, out.buffer], p2, out.size);
+  const C = kept[0]?.size ?? 0;
+  if (
+    op === "sum" && kept.length === 1 && red.length === 1 && kept[0].stride === 1 &&
+    red[0].stride === C && C % 4 === 0 && nRed >= 2 * ROWS_CHUNK
+  ) {
+    // x is [R, C] summed over its rows (a bias gradient): partial sums of ROWS_CHUNK rows
+    // read as contiguous vec4 (neighbouring invocations, neighbouring columns), then the
+    // partial sums; the general kernels would read with a stride of C floats
+    const chunks = Math.ceil(nRed / ROWS_CHUNK);
+    const part = output([chunks, C], op);
+    launch(
+      kernel("reduce_sum_rows", reduceWgsl, "sum_rows", 1, 1),
+      [x.buffer, part.buffer],
+      new Params().u32(chunks * C / 4, nRed, C / 4, ROWS_CHUNK),
+      chunks * C / 4,
+    );
+    reduceInto(
+      part.buffer,
+      out.buffer,
+      [{ size: C, stride: 1 }],
+      [{ size: chunks, stride: C }],
+      op,
+      alpha,
+    );
     part.dispose();
-  } else if (nRed >= 128) {
-    const k = kernel(`reduce_${op}`, reduceWgsl, "per_group", 1, 1, { OP: REDUCE[op] });
-    launchGroups(k, [x.buffer, out.buffer], params, out.size);
-  } else {
-    const k = kernel(`reduce_${op}`, reduceWgsl, "per_thread", 1, 1, { OP: REDUCE[op] });
-    launch(k, [x.buffer, out.buffer], params, out.size);
+    return out;
   }
+  reduceInto(x.buffer, out.buffer, kept, red, op, alpha);
   return out;
 }
 
