@@ -191,8 +191,9 @@ fn col2im(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
 // filter_taps: the filter gradient for few taps (KT = KH·KW·C ≤ 32, O ≤ 64), as partial sums
 // part[(b·slices + s)·KT + t, o] over slice s of image b's output pixels. A window of whole
 // images of x sits in a uniform buffer (image b - B0 at X[(b - B0)·H·W·C ..]); the x taps of a
-// pixel are the same for every invocation (invocation = output channel o), so each loaded gy
-// value feeds KT FMAs. The caller adds the partial sums up.
+// pixel are the same for every invocation, and each invocation takes four output channels
+// o0..o0+3, so each tap's address arithmetic serves four FMAs and each gy value KT of them.
+// The caller adds the partial sums up.
 struct FilterParams {
   B0: u32, slices: u32, PS: u32, KT: u32,
   H: u32, W: u32, C: u32, OH: u32,
@@ -215,11 +216,19 @@ fn x_tap(bl: u32, ih: i32, iw: i32, c: u32) -> f32 {
 // The number of taps KH·KW·C (≤ 32), a pipeline constant so the unrolled taps past it vanish.
 override KT: u32 = 32u;
 
-@compute @workgroup_size(64)
+// Channels o0..o0+3 of partial-sum row `row` (those below O).
+fn store_part(row: u32, o0: u32, v: vec4<f32>) {
+  for (var e = 0u; e < 4u; e++) {
+    if (o0 + e < fp.O) { part[row * fp.O + o0 + e] = v[e]; }
+  }
+}
+
+@compute @workgroup_size(16)
 fn filter_taps(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) lid: u32) {
-  let o = lid;
-  if (o >= fp.O) { return; }
+  let o0 = 4u * lid;
+  if (o0 >= fp.O) { return; }
+  let ok = (vec4<u32>(o0) + vec4<u32>(0u, 1u, 2u, 3u)) < vec4<u32>(fp.O);
   let g = linear_group(wid, nwg);
   let bl = g / fp.slices;
   let b = fp.B0 + bl;
@@ -260,78 +269,81 @@ fn filter_taps(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   th[29] = i32(29u / (fp.KW * fp.C)) - fp.PT; tw[29] = i32((29u / fp.C) % fp.KW) - fp.PL; tc[29] = 29u % fp.C;
   th[30] = i32(30u / (fp.KW * fp.C)) - fp.PT; tw[30] = i32((30u / fp.C) % fp.KW) - fp.PL; tc[30] = 30u % fp.C;
   th[31] = i32(31u / (fp.KW * fp.C)) - fp.PT; tw[31] = i32((31u / fp.C) % fp.KW) - fp.PL; tc[31] = 31u % fp.C;
-  var acc: array<vec4<f32>, 8>;
+  var acc: array<vec4<f32>, 32>;
   let q1 = min((s + 1u) * fp.PS, fp.OH * fp.OW);
   for (var q = s * fp.PS; q < q1; q++) {
     let oh = q / fp.OW;
     let ow = q % fp.OW;
-    let gv = fgy[((b * fp.OH + oh) * fp.OW + ow) * fp.O + o];
+    // channels past O read channel o0 (inside the buffer) and count as 0
+    let gb = ((b * fp.OH + oh) * fp.OW + ow) * fp.O + o0;
+    let gv = select(vec4<f32>(0.0), vec4<f32>(fgy[gb], fgy[select(gb, gb + 1u, ok.y)],
+      fgy[select(gb, gb + 2u, ok.z)], fgy[select(gb, gb + 3u, ok.w)]), ok);
     let ih = i32(oh * fp.S);
     let iw = i32(ow * fp.S);
-    if (0u < KT) { acc[0][0] += x_tap(bl, ih + th[0], iw + tw[0], tc[0]) * gv; }
-    if (1u < KT) { acc[0][1] += x_tap(bl, ih + th[1], iw + tw[1], tc[1]) * gv; }
-    if (2u < KT) { acc[0][2] += x_tap(bl, ih + th[2], iw + tw[2], tc[2]) * gv; }
-    if (3u < KT) { acc[0][3] += x_tap(bl, ih + th[3], iw + tw[3], tc[3]) * gv; }
-    if (4u < KT) { acc[1][0] += x_tap(bl, ih + th[4], iw + tw[4], tc[4]) * gv; }
-    if (5u < KT) { acc[1][1] += x_tap(bl, ih + th[5], iw + tw[5], tc[5]) * gv; }
-    if (6u < KT) { acc[1][2] += x_tap(bl, ih + th[6], iw + tw[6], tc[6]) * gv; }
-    if (7u < KT) { acc[1][3] += x_tap(bl, ih + th[7], iw + tw[7], tc[7]) * gv; }
-    if (8u < KT) { acc[2][0] += x_tap(bl, ih + th[8], iw + tw[8], tc[8]) * gv; }
-    if (9u < KT) { acc[2][1] += x_tap(bl, ih + th[9], iw + tw[9], tc[9]) * gv; }
-    if (10u < KT) { acc[2][2] += x_tap(bl, ih + th[10], iw + tw[10], tc[10]) * gv; }
-    if (11u < KT) { acc[2][3] += x_tap(bl, ih + th[11], iw + tw[11], tc[11]) * gv; }
-    if (12u < KT) { acc[3][0] += x_tap(bl, ih + th[12], iw + tw[12], tc[12]) * gv; }
-    if (13u < KT) { acc[3][1] += x_tap(bl, ih + th[13], iw + tw[13], tc[13]) * gv; }
-    if (14u < KT) { acc[3][2] += x_tap(bl, ih + th[14], iw + tw[14], tc[14]) * gv; }
-    if (15u < KT) { acc[3][3] += x_tap(bl, ih + th[15], iw + tw[15], tc[15]) * gv; }
-    if (16u < KT) { acc[4][0] += x_tap(bl, ih + th[16], iw + tw[16], tc[16]) * gv; }
-    if (17u < KT) { acc[4][1] += x_tap(bl, ih + th[17], iw + tw[17], tc[17]) * gv; }
-    if (18u < KT) { acc[4][2] += x_tap(bl, ih + th[18], iw + tw[18], tc[18]) * gv; }
-    if (19u < KT) { acc[4][3] += x_tap(bl, ih + th[19], iw + tw[19], tc[19]) * gv; }
-    if (20u < KT) { acc[5][0] += x_tap(bl, ih + th[20], iw + tw[20], tc[20]) * gv; }
-    if (21u < KT) { acc[5][1] += x_tap(bl, ih + th[21], iw + tw[21], tc[21]) * gv; }
-    if (22u < KT) { acc[5][2] += x_tap(bl, ih + th[22], iw + tw[22], tc[22]) * gv; }
-    if (23u < KT) { acc[5][3] += x_tap(bl, ih + th[23], iw + tw[23], tc[23]) * gv; }
-    if (24u < KT) { acc[6][0] += x_tap(bl, ih + th[24], iw + tw[24], tc[24]) * gv; }
-    if (25u < KT) { acc[6][1] += x_tap(bl, ih + th[25], iw + tw[25], tc[25]) * gv; }
-    if (26u < KT) { acc[6][2] += x_tap(bl, ih + th[26], iw + tw[26], tc[26]) * gv; }
-    if (27u < KT) { acc[6][3] += x_tap(bl, ih + th[27], iw + tw[27], tc[27]) * gv; }
-    if (28u < KT) { acc[7][0] += x_tap(bl, ih + th[28], iw + tw[28], tc[28]) * gv; }
-    if (29u < KT) { acc[7][1] += x_tap(bl, ih + th[29], iw + tw[29], tc[29]) * gv; }
-    if (30u < KT) { acc[7][2] += x_tap(bl, ih + th[30], iw + tw[30], tc[30]) * gv; }
-    if (31u < KT) { acc[7][3] += x_tap(bl, ih + th[31], iw + tw[31], tc[31]) * gv; }
+    if (0u < KT) { acc[0] += x_tap(bl, ih + th[0], iw + tw[0], tc[0]) * gv; }
+    if (1u < KT) { acc[1] += x_tap(bl, ih + th[1], iw + tw[1], tc[1]) * gv; }
+    if (2u < KT) { acc[2] += x_tap(bl, ih + th[2], iw + tw[2], tc[2]) * gv; }
+    if (3u < KT) { acc[3] += x_tap(bl, ih + th[3], iw + tw[3], tc[3]) * gv; }
+    if (4u < KT) { acc[4] += x_tap(bl, ih + th[4], iw + tw[4], tc[4]) * gv; }
+    if (5u < KT) { acc[5] += x_tap(bl, ih + th[5], iw + tw[5], tc[5]) * gv; }
+    if (6u < KT) { acc[6] += x_tap(bl, ih + th[6], iw + tw[6], tc[6]) * gv; }
+    if (7u < KT) { acc[7] += x_tap(bl, ih + th[7], iw + tw[7], tc[7]) * gv; }
+    if (8u < KT) { acc[8] += x_tap(bl, ih + th[8], iw + tw[8], tc[8]) * gv; }
+    if (9u < KT) { acc[9] += x_tap(bl, ih + th[9], iw + tw[9], tc[9]) * gv; }
+    if (10u < KT) { acc[10] += x_tap(bl, ih + th[10], iw + tw[10], tc[10]) * gv; }
+    if (11u < KT) { acc[11] += x_tap(bl, ih + th[11], iw + tw[11], tc[11]) * gv; }
+    if (12u < KT) { acc[12] += x_tap(bl, ih + th[12], iw + tw[12], tc[12]) * gv; }
+    if (13u < KT) { acc[13] += x_tap(bl, ih + th[13], iw + tw[13], tc[13]) * gv; }
+    if (14u < KT) { acc[14] += x_tap(bl, ih + th[14], iw + tw[14], tc[14]) * gv; }
+    if (15u < KT) { acc[15] += x_tap(bl, ih + th[15], iw + tw[15], tc[15]) * gv; }
+    if (16u < KT) { acc[16] += x_tap(bl, ih + th[16], iw + tw[16], tc[16]) * gv; }
+    if (17u < KT) { acc[17] += x_tap(bl, ih + th[17], iw + tw[17], tc[17]) * gv; }
+    if (18u < KT) { acc[18] += x_tap(bl, ih + th[18], iw + tw[18], tc[18]) * gv; }
+    if (19u < KT) { acc[19] += x_tap(bl, ih + th[19], iw + tw[19], tc[19]) * gv; }
+    if (20u < KT) { acc[20] += x_tap(bl, ih + th[20], iw + tw[20], tc[20]) * gv; }
+    if (21u < KT) { acc[21] += x_tap(bl, ih + th[21], iw + tw[21], tc[21]) * gv; }
+    if (22u < KT) { acc[22] += x_tap(bl, ih + th[22], iw + tw[22], tc[22]) * gv; }
+    if (23u < KT) { acc[23] += x_tap(bl, ih + th[23], iw + tw[23], tc[23]) * gv; }
+    if (24u < KT) { acc[24] += x_tap(bl, ih + th[24], iw + tw[24], tc[24]) * gv; }
+    if (25u < KT) { acc[25] += x_tap(bl, ih + th[25], iw + tw[25], tc[25]) * gv; }
+    if (26u < KT) { acc[26] += x_tap(bl, ih + th[26], iw + tw[26], tc[26]) * gv; }
+    if (27u < KT) { acc[27] += x_tap(bl, ih + th[27], iw + tw[27], tc[27]) * gv; }
+    if (28u < KT) { acc[28] += x_tap(bl, ih + th[28], iw + tw[28], tc[28]) * gv; }
+    if (29u < KT) { acc[29] += x_tap(bl, ih + th[29], iw + tw[29], tc[29]) * gv; }
+    if (30u < KT) { acc[30] += x_tap(bl, ih + th[30], iw + tw[30], tc[30]) * gv; }
+    if (31u < KT) { acc[31] += x_tap(bl, ih + th[31], iw + tw[31], tc[31]) * gv; }
   }
   let base = (b * fp.slices + s) * fp.KT;
-  if (0u < KT) { part[(base + 0u) * fp.O + o] = acc[0][0]; }
-  if (1u < KT) { part[(base + 1u) * fp.O + o] = acc[0][1]; }
-  if (2u < KT) { part[(base + 2u) * fp.O + o] = acc[0][2]; }
-  if (3u < KT) { part[(base + 3u) * fp.O + o] = acc[0][3]; }
-  if (4u < KT) { part[(base + 4u) * fp.O + o] = acc[1][0]; }
-  if (5u < KT) { part[(base + 5u) * fp.O + o] = acc[1][1]; }
-  if (6u < KT) { part[(base + 6u) * fp.O + o] = acc[1][2]; }
-  if (7u < KT) { part[(base + 7u) * fp.O + o] = acc[1][3]; }
-  if (8u < KT) { part[(base + 8u) * fp.O + o] = acc[2][0]; }
-  if (9u < KT) { part[(base + 9u) * fp.O + o] = acc[2][1]; }
-  if (10u < KT) { part[(base + 10u) * fp.O + o] = acc[2][2]; }
-  if (11u < KT) { part[(base + 11u) * fp.O + o] = acc[2][3]; }
-  if (12u < KT) { part[(base + 12u) * fp.O + o] = acc[3][0]; }
-  if (13u < KT) { part[(base + 13u) * fp.O + o] = acc[3][1]; }
-  if (14u < KT) { part[(base + 14u) * fp.O + o] = acc[3][2]; }
-  if (15u < KT) { part[(base + 15u) * fp.O + o] = acc[3][3]; }
-  if (16u < KT) { part[(base + 16u) * fp.O + o] = acc[4][0]; }
-  if (17u < KT) { part[(base + 17u) * fp.O + o] = acc[4][1]; }
-  if (18u < KT) { part[(base + 18u) * fp.O + o] = acc[4][2]; }
-  if (19u < KT) { part[(base + 19u) * fp.O + o] = acc[4][3]; }
-  if (20u < KT) { part[(base + 20u) * fp.O + o] = acc[5][0]; }
-  if (21u < KT) { part[(base + 21u) * fp.O + o] = acc[5][1]; }
-  if (22u < KT) { part[(base + 22u) * fp.O + o] = acc[5][2]; }
-  if (23u < KT) { part[(base + 23u) * fp.O + o] = acc[5][3]; }
-  if (24u < KT) { part[(base + 24u) * fp.O + o] = acc[6][0]; }
-  if (25u < KT) { part[(base + 25u) * fp.O + o] = acc[6][1]; }
-  if (26u < KT) { part[(base + 26u) * fp.O + o] = acc[6][2]; }
-  if (27u < KT) { part[(base + 27u) * fp.O + o] = acc[6][3]; }
-  if (28u < KT) { part[(base + 28u) * fp.O + o] = acc[7][0]; }
-  if (29u < KT) { part[(base + 29u) * fp.O + o] = acc[7][1]; }
-  if (30u < KT) { part[(base + 30u) * fp.O + o] = acc[7][2]; }
-  if (31u < KT) { part[(base + 31u) * fp.O + o] = acc[7][3]; }
+  if (0u < KT) { store_part(base + 0u, o0, acc[0]); }
+  if (1u < KT) { store_part(base + 1u, o0, acc[1]); }
+  if (2u < KT) { store_part(base + 2u, o0, acc[2]); }
+  if (3u < KT) { store_part(base + 3u, o0, acc[3]); }
+  if (4u < KT) { store_part(base + 4u, o0, acc[4]); }
+  if (5u < KT) { store_part(base + 5u, o0, acc[5]); }
+  if (6u < KT) { store_part(base + 6u, o0, acc[6]); }
+  if (7u < KT) { store_part(base + 7u, o0, acc[7]); }
+  if (8u < KT) { store_part(base + 8u, o0, acc[8]); }
+  if (9u < KT) { store_part(base + 9u, o0, acc[9]); }
+  if (10u < KT) { store_part(base + 10u, o0, acc[10]); }
+  if (11u < KT) { store_part(base + 11u, o0, acc[11]); }
+  if (12u < KT) { store_part(base + 12u, o0, acc[12]); }
+  if (13u < KT) { store_part(base + 13u, o0, acc[13]); }
+  if (14u < KT) { store_part(base + 14u, o0, acc[14]); }
+  if (15u < KT) { store_part(base + 15u, o0, acc[15]); }
+  if (16u < KT) { store_part(base + 16u, o0, acc[16]); }
+  if (17u < KT) { store_part(base + 17u, o0, acc[17]); }
+  if (18u < KT) { store_part(base + 18u, o0, acc[18]); }
+  if (19u < KT) { store_part(base + 19u, o0, acc[19]); }
+  if (20u < KT) { store_part(base + 20u, o0, acc[20]); }
+  if (21u < KT) { store_part(base + 21u, o0, acc[21]); }
+  if (22u < KT) { store_part(base + 22u, o0, acc[22]); }
+  if (23u < KT) { store_part(base + 23u, o0, acc[23]); }
+  if (24u < KT) { store_part(base + 24u, o0, acc[24]); }
+  if (25u < KT) { store_part(base + 25u, o0, acc[25]); }
+  if (26u < KT) { store_part(base + 26u, o0, acc[26]); }
+  if (27u < KT) { store_part(base + 27u, o0, acc[27]); }
+  if (28u < KT) { store_part(base + 28u, o0, acc[28]); }
+  if (29u < KT) { store_part(base + 29u, o0, acc[29]); }
+  if (30u < KT) { store_part(base + 30u, o0, acc[30]); }
+  if (31u < KT) { store_part(base + 31u, o0, acc[31]); }
 }

@@ -71,6 +71,7 @@ Deno.test("windowed convolutions equal the direct kernels", async () => {
     [[2, 10, 10, 12], [3, 2, 12, 5], 2, "VALID"],
     [[45, 28, 28, 1], [5, 5, 1, 32], 1, "SAME"], // filter_taps over three x windows
     [[2, 9, 9, 3], [3, 3, 3, 4], 2, "VALID"],
+    [[3, 9, 9, 2], [3, 3, 2, 6], 1, "SAME"], // filter_taps with O not a multiple of 4
     [[3, 11, 10, 8], [3, 3, 8, 12], 2, "VALID"], // input gradient with vec4 reads, strided
     [[2, 7, 7, 8], [5, 5, 8, 4], 1, "SAME"], // vec4 reads, taps mostly outside the image
     [[2, 16, 16, 4], [3, 3, 4, 64], 1, "SAME"], // filter gradient: gy's windows bound in place
