@@ -45,16 +45,19 @@ async function measure(
   op: () => Tensor,
   reps = 5,
 ): Promise<KernelTiming> {
-  tidy(op); // compile and warm up
+  // the output is released at once, as in a training step (a kept output would make every
+  // call allocate a new buffer, and time the allocation)
+  const call = () => tidy(() => void op());
+  call(); // compile and warm up
   await rt.sync();
   let t0 = performance.now();
-  tidy(op);
+  call();
   await rt.sync();
   const calls = Math.max(1, Math.min(16, Math.round(300 / (performance.now() - t0))));
   const times: number[] = [];
   for (let r = 0; r < reps; r++) {
     t0 = performance.now();
-    for (let c = 0; c < calls; c++) tidy(op);
+    for (let c = 0; c < calls; c++) call();
     await rt.sync();
     times.push((performance.now() - t0) / calls);
   }
