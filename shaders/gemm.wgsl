@@ -34,8 +34,9 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> in0: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+// bias and out are read and written as vec4 (see finish4); single values as components
+@group(0) @binding(2) var<storage, read> bias4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> out4: array<vec4<f32>>;
 // Up to four successive windows of U per dispatch (unused ones repeat the first).
 @group(0) @binding(4) var<uniform> U0: array<vec4<f32>, 4096>;
 @group(0) @binding(5) var<uniform> U1: array<vec4<f32>, 4096>;
@@ -49,6 +50,9 @@ override WIDE: bool = false;     // 64 columns per invocation (JW = 64) instead 
 // constant, not a parameter: on llvmpipe the loads of untaken branches still cost a per-lane
 // loop each, which made a runtime switch here as costly as a small product itself.
 override EPILOGUE: u32 = 0u;
+// Whether out[i, j..j+3] are 16 contiguous aligned bytes (OSJ = 1, OSI and J multiples of 4):
+// the stores are then whole vec4 (finish4).
+override VEC_OUT: bool = false;
 
 // r: the invocation's rows; rows: the same clamped to I - 1 (rows past the end repeat the
 // last row for loading and are not stored).
@@ -227,11 +231,13 @@ fn fma4(acc: ptr<function, array<vec4<f32>, 64>>, a0: vec4<f32>, a1: vec4<f32>, 
 fn store1(i: u32, j: u32, v: f32) {
   if (j >= p.J) { return; }
   let o = i * p.OSI + j * p.OSJ;
+  let q = o / 4u;
+  let c = o % 4u;
   switch (EPILOGUE) {
-    case 1u: { out[o] = out[o] + v; }
-    case 2u: { out[o] = bias[j] + v; }
-    case 3u: { out[o] = bias[i] + v; }
-    default: { out[o] = v; }
+    case 1u: { out4[q][c] = out4[q][c] + v; }
+    case 2u: { out4[q][c] = bias4[j / 4u][j % 4u] + v; }
+    case 3u: { out4[q][c] = bias4[i / 4u][i % 4u] + v; }
+    default: { out4[q][c] = v; }
   }
 }
 
@@ -243,6 +249,10 @@ fn store4(i: u32, j0: u32, v: vec4<f32>) {
 }
 
 fn finish(t: Block, acc: ptr<function, array<vec4<f32>, 64>>) {
+  if (VEC_OUT) {
+    finish4(t, acc);
+    return;
+  }
   if (t.r.x < p.I) {
     store4(t.r.x, t.j0 + 0u, (*acc)[0]);
     store4(t.r.x, t.j0 + 4u, (*acc)[1]);
@@ -322,6 +332,141 @@ fn finish(t: Block, acc: ptr<function, array<vec4<f32>, 64>>) {
       store4(t.r.w, t.j0 + 56u, (*acc)[62]);
       store4(t.r.w, t.j0 + 60u, (*acc)[63]);
     }
+  }
+}
+
+// finish with vec4 stores (VEC_OUT): one storage access per 4 values, and bias[j] (EPILOGUE 2)
+// read once per invocation, not once per row. On llvmpipe every storage access at a lane-varying
+// address is a loop over the lanes, and the scalar stores were nearly half the time of a
+// product with a short reduction (conv1's 25 taps).
+fn finish4(t: Block, acc: ptr<function, array<vec4<f32>, 64>>) {
+  // column quads of this invocation inside J
+  let nq = (max(p.J, t.j0) - t.j0) / 4u;
+  var bq: array<vec4<f32>, 16>;
+  if (EPILOGUE == 2u) {
+    let q0 = t.j0 / 4u;
+    let last = max(p.J, 4u) / 4u - 1u;
+    bq[0] = bias4[min(q0 + 0u, last)];
+    bq[1] = bias4[min(q0 + 1u, last)];
+    bq[2] = bias4[min(q0 + 2u, last)];
+    bq[3] = bias4[min(q0 + 3u, last)];
+    bq[4] = bias4[min(q0 + 4u, last)];
+    bq[5] = bias4[min(q0 + 5u, last)];
+    bq[6] = bias4[min(q0 + 6u, last)];
+    bq[7] = bias4[min(q0 + 7u, last)];
+    if (WIDE) {
+      bq[8] = bias4[min(q0 + 8u, last)];
+      bq[9] = bias4[min(q0 + 9u, last)];
+      bq[10] = bias4[min(q0 + 10u, last)];
+      bq[11] = bias4[min(q0 + 11u, last)];
+      bq[12] = bias4[min(q0 + 12u, last)];
+      bq[13] = bias4[min(q0 + 13u, last)];
+      bq[14] = bias4[min(q0 + 14u, last)];
+      bq[15] = bias4[min(q0 + 15u, last)];
+    }
+  }
+  if (t.r.x < p.I) {
+    let o = (t.r.x * p.OSI + t.j0) / 4u;
+    let b = bias_row(t.r.x);
+    if (0u < nq) { put4(o + 0u, (*acc)[0], bq[0] + b); }
+    if (1u < nq) { put4(o + 1u, (*acc)[1], bq[1] + b); }
+    if (2u < nq) { put4(o + 2u, (*acc)[2], bq[2] + b); }
+    if (3u < nq) { put4(o + 3u, (*acc)[3], bq[3] + b); }
+    if (4u < nq) { put4(o + 4u, (*acc)[4], bq[4] + b); }
+    if (5u < nq) { put4(o + 5u, (*acc)[5], bq[5] + b); }
+    if (6u < nq) { put4(o + 6u, (*acc)[6], bq[6] + b); }
+    if (7u < nq) { put4(o + 7u, (*acc)[7], bq[7] + b); }
+    if (WIDE) {
+      if (8u < nq) { put4(o + 8u, (*acc)[8], bq[8] + b); }
+      if (9u < nq) { put4(o + 9u, (*acc)[9], bq[9] + b); }
+      if (10u < nq) { put4(o + 10u, (*acc)[10], bq[10] + b); }
+      if (11u < nq) { put4(o + 11u, (*acc)[11], bq[11] + b); }
+      if (12u < nq) { put4(o + 12u, (*acc)[12], bq[12] + b); }
+      if (13u < nq) { put4(o + 13u, (*acc)[13], bq[13] + b); }
+      if (14u < nq) { put4(o + 14u, (*acc)[14], bq[14] + b); }
+      if (15u < nq) { put4(o + 15u, (*acc)[15], bq[15] + b); }
+    }
+  }
+  if (t.r.y < p.I) {
+    let o = (t.r.y * p.OSI + t.j0) / 4u;
+    let b = bias_row(t.r.y);
+    if (0u < nq) { put4(o + 0u, (*acc)[16], bq[0] + b); }
+    if (1u < nq) { put4(o + 1u, (*acc)[17], bq[1] + b); }
+    if (2u < nq) { put4(o + 2u, (*acc)[18], bq[2] + b); }
+    if (3u < nq) { put4(o + 3u, (*acc)[19], bq[3] + b); }
+    if (4u < nq) { put4(o + 4u, (*acc)[20], bq[4] + b); }
+    if (5u < nq) { put4(o + 5u, (*acc)[21], bq[5] + b); }
+    if (6u < nq) { put4(o + 6u, (*acc)[22], bq[6] + b); }
+    if (7u < nq) { put4(o + 7u, (*acc)[23], bq[7] + b); }
+    if (WIDE) {
+      if (8u < nq) { put4(o + 8u, (*acc)[24], bq[8] + b); }
+      if (9u < nq) { put4(o + 9u, (*acc)[25], bq[9] + b); }
+      if (10u < nq) { put4(o + 10u, (*acc)[26], bq[10] + b); }
+      if (11u < nq) { put4(o + 11u, (*acc)[27], bq[11] + b); }
+      if (12u < nq) { put4(o + 12u, (*acc)[28], bq[12] + b); }
+      if (13u < nq) { put4(o + 13u, (*acc)[29], bq[13] + b); }
+      if (14u < nq) { put4(o + 14u, (*acc)[30], bq[14] + b); }
+      if (15u < nq) { put4(o + 15u, (*acc)[31], bq[15] + b); }
+    }
+  }
+  if (t.r.z < p.I) {
+    let o = (t.r.z * p.OSI + t.j0) / 4u;
+    let b = bias_row(t.r.z);
+    if (0u < nq) { put4(o + 0u, (*acc)[32], bq[0] + b); }
+    if (1u < nq) { put4(o + 1u, (*acc)[33], bq[1] + b); }
+    if (2u < nq) { put4(o + 2u, (*acc)[34], bq[2] + b); }
+    if (3u < nq) { put4(o + 3u, (*acc)[35], bq[3] + b); }
+    if (4u < nq) { put4(o + 4u, (*acc)[36], bq[4] + b); }
+    if (5u < nq) { put4(o + 5u, (*acc)[37], bq[5] + b); }
+    if (6u < nq) { put4(o + 6u, (*acc)[38], bq[6] + b); }
+    if (7u < nq) { put4(o + 7u, (*acc)[39], bq[7] + b); }
+    if (WIDE) {
+      if (8u < nq) { put4(o + 8u, (*acc)[40], bq[8] + b); }
+      if (9u < nq) { put4(o + 9u, (*acc)[41], bq[9] + b); }
+      if (10u < nq) { put4(o + 10u, (*acc)[42], bq[10] + b); }
+      if (11u < nq) { put4(o + 11u, (*acc)[43], bq[11] + b); }
+      if (12u < nq) { put4(o + 12u, (*acc)[44], bq[12] + b); }
+      if (13u < nq) { put4(o + 13u, (*acc)[45], bq[13] + b); }
+      if (14u < nq) { put4(o + 14u, (*acc)[46], bq[14] + b); }
+      if (15u < nq) { put4(o + 15u, (*acc)[47], bq[15] + b); }
+    }
+  }
+  if (t.r.w < p.I) {
+    let o = (t.r.w * p.OSI + t.j0) / 4u;
+    let b = bias_row(t.r.w);
+    if (0u < nq) { put4(o + 0u, (*acc)[48], bq[0] + b); }
+    if (1u < nq) { put4(o + 1u, (*acc)[49], bq[1] + b); }
+    if (2u < nq) { put4(o + 2u, (*acc)[50], bq[2] + b); }
+    if (3u < nq) { put4(o + 3u, (*acc)[51], bq[3] + b); }
+    if (4u < nq) { put4(o + 4u, (*acc)[52], bq[4] + b); }
+    if (5u < nq) { put4(o + 5u, (*acc)[53], bq[5] + b); }
+    if (6u < nq) { put4(o + 6u, (*acc)[54], bq[6] + b); }
+    if (7u < nq) { put4(o + 7u, (*acc)[55], bq[7] + b); }
+    if (WIDE) {
+      if (8u < nq) { put4(o + 8u, (*acc)[56], bq[8] + b); }
+      if (9u < nq) { put4(o + 9u, (*acc)[57], bq[9] + b); }
+      if (10u < nq) { put4(o + 10u, (*acc)[58], bq[10] + b); }
+      if (11u < nq) { put4(o + 11u, (*acc)[59], bq[11] + b); }
+      if (12u < nq) { put4(o + 12u, (*acc)[60], bq[12] + b); }
+      if (13u < nq) { put4(o + 13u, (*acc)[61], bq[13] + b); }
+      if (14u < nq) { put4(o + 14u, (*acc)[62], bq[14] + b); }
+      if (15u < nq) { put4(o + 15u, (*acc)[63], bq[15] + b); }
+    }
+  }
+}
+
+// bias[i] of row i as a vec4 (EPILOGUE 3), else 0.
+fn bias_row(i: u32) -> vec4<f32> {
+  if (EPILOGUE != 3u) { return vec4<f32>(); }
+  return vec4<f32>(bias4[i / 4u][i % 4u]);
+}
+
+// out4[o] = v + b (EPILOGUE 0: v; 1: previous value + v; 2, 3: the bias b + v).
+fn put4(o: u32, v: vec4<f32>, b: vec4<f32>) {
+  switch (EPILOGUE) {
+    case 1u: { out4[o] = out4[o] + v; }
+    case 2u, 3u: { out4[o] = b + v; }
+    default: { out4[o] = v; }
   }
 }
 

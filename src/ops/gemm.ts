@@ -71,7 +71,10 @@ export function entryPoint(l: LAccess): string {
 export const gemmSettings = {
   /** Products run on the windowed engine. */
   enabled: true,
-  /** vec4 reads where {@linkcode entryPoint} allows them (tests compare both forms). */
+  /**
+   * vec4 reads where {@linkcode entryPoint} allows them, and vec4 stores where the output rows
+   * allow them (tests compare both forms).
+   */
   vector: true,
 };
 
@@ -144,6 +147,8 @@ export function gemm(
   const RQ = Math.min(64, Math.ceil(l.I / (4 * Math.ceil(l.I / ROWS)) / 8) * 8);
   const groups = rt.grid(Math.ceil(l.I / (4 * RQ)));
   const conv = l.conv ?? new Array(12).fill(0);
+  // whole vec4 stores where out[i, j..j+3] are contiguous and 16-byte aligned
+  const vecOut = gemmSettings.vector && OSJ === 1 && OSI % 4 === 0 && J % 4 === 0;
   // up to PER_DISPATCH successive windows per dispatch (unused bindings repeat the first)
   for (let g = 0; g < G; g++) {
     for (let w0 = 0; w0 < windows; w0 += PER_DISPATCH) {
@@ -172,6 +177,7 @@ export function gemm(
       const k = kernel(`gemm_${entry}`, gemmWgsl, entry, 2, 1, {
         WIDE: JW === 2 * COLS ? 1 : 0,
         EPILOGUE: epilogue,
+        VEC_OUT: vecOut ? 1 : 0,
       }, PER_DISPATCH);
       rt.dispatch(k, [l.src.buffer, (bias ?? l.src).buffer, out.buffer], params, groups, bound);
     }
