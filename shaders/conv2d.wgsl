@@ -201,9 +201,13 @@ struct FilterParams {
   PT: i32, PL: i32, _a: u32, _b: u32,
 }
 @group(0) @binding(0) var<uniform> fp: FilterParams;
-@group(0) @binding(1) var<storage, read> fgy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> part: array<f32>;
+// gy and the partial sums as vec4: whole vec4 reads and stores where O % 4 = 0 (VEC_O), one
+// storage access (a loop over the lanes on llvmpipe) instead of four; components otherwise
+@group(0) @binding(1) var<storage, read> fgy4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> part4: array<vec4<f32>>;
 @group(0) @binding(3) var<uniform> X: array<vec4<f32>, 4096>;
+
+override VEC_O: bool = false;
 
 // Taps outside the image read element 0 and give 0: no branch around the load (on llvmpipe a
 // load under a condition becomes a loop over the lanes).
@@ -218,9 +222,23 @@ override KT: u32 = 32u;
 
 // Channels o0..o0+3 of partial-sum row `row` (those below O).
 fn store_part(row: u32, o0: u32, v: vec4<f32>) {
-  for (var e = 0u; e < 4u; e++) {
-    if (o0 + e < fp.O) { part[row * fp.O + o0 + e] = v[e]; }
+  let i = row * fp.O + o0;
+  if (VEC_O) {
+    part4[i / 4u] = v;
+    return;
   }
+  for (var e = 0u; e < 4u; e++) {
+    if (o0 + e < fp.O) { part4[(i + e) / 4u][(i + e) % 4u] = v[e]; }
+  }
+}
+
+// gy[gb .. gb+3], the channels o0..o0+3 of one output pixel (0 from O on: `ok`).
+fn gy_channels(gb: u32, ok: vec4<bool>) -> vec4<f32> {
+  if (VEC_O) { return fgy4[gb / 4u]; }
+  // channels past O read channel o0 (inside the buffer) and count as 0
+  let i = select(vec4<u32>(gb), vec4<u32>(gb) + vec4<u32>(0u, 1u, 2u, 3u), ok);
+  return select(vec4<f32>(0.0), vec4<f32>(fgy4[i.x / 4u][i.x % 4u], fgy4[i.y / 4u][i.y % 4u],
+    fgy4[i.z / 4u][i.z % 4u], fgy4[i.w / 4u][i.w % 4u]), ok);
 }
 
 @compute @workgroup_size(16)
@@ -274,10 +292,7 @@ fn filter_taps(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   for (var q = s * fp.PS; q < q1; q++) {
     let oh = q / fp.OW;
     let ow = q % fp.OW;
-    // channels past O read channel o0 (inside the buffer) and count as 0
-    let gb = ((b * fp.OH + oh) * fp.OW + ow) * fp.O + o0;
-    let gv = select(vec4<f32>(0.0), vec4<f32>(fgy[gb], fgy[select(gb, gb + 1u, ok.y)],
-      fgy[select(gb, gb + 2u, ok.z)], fgy[select(gb, gb + 3u, ok.w)]), ok);
+    let gv = gy_channels(((b * fp.OH + oh) * fp.OW + ow) * fp.O + o0, ok);
     let ih = i32(oh * fp.S);
     let iw = i32(ow * fp.S);
     if (0u < KT) { acc[0] += x_tap(bl, ih + th[0], iw + tw[0], tc[0]) * gv; }

@@ -222,7 +222,10 @@ function backpropFilterTaps(x: Tensor, gy: Tensor, wShape: readonly number[], g:
   // x copied into whole 64 KiB windows (aligned offsets, the last one padded)
   const windows = Math.ceil(g.B / perWindow);
   const xs = windowCopy(x, image, perWindow, windows);
-  const k = kernel("conv2d_filter_taps", convWgsl, "filter_taps", 1, 1, { KT }, 1);
+  const k = kernel("conv2d_filter_taps", convWgsl, "filter_taps", 1, 1, {
+    KT,
+    VEC_O: g.O % 4 === 0 ? 1 : 0,
+  }, 1);
   const rt = runtime();
   for (let w = 0; w < windows; w++) {
     const b0 = w * perWindow;
