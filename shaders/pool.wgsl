@@ -173,3 +173,78 @@ fn max_backward_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
     }
   }
 }
+
+// Four channels c..c+3 per invocation (C % 4 = 0; `o4`, `i4` count vec4): one storage access
+// per cell for four channels. The window's cells are the same for the four, each channel keeps
+// its own first maximum. Padded cells read element 0 and never win (no branch around a load).
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> out14: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> second4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> out24: array<vec4<f32>>;
+
+// Per channel: the vec4 index of its first maximum's cell, and the maximum.
+struct Max4 { best: vec4<u32>, m: vec4<f32> }
+
+fn window_argmax4(q: Out) -> Max4 {
+  var r: Max4;
+  var found = vec4<bool>(false);
+  for (var kh = 0u; kh < K; kh++) {
+    for (var kw = 0u; kw < K; kw++) {
+      let cell = window_cell(q.b, q.oh, q.ow, q.c, kh, kw);
+      let inside = cell >= 0;
+      let i4 = select(0u, u32(cell) / 4u, inside);
+      let v = x4[i4];
+      let take = vec4<bool>(inside) & (!found | (v > r.m));
+      r.m = select(r.m, v, take);
+      r.best = select(r.best, vec4<u32>(i4), take);
+      found = found | vec4<bool>(inside);
+    }
+  }
+  return r;
+}
+
+@compute @workgroup_size(64)
+fn max_forward4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_index) lid: u32) {
+  let o4 = linear_index(wid, nwg, lid);
+  if (o4 >= p.n) { return; }
+  out14[o4] = window_argmax4(out_coords(o4 * 4u)).m;
+}
+
+@compute @workgroup_size(64)
+fn max_gather4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+  let o4 = linear_index(wid, nwg, lid);
+  if (o4 >= p.n) { return; }
+  let q = out_coords(o4 * 4u);
+  let best = window_argmax4(q).best;
+  var r = vec4<f32>(0.0);
+  for (var kh = 0u; kh < K; kh++) {
+    for (var kw = 0u; kw < K; kw++) {
+      let cell = window_cell(q.b, q.oh, q.ow, q.c, kh, kw);
+      let i4 = select(0u, u32(cell) / 4u, cell >= 0);
+      r = select(r, second4[i4], (best == vec4<u32>(i4)) & vec4<bool>(cell >= 0));
+    }
+  }
+  out24[o4] = r;
+}
+
+@compute @workgroup_size(64)
+fn max_backward_tiled4(@builtin(workgroup_id) wid: vec3<u32>,
+                       @builtin(num_workgroups) nwg: vec3<u32>,
+                       @builtin(local_invocation_index) lid: u32) {
+  let o4 = linear_index(wid, nwg, lid);
+  if (o4 >= p.n) { return; }
+  let q = out_coords(o4 * 4u);
+  let best = window_argmax4(q).best;
+  let g = second4[o4];
+  for (var kh = 0u; kh < K; kh++) {
+    for (var kw = 0u; kw < K; kw++) {
+      let cell = window_cell(q.b, q.oh, q.ow, q.c, kh, kw);
+      if (cell >= 0) {
+        let i4 = u32(cell) / 4u;
+        out24[i4] = select(vec4<f32>(0.0), g, best == vec4<u32>(i4));
+      }
+    }
+  }
+}

@@ -22,6 +22,8 @@ export interface PoolOptions {
 
 interface PoolGeo {
   shape: number[];
+  /** Four channels per invocation (C % 4 = 0): the `…4` entry points and their suffix. */
+  v4: "" | "4";
   /** The window size, also a pipeline constant of the kernels. */
   K: number;
   tiles: boolean;
@@ -41,6 +43,7 @@ function geo(x: readonly number[], o: PoolOptions, defPad: Padding, op: string):
     // windows side by side covering every input cell exactly once
     tiles: K === S && gh.out * S - gh.before >= H && gw.out * S - gw.before >= W,
     K,
+    v4: C % 4 === 0 ? "4" : "",
     params: (n) => new Params().u32(B, H, W, C, gh.out, gw.out, K, S, gh.before, gw.before, n, 0),
   };
 }
@@ -50,11 +53,12 @@ export function maxPool(x: Tensor, options: PoolOptions = {}): Tensor {
   expectDType(x, "f32", "maxPool");
   const g = geo(x.shape, options, "SAME", "maxPool");
   const y = output(g.shape, "maxPool");
+  const n = g.v4 ? y.size / 4 : y.size;
   launch(
-    kernel("maxpool_forward", poolWgsl, "max_forward", 1, 1, { K: g.K }),
+    kernel(`maxpool_forward${g.v4}`, poolWgsl, `max_forward${g.v4}`, 1, 1, { K: g.K }),
     [x.buffer, y.buffer],
-    g.params(y.size),
-    y.size,
+    g.params(n),
+    n,
   );
   return record(y, "maxPool", [x], (gy) => [maxPoolBackward(x, gy, options)]);
 }
@@ -71,11 +75,14 @@ export function maxPoolBackward(x: Tensor, gy: Tensor, options: PoolOptions = {}
   }
   const gx = output(x.shape, "maxPoolBackward");
   if (g.tiles) {
+    const n = g.v4 ? gy.size / 4 : gy.size;
     launch(
-      kernel("maxpool_backward_tiled", poolWgsl, "max_backward_tiled", 2, 1, { K: g.K }),
+      kernel(`maxpool_backward_tiled${g.v4}`, poolWgsl, `max_backward_tiled${g.v4}`, 2, 1, {
+        K: g.K,
+      }),
       [x.buffer, gy.buffer, gx.buffer],
-      g.params(gy.size),
-      gy.size,
+      g.params(n),
+      n,
     );
   } else {
     launch(
@@ -101,11 +108,12 @@ export function maxPoolGather(x: Tensor, v: Tensor, options: PoolOptions = {}): 
     throw new Error(`maxPoolGather: v has shape [${v.shape}], expected [${x.shape}]`);
   }
   const y = output(g.shape, "maxPoolGather");
+  const n = g.v4 ? y.size / 4 : y.size;
   launch(
-    kernel("maxpool_gather", poolWgsl, "max_gather", 2, 1, { K: g.K }),
+    kernel(`maxpool_gather${g.v4}`, poolWgsl, `max_gather${g.v4}`, 2, 1, { K: g.K }),
     [x.buffer, v.buffer, y.buffer],
-    g.params(y.size),
-    y.size,
+    g.params(n),
+    n,
   );
   return record(y, "maxPoolGather", [x, v], (G, needs) => [
     null,

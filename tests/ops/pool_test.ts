@@ -6,6 +6,7 @@ import {
   hashed,
   maxPool,
   maxPoolBackward,
+  maxPoolGather,
   mul,
   padChannels,
   relu,
@@ -71,47 +72,61 @@ Deno.test("avgPool + padChannels (ResNet shortcut): forward and gradient", async
   });
 });
 
-Deno.test("maxPoolBackward: tiling and overlapping windows equal a host reference", async () => {
+Deno.test("maxPool, its backward and gather: tiling, overlapping windows, four-channel forms equal a host reference", async () => {
   const cases: [number[], number, number, "SAME" | "VALID"][] = [
     [[2, 7, 9, 3], 2, 2, "SAME"], // tiles, padded bottom/right
     [[1, 4, 4, 2], 3, 3, "SAME"], // tiles, padded on both sides
     [[2, 7, 7, 2], 2, 2, "VALID"], // last row/column in no window
     [[1, 7, 6, 2], 3, 2, "SAME"], // overlapping windows
+    [[2, 7, 9, 4], 2, 2, "SAME"], // four channels per invocation, padded bottom/right
+    [[1, 4, 4, 8], 3, 3, "SAME"], // the same, padded on both sides
+    [[2, 8, 6, 12], 2, 2, "SAME"], // the same, no padding (the MNIST CNN's case)
+    [[1, 7, 6, 4], 3, 2, "SAME"], // overlapping windows, four channels
   ];
   for (const [shape, K, S, padding] of cases) {
-    const [B, H, W, C] = shape;
-    // a few exact ties, so the first-arg-max rule matters
-    const xs = hashed(7, shape, 1).map((v) => Math.round(v * 4) / 4);
-    const x = tensor(xs, shape);
-    const y = maxPool(x, { size: K, stride: S, padding });
-    const [, OH, OW] = y.shape;
-    const gys = hashed(8, y.shape as number[], 1);
-    const gx = await read(
-      maxPoolBackward(x, tensor(gys, y.shape), { size: K, stride: S, padding }),
-    );
-    const totalH = Math.max((OH - 1) * S + K - H, 0), totalW = Math.max((OW - 1) * S + K - W, 0);
-    const PT = padding === "SAME" ? Math.floor(totalH / 2) : 0;
-    const PL = padding === "SAME" ? Math.floor(totalW / 2) : 0;
-    const ref = new Float32Array(xs.length);
-    for (let b = 0; b < B; b++) {
-      for (let oh = 0; oh < OH; oh++) {
-        for (let ow = 0; ow < OW; ow++) {
-          for (let c = 0; c < C; c++) {
-            let best = -1;
-            for (let kh = 0; kh < K; kh++) {
-              for (let kw = 0; kw < K; kw++) {
-                const ih = oh * S + kh - PT, iw = ow * S + kw - PL;
-                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
-                const i = ((b * H + ih) * W + iw) * C + c;
-                if (best < 0 || xs[i] > xs[best]) best = i;
+    await tidy(async () => {
+      const [B, H, W, C] = shape;
+      const opts = { size: K, stride: S, padding };
+      const what = `[${shape}] K=${K} S=${S} ${padding}`;
+      // a few exact ties, so the first-arg-max rule matters
+      const xs = hashed(7, shape, 1).map((v) => Math.round(v * 4) / 4);
+      const x = tensor(xs, shape);
+      const y = maxPool(x, opts);
+      const [, OH, OW] = y.shape;
+      const gys = hashed(8, y.shape as number[], 1);
+      const vs = hashed(9, shape, 1);
+      const totalH = Math.max((OH - 1) * S + K - H, 0), totalW = Math.max((OW - 1) * S + K - W, 0);
+      const PT = padding === "SAME" ? Math.floor(totalH / 2) : 0;
+      const PL = padding === "SAME" ? Math.floor(totalW / 2) : 0;
+      const refY = new Float32Array(y.size), refGx = new Float32Array(xs.length);
+      const refGather = new Float32Array(y.size);
+      for (let b = 0; b < B; b++) {
+        for (let oh = 0; oh < OH; oh++) {
+          for (let ow = 0; ow < OW; ow++) {
+            for (let c = 0; c < C; c++) {
+              let best = -1;
+              for (let kh = 0; kh < K; kh++) {
+                for (let kw = 0; kw < K; kw++) {
+                  const ih = oh * S + kh - PT, iw = ow * S + kw - PL;
+                  if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                  const i = ((b * H + ih) * W + iw) * C + c;
+                  if (best < 0 || xs[i] > xs[best]) best = i;
+                }
               }
+              const o = ((b * OH + oh) * OW + ow) * C + c;
+              refY[o] = xs[best];
+              refGx[best] += gys[o];
+              refGather[o] = vs[best];
             }
-            ref[best] += gys[((b * OH + oh) * OW + ow) * C + c];
           }
         }
       }
-    }
-    assertClose(gx, ref, `maxPoolBackward [${shape}] K=${K} S=${S} ${padding}`, 1e-6);
+      assertClose(await read(y), refY, `maxPool ${what}`, 1e-6);
+      const gx = maxPoolBackward(x, tensor(gys, y.shape), opts);
+      assertClose(await read(gx), refGx, `maxPoolBackward ${what}`, 1e-6);
+      const gathered = maxPoolGather(x, tensor(vs, shape), opts);
+      assertClose(await read(gathered), refGather, `maxPoolGather ${what}`, 1e-6);
+    });
   }
 });
 
