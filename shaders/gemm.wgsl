@@ -6,10 +6,11 @@
 // group each); successive dispatches walk on and accumulate into `out` (the first adds the
 // bias or starts from zero).
 // Every invocation computes 4 rows × 32 columns (64 with WIDE): the U values of a row k are
-// the same for the whole workgroup (uniform loads, which a software adapter such as llvmpipe
-// turns into one scalar load and a broadcast), and the 4 L values are the only per-invocation
-// memory loads, so each loaded value feeds 32 (64) FMAs. A workgroup of 64 covers up to 256
-// rows × 32 (64) columns.
+// the same for the whole workgroup (uniform loads: on llvmpipe one gather per component, far
+// cheaper than its per-lane loop for a storage access; a scalar load and a broadcast only at a
+// compile-time-constant offset, which fully unrolled loops gave but measured no faster here),
+// and the 4 L values are the only per-invocation storage loads, so each feeds 32 (64) FMAs.
+// A workgroup of 64 covers up to 256 rows × 32 (64) columns.
 //
 // Entry points differ in how L[i,k] is read:
 //   matmul:       L[i,k] = A[i*SI + k*SK]                               (A = in0)
