@@ -190,15 +190,16 @@ fn col2im(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
 
 // filter_taps: the filter gradient for few taps (KT = KH·KW·C ≤ 32, O ≤ 64), as partial sums
 // part[(b·slices + s)·KT + t, o] over slice s of image b's output pixels. A window of whole
-// images of x sits in a uniform buffer (image b - B0 at X[(b - B0)·H·W·C ..]); the x taps of a
-// pixel are the same for every invocation, and each invocation takes four output channels
-// o0..o0+3, so each tap's address arithmetic serves four FMAs and each gy value KT of them.
-// The caller adds the partial sums up.
+// images of x sits in a uniform buffer (image b - B0 at X[(b - B0)·H·W·C ..]). Each invocation
+// takes eight output channels o0..o0+7 of one slice, so each tap's address arithmetic and x read
+// serve eight FMAs and each gy value KT of them; the L = ceil(O/8) invocations of a slice sit next
+// to each other, and a workgroup of 16 holds SPW = 16 / L (image, slice) units (for O = 32: four,
+// and each x read, a gather over the lanes, serves the four). The caller adds the partial sums up.
 struct FilterParams {
   B0: u32, slices: u32, PS: u32, KT: u32,
   H: u32, W: u32, C: u32, OH: u32,
   OW: u32, O: u32, S: u32, KW: u32,
-  PT: i32, PL: i32, _a: u32, _b: u32,
+  PT: i32, PL: i32, units: u32, _b: u32, // units: (image, slice) pairs of this dispatch
 }
 @group(0) @binding(0) var<uniform> fp: FilterParams;
 // gy and the partial sums as vec4: whole vec4 reads and stores where O % 4 = 0 (VEC_O), one
@@ -234,7 +235,7 @@ fn store_part(row: u32, o0: u32, v: vec4<f32>) {
 
 // gy[gb .. gb+3], the channels o0..o0+3 of one output pixel (0 from O on: `ok`).
 fn gy_channels(gb: u32, ok: vec4<bool>) -> vec4<f32> {
-  if (VEC_O) { return fgy4[gb / 4u]; }
+  if (VEC_O) { return select(vec4<f32>(0.0), fgy4[gb / 4u], ok); }
   // channels past O read channel o0 (inside the buffer) and count as 0
   let i = select(vec4<u32>(gb), vec4<u32>(gb) + vec4<u32>(0u, 1u, 2u, 3u), ok);
   return select(vec4<f32>(0.0), vec4<f32>(fgy4[i.x / 4u][i.x % 4u], fgy4[i.y / 4u][i.y % 4u],
@@ -244,13 +245,18 @@ fn gy_channels(gb: u32, ok: vec4<bool>) -> vec4<f32> {
 @compute @workgroup_size(16)
 fn filter_taps(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) lid: u32) {
-  let o0 = 4u * lid;
-  if (o0 >= fp.O) { return; }
-  let ok = (vec4<u32>(o0) + vec4<u32>(0u, 1u, 2u, 3u)) < vec4<u32>(fp.O);
-  let g = linear_group(wid, nwg);
-  let bl = g / fp.slices;
+  let L = (fp.O + 7u) / 8u;
+  let spw = 16u / L;
+  let sub = lid / L;
+  if (sub >= spw) { return; }
+  let o0 = 8u * (lid % L);
+  let oka = (vec4<u32>(o0) + vec4<u32>(0u, 1u, 2u, 3u)) < vec4<u32>(fp.O);
+  let okb = (vec4<u32>(o0) + vec4<u32>(4u, 5u, 6u, 7u)) < vec4<u32>(fp.O);
+  let unit = linear_group(wid, nwg) * spw + sub;
+  if (unit >= fp.units) { return; }
+  let bl = unit / fp.slices;
   let b = fp.B0 + bl;
-  let s = g % fp.slices;
+  let s = unit % fp.slices;
   // tap t = (kh, kw, c): its offsets, computed once (constant indices keep them in registers)
   var th: array<i32, 32>;
   var tw: array<i32, 32>;
@@ -287,78 +293,81 @@ fn filter_taps(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   th[29] = i32(29u / (fp.KW * fp.C)) - fp.PT; tw[29] = i32((29u / fp.C) % fp.KW) - fp.PL; tc[29] = 29u % fp.C;
   th[30] = i32(30u / (fp.KW * fp.C)) - fp.PT; tw[30] = i32((30u / fp.C) % fp.KW) - fp.PL; tc[30] = 30u % fp.C;
   th[31] = i32(31u / (fp.KW * fp.C)) - fp.PT; tw[31] = i32((31u / fp.C) % fp.KW) - fp.PL; tc[31] = 31u % fp.C;
-  var acc: array<vec4<f32>, 32>;
+  // acc[t]: channels o0..o0+3 of tap t; acc[32 + t]: o0+4..o0+7
+  var acc: array<vec4<f32>, 64>;
   let q1 = min((s + 1u) * fp.PS, fp.OH * fp.OW);
   for (var q = s * fp.PS; q < q1; q++) {
     let oh = q / fp.OW;
     let ow = q % fp.OW;
-    let gv = gy_channels(((b * fp.OH + oh) * fp.OW + ow) * fp.O + o0, ok);
+    let gb = ((b * fp.OH + oh) * fp.OW + ow) * fp.O + o0;
+    let ga = gy_channels(gb, oka);
+    let gc = gy_channels(select(gb, gb + 4u, okb.x), okb);
     let ih = i32(oh * fp.S);
     let iw = i32(ow * fp.S);
-    if (0u < KT) { acc[0] += x_tap(bl, ih + th[0], iw + tw[0], tc[0]) * gv; }
-    if (1u < KT) { acc[1] += x_tap(bl, ih + th[1], iw + tw[1], tc[1]) * gv; }
-    if (2u < KT) { acc[2] += x_tap(bl, ih + th[2], iw + tw[2], tc[2]) * gv; }
-    if (3u < KT) { acc[3] += x_tap(bl, ih + th[3], iw + tw[3], tc[3]) * gv; }
-    if (4u < KT) { acc[4] += x_tap(bl, ih + th[4], iw + tw[4], tc[4]) * gv; }
-    if (5u < KT) { acc[5] += x_tap(bl, ih + th[5], iw + tw[5], tc[5]) * gv; }
-    if (6u < KT) { acc[6] += x_tap(bl, ih + th[6], iw + tw[6], tc[6]) * gv; }
-    if (7u < KT) { acc[7] += x_tap(bl, ih + th[7], iw + tw[7], tc[7]) * gv; }
-    if (8u < KT) { acc[8] += x_tap(bl, ih + th[8], iw + tw[8], tc[8]) * gv; }
-    if (9u < KT) { acc[9] += x_tap(bl, ih + th[9], iw + tw[9], tc[9]) * gv; }
-    if (10u < KT) { acc[10] += x_tap(bl, ih + th[10], iw + tw[10], tc[10]) * gv; }
-    if (11u < KT) { acc[11] += x_tap(bl, ih + th[11], iw + tw[11], tc[11]) * gv; }
-    if (12u < KT) { acc[12] += x_tap(bl, ih + th[12], iw + tw[12], tc[12]) * gv; }
-    if (13u < KT) { acc[13] += x_tap(bl, ih + th[13], iw + tw[13], tc[13]) * gv; }
-    if (14u < KT) { acc[14] += x_tap(bl, ih + th[14], iw + tw[14], tc[14]) * gv; }
-    if (15u < KT) { acc[15] += x_tap(bl, ih + th[15], iw + tw[15], tc[15]) * gv; }
-    if (16u < KT) { acc[16] += x_tap(bl, ih + th[16], iw + tw[16], tc[16]) * gv; }
-    if (17u < KT) { acc[17] += x_tap(bl, ih + th[17], iw + tw[17], tc[17]) * gv; }
-    if (18u < KT) { acc[18] += x_tap(bl, ih + th[18], iw + tw[18], tc[18]) * gv; }
-    if (19u < KT) { acc[19] += x_tap(bl, ih + th[19], iw + tw[19], tc[19]) * gv; }
-    if (20u < KT) { acc[20] += x_tap(bl, ih + th[20], iw + tw[20], tc[20]) * gv; }
-    if (21u < KT) { acc[21] += x_tap(bl, ih + th[21], iw + tw[21], tc[21]) * gv; }
-    if (22u < KT) { acc[22] += x_tap(bl, ih + th[22], iw + tw[22], tc[22]) * gv; }
-    if (23u < KT) { acc[23] += x_tap(bl, ih + th[23], iw + tw[23], tc[23]) * gv; }
-    if (24u < KT) { acc[24] += x_tap(bl, ih + th[24], iw + tw[24], tc[24]) * gv; }
-    if (25u < KT) { acc[25] += x_tap(bl, ih + th[25], iw + tw[25], tc[25]) * gv; }
-    if (26u < KT) { acc[26] += x_tap(bl, ih + th[26], iw + tw[26], tc[26]) * gv; }
-    if (27u < KT) { acc[27] += x_tap(bl, ih + th[27], iw + tw[27], tc[27]) * gv; }
-    if (28u < KT) { acc[28] += x_tap(bl, ih + th[28], iw + tw[28], tc[28]) * gv; }
-    if (29u < KT) { acc[29] += x_tap(bl, ih + th[29], iw + tw[29], tc[29]) * gv; }
-    if (30u < KT) { acc[30] += x_tap(bl, ih + th[30], iw + tw[30], tc[30]) * gv; }
-    if (31u < KT) { acc[31] += x_tap(bl, ih + th[31], iw + tw[31], tc[31]) * gv; }
+    if (0u < KT) { let xv = x_tap(bl, ih + th[0], iw + tw[0], tc[0]); acc[0] += xv * ga; acc[32] += xv * gc; }
+    if (1u < KT) { let xv = x_tap(bl, ih + th[1], iw + tw[1], tc[1]); acc[1] += xv * ga; acc[33] += xv * gc; }
+    if (2u < KT) { let xv = x_tap(bl, ih + th[2], iw + tw[2], tc[2]); acc[2] += xv * ga; acc[34] += xv * gc; }
+    if (3u < KT) { let xv = x_tap(bl, ih + th[3], iw + tw[3], tc[3]); acc[3] += xv * ga; acc[35] += xv * gc; }
+    if (4u < KT) { let xv = x_tap(bl, ih + th[4], iw + tw[4], tc[4]); acc[4] += xv * ga; acc[36] += xv * gc; }
+    if (5u < KT) { let xv = x_tap(bl, ih + th[5], iw + tw[5], tc[5]); acc[5] += xv * ga; acc[37] += xv * gc; }
+    if (6u < KT) { let xv = x_tap(bl, ih + th[6], iw + tw[6], tc[6]); acc[6] += xv * ga; acc[38] += xv * gc; }
+    if (7u < KT) { let xv = x_tap(bl, ih + th[7], iw + tw[7], tc[7]); acc[7] += xv * ga; acc[39] += xv * gc; }
+    if (8u < KT) { let xv = x_tap(bl, ih + th[8], iw + tw[8], tc[8]); acc[8] += xv * ga; acc[40] += xv * gc; }
+    if (9u < KT) { let xv = x_tap(bl, ih + th[9], iw + tw[9], tc[9]); acc[9] += xv * ga; acc[41] += xv * gc; }
+    if (10u < KT) { let xv = x_tap(bl, ih + th[10], iw + tw[10], tc[10]); acc[10] += xv * ga; acc[42] += xv * gc; }
+    if (11u < KT) { let xv = x_tap(bl, ih + th[11], iw + tw[11], tc[11]); acc[11] += xv * ga; acc[43] += xv * gc; }
+    if (12u < KT) { let xv = x_tap(bl, ih + th[12], iw + tw[12], tc[12]); acc[12] += xv * ga; acc[44] += xv * gc; }
+    if (13u < KT) { let xv = x_tap(bl, ih + th[13], iw + tw[13], tc[13]); acc[13] += xv * ga; acc[45] += xv * gc; }
+    if (14u < KT) { let xv = x_tap(bl, ih + th[14], iw + tw[14], tc[14]); acc[14] += xv * ga; acc[46] += xv * gc; }
+    if (15u < KT) { let xv = x_tap(bl, ih + th[15], iw + tw[15], tc[15]); acc[15] += xv * ga; acc[47] += xv * gc; }
+    if (16u < KT) { let xv = x_tap(bl, ih + th[16], iw + tw[16], tc[16]); acc[16] += xv * ga; acc[48] += xv * gc; }
+    if (17u < KT) { let xv = x_tap(bl, ih + th[17], iw + tw[17], tc[17]); acc[17] += xv * ga; acc[49] += xv * gc; }
+    if (18u < KT) { let xv = x_tap(bl, ih + th[18], iw + tw[18], tc[18]); acc[18] += xv * ga; acc[50] += xv * gc; }
+    if (19u < KT) { let xv = x_tap(bl, ih + th[19], iw + tw[19], tc[19]); acc[19] += xv * ga; acc[51] += xv * gc; }
+    if (20u < KT) { let xv = x_tap(bl, ih + th[20], iw + tw[20], tc[20]); acc[20] += xv * ga; acc[52] += xv * gc; }
+    if (21u < KT) { let xv = x_tap(bl, ih + th[21], iw + tw[21], tc[21]); acc[21] += xv * ga; acc[53] += xv * gc; }
+    if (22u < KT) { let xv = x_tap(bl, ih + th[22], iw + tw[22], tc[22]); acc[22] += xv * ga; acc[54] += xv * gc; }
+    if (23u < KT) { let xv = x_tap(bl, ih + th[23], iw + tw[23], tc[23]); acc[23] += xv * ga; acc[55] += xv * gc; }
+    if (24u < KT) { let xv = x_tap(bl, ih + th[24], iw + tw[24], tc[24]); acc[24] += xv * ga; acc[56] += xv * gc; }
+    if (25u < KT) { let xv = x_tap(bl, ih + th[25], iw + tw[25], tc[25]); acc[25] += xv * ga; acc[57] += xv * gc; }
+    if (26u < KT) { let xv = x_tap(bl, ih + th[26], iw + tw[26], tc[26]); acc[26] += xv * ga; acc[58] += xv * gc; }
+    if (27u < KT) { let xv = x_tap(bl, ih + th[27], iw + tw[27], tc[27]); acc[27] += xv * ga; acc[59] += xv * gc; }
+    if (28u < KT) { let xv = x_tap(bl, ih + th[28], iw + tw[28], tc[28]); acc[28] += xv * ga; acc[60] += xv * gc; }
+    if (29u < KT) { let xv = x_tap(bl, ih + th[29], iw + tw[29], tc[29]); acc[29] += xv * ga; acc[61] += xv * gc; }
+    if (30u < KT) { let xv = x_tap(bl, ih + th[30], iw + tw[30], tc[30]); acc[30] += xv * ga; acc[62] += xv * gc; }
+    if (31u < KT) { let xv = x_tap(bl, ih + th[31], iw + tw[31], tc[31]); acc[31] += xv * ga; acc[63] += xv * gc; }
   }
   let base = (b * fp.slices + s) * fp.KT;
-  if (0u < KT) { store_part(base + 0u, o0, acc[0]); }
-  if (1u < KT) { store_part(base + 1u, o0, acc[1]); }
-  if (2u < KT) { store_part(base + 2u, o0, acc[2]); }
-  if (3u < KT) { store_part(base + 3u, o0, acc[3]); }
-  if (4u < KT) { store_part(base + 4u, o0, acc[4]); }
-  if (5u < KT) { store_part(base + 5u, o0, acc[5]); }
-  if (6u < KT) { store_part(base + 6u, o0, acc[6]); }
-  if (7u < KT) { store_part(base + 7u, o0, acc[7]); }
-  if (8u < KT) { store_part(base + 8u, o0, acc[8]); }
-  if (9u < KT) { store_part(base + 9u, o0, acc[9]); }
-  if (10u < KT) { store_part(base + 10u, o0, acc[10]); }
-  if (11u < KT) { store_part(base + 11u, o0, acc[11]); }
-  if (12u < KT) { store_part(base + 12u, o0, acc[12]); }
-  if (13u < KT) { store_part(base + 13u, o0, acc[13]); }
-  if (14u < KT) { store_part(base + 14u, o0, acc[14]); }
-  if (15u < KT) { store_part(base + 15u, o0, acc[15]); }
-  if (16u < KT) { store_part(base + 16u, o0, acc[16]); }
-  if (17u < KT) { store_part(base + 17u, o0, acc[17]); }
-  if (18u < KT) { store_part(base + 18u, o0, acc[18]); }
-  if (19u < KT) { store_part(base + 19u, o0, acc[19]); }
-  if (20u < KT) { store_part(base + 20u, o0, acc[20]); }
-  if (21u < KT) { store_part(base + 21u, o0, acc[21]); }
-  if (22u < KT) { store_part(base + 22u, o0, acc[22]); }
-  if (23u < KT) { store_part(base + 23u, o0, acc[23]); }
-  if (24u < KT) { store_part(base + 24u, o0, acc[24]); }
-  if (25u < KT) { store_part(base + 25u, o0, acc[25]); }
-  if (26u < KT) { store_part(base + 26u, o0, acc[26]); }
-  if (27u < KT) { store_part(base + 27u, o0, acc[27]); }
-  if (28u < KT) { store_part(base + 28u, o0, acc[28]); }
-  if (29u < KT) { store_part(base + 29u, o0, acc[29]); }
-  if (30u < KT) { store_part(base + 30u, o0, acc[30]); }
-  if (31u < KT) { store_part(base + 31u, o0, acc[31]); }
+  if (0u < KT) { store_part(base + 0u, o0, acc[0]); if (okb.x) { store_part(base + 0u, o0 + 4u, acc[32]); } }
+  if (1u < KT) { store_part(base + 1u, o0, acc[1]); if (okb.x) { store_part(base + 1u, o0 + 4u, acc[33]); } }
+  if (2u < KT) { store_part(base + 2u, o0, acc[2]); if (okb.x) { store_part(base + 2u, o0 + 4u, acc[34]); } }
+  if (3u < KT) { store_part(base + 3u, o0, acc[3]); if (okb.x) { store_part(base + 3u, o0 + 4u, acc[35]); } }
+  if (4u < KT) { store_part(base + 4u, o0, acc[4]); if (okb.x) { store_part(base + 4u, o0 + 4u, acc[36]); } }
+  if (5u < KT) { store_part(base + 5u, o0, acc[5]); if (okb.x) { store_part(base + 5u, o0 + 4u, acc[37]); } }
+  if (6u < KT) { store_part(base + 6u, o0, acc[6]); if (okb.x) { store_part(base + 6u, o0 + 4u, acc[38]); } }
+  if (7u < KT) { store_part(base + 7u, o0, acc[7]); if (okb.x) { store_part(base + 7u, o0 + 4u, acc[39]); } }
+  if (8u < KT) { store_part(base + 8u, o0, acc[8]); if (okb.x) { store_part(base + 8u, o0 + 4u, acc[40]); } }
+  if (9u < KT) { store_part(base + 9u, o0, acc[9]); if (okb.x) { store_part(base + 9u, o0 + 4u, acc[41]); } }
+  if (10u < KT) { store_part(base + 10u, o0, acc[10]); if (okb.x) { store_part(base + 10u, o0 + 4u, acc[42]); } }
+  if (11u < KT) { store_part(base + 11u, o0, acc[11]); if (okb.x) { store_part(base + 11u, o0 + 4u, acc[43]); } }
+  if (12u < KT) { store_part(base + 12u, o0, acc[12]); if (okb.x) { store_part(base + 12u, o0 + 4u, acc[44]); } }
+  if (13u < KT) { store_part(base + 13u, o0, acc[13]); if (okb.x) { store_part(base + 13u, o0 + 4u, acc[45]); } }
+  if (14u < KT) { store_part(base + 14u, o0, acc[14]); if (okb.x) { store_part(base + 14u, o0 + 4u, acc[46]); } }
+  if (15u < KT) { store_part(base + 15u, o0, acc[15]); if (okb.x) { store_part(base + 15u, o0 + 4u, acc[47]); } }
+  if (16u < KT) { store_part(base + 16u, o0, acc[16]); if (okb.x) { store_part(base + 16u, o0 + 4u, acc[48]); } }
+  if (17u < KT) { store_part(base + 17u, o0, acc[17]); if (okb.x) { store_part(base + 17u, o0 + 4u, acc[49]); } }
+  if (18u < KT) { store_part(base + 18u, o0, acc[18]); if (okb.x) { store_part(base + 18u, o0 + 4u, acc[50]); } }
+  if (19u < KT) { store_part(base + 19u, o0, acc[19]); if (okb.x) { store_part(base + 19u, o0 + 4u, acc[51]); } }
+  if (20u < KT) { store_part(base + 20u, o0, acc[20]); if (okb.x) { store_part(base + 20u, o0 + 4u, acc[52]); } }
+  if (21u < KT) { store_part(base + 21u, o0, acc[21]); if (okb.x) { store_part(base + 21u, o0 + 4u, acc[53]); } }
+  if (22u < KT) { store_part(base + 22u, o0, acc[22]); if (okb.x) { store_part(base + 22u, o0 + 4u, acc[54]); } }
+  if (23u < KT) { store_part(base + 23u, o0, acc[23]); if (okb.x) { store_part(base + 23u, o0 + 4u, acc[55]); } }
+  if (24u < KT) { store_part(base + 24u, o0, acc[24]); if (okb.x) { store_part(base + 24u, o0 + 4u, acc[56]); } }
+  if (25u < KT) { store_part(base + 25u, o0, acc[25]); if (okb.x) { store_part(base + 25u, o0 + 4u, acc[57]); } }
+  if (26u < KT) { store_part(base + 26u, o0, acc[26]); if (okb.x) { store_part(base + 26u, o0 + 4u, acc[58]); } }
+  if (27u < KT) { store_part(base + 27u, o0, acc[27]); if (okb.x) { store_part(base + 27u, o0 + 4u, acc[59]); } }
+  if (28u < KT) { store_part(base + 28u, o0, acc[28]); if (okb.x) { store_part(base + 28u, o0 + 4u, acc[60]); } }
+  if (29u < KT) { store_part(base + 29u, o0, acc[29]); if (okb.x) { store_part(base + 29u, o0 + 4u, acc[61]); } }
+  if (30u < KT) { store_part(base + 30u, o0, acc[30]); if (okb.x) { store_part(base + 30u, o0 + 4u, acc[62]); } }
+  if (31u < KT) { store_part(base + 31u, o0, acc[31]); if (okb.x) { store_part(base + 31u, o0 + 4u, acc[63]); } }
 }

@@ -215,8 +215,10 @@ function backpropFilterTaps(x: Tensor, gy: Tensor, wShape: readonly number[], g:
   const image = g.H * g.W * g.C;
   const perWindow = Math.floor(WINDOW_BYTES / 4 / image);
   const pixels = g.OH * g.OW;
-  // slices of each image's output pixels: enough workgroups for every core, short loops
-  const slices = Math.max(1, Math.min(Math.ceil(pixels / 64), Math.ceil(16 / g.B)));
+  // slices of each image's output pixels: enough workgroups for every core, short loops; a
+  // workgroup takes SPW (image, slice) units (eight channels per invocation, see the shader)
+  const spw = Math.floor(16 / Math.ceil(g.O / 8));
+  const slices = Math.max(1, Math.min(Math.ceil(pixels / 64), Math.ceil(16 * spw / g.B)));
   const PS = Math.ceil(pixels / slices);
   const part = output([g.B * slices, KT * g.O], "conv2dBackpropFilter (partial sums)");
   // x copied into whole 64 KiB windows (aligned offsets, the last one padded)
@@ -231,8 +233,8 @@ function backpropFilterTaps(x: Tensor, gy: Tensor, wShape: readonly number[], g:
     const b0 = w * perWindow;
     const nb = Math.min(perWindow, g.B - b0);
     const words = new Params().u32(b0, slices, PS, KT, g.H, g.W, g.C, g.OH, g.OW, g.O, g.S, g.KW)
-      .u32(g.PT, g.PL, 0, 0).build();
-    rt.dispatch(k, [gy.buffer, part.buffer], words, rt.grid(nb * slices), [{
+      .u32(g.PT, g.PL, nb * slices, 0).build();
+    rt.dispatch(k, [gy.buffer, part.buffer], words, rt.grid(Math.ceil(nb * slices / spw)), [{
       buffer: xs.buffer,
       offset: w * WINDOW_BYTES,
     }]);
