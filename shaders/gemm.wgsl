@@ -623,6 +623,52 @@ fn conv_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
   finish(t, &acc);
 }
 
+// conv_forward_xw: conv_forward for the rows [SI, I) of the images in the uniform window XW
+// (image b at XW[(b - b0)·H·W·C ..], b0 = SI / (OH·OW)), for few input channels: x is read as
+// one gather over the lanes per value instead of a per-lane storage loop, which at one x value
+// per 32 FMAs was a large part of such a product.
+@group(0) @binding(8) var<uniform> XW: array<vec4<f32>, 4096>;
+
+fn xw_gather(t: Taps, ch: u32) -> vec4<f32> {
+  let f = t.base + vec4<u32>(ch);
+  return select(vec4<f32>(0.0), vec4<f32>(XW[f.x / 4u][f.x % 4u], XW[f.y / 4u][f.y % 4u],
+    XW[f.z / 4u][f.z % 4u], XW[f.w / 4u][f.w % 4u]), t.valid);
+}
+
+fn forward_xa(s: ptr<function, TapWalk>, px: Pix) -> vec4<f32> {
+  if ((*s).w.fresh) { (*s).taps = forward_taps(px.b, px.h, px.w, (*s).w.kh, (*s).w.kw); }
+  let a = xw_gather((*s).taps, (*s).w.ch);
+  walk_next(&(*s).w, p.C, 1u);
+  return a;
+}
+
+@compute @workgroup_size(64)
+fn conv_forward_xw(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                   @builtin(local_invocation_index) lid: u32) {
+  if (lid >= p.RQ) { return; }
+  var t = block(wid, nwg, lid);
+  t.r = t.r + vec4<u32>(p.SI);
+  t.rows = min(t.r, vec4<u32>(max(p.I, 1u) - 1u));
+  var acc: array<vec4<f32>, 64>;
+  var px = pixels(t.rows, p.OH, p.OW);
+  px.b = px.b - vec4<u32>(p.SI / (p.OH * p.OW));
+  var s = TapWalk(walk_start(p.C), Taps());
+  let WR = window_rows();
+  for (var k = 0u; k < min(p.kn, WR); k++) {
+    fma_row(&acc, forward_xa(&s, px), urow0(k, t.ub));
+  }
+  for (var k = WR; k < min(p.kn, 2u * WR); k++) {
+    fma_row(&acc, forward_xa(&s, px), urow1(k - WR, t.ub));
+  }
+  for (var k = 2u * WR; k < min(p.kn, 3u * WR); k++) {
+    fma_row(&acc, forward_xa(&s, px), urow2(k - 2u * WR, t.ub));
+  }
+  for (var k = 3u * WR; k < p.kn; k++) {
+    fma_row(&acc, forward_xa(&s, px), urow3(k - 3u * WR, t.ub));
+  }
+  finish(t, &acc);
+}
+
 @compute @workgroup_size(64)
 fn conv_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {

@@ -14,7 +14,7 @@ import type { Tensor } from "../tensor.ts";
 import { expectDType, expectRank, kernel, launch, launchGroups, output, Params } from "./launch.ts";
 import { sum } from "./reduce.ts";
 import { add } from "./elementwise.ts";
-import { gemm, pack, windowed } from "./gemm.ts";
+import { gemm, gemmSettings, pack, windowed } from "./gemm.ts";
 import { runtime, WINDOW_BYTES } from "../gpu/runtime.ts";
 import { reshape } from "./layout.ts";
 
@@ -291,10 +291,30 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tenso
   }
   const geo: ConvOptions = { stride: options.stride, padding: options.padding };
   const M = g.B * g.OH * g.OW, K = g.KH * g.KW * g.C;
+  const image = g.H * g.W * g.C;
+  // few input channels (one x value per 32 FMAs): x read from windows of whole images
+  const xWindows = g.C < 8 && image <= WINDOW_BYTES / 4 && K <= WINDOW_BYTES / 4 / 64 * 4 &&
+    gemmSettings.vector;
+  let xs: Tensor | null = null;
+  if (xWindows && windowed(M, g.O, K)) {
+    const perWindow = Math.floor(WINDOW_BYTES / 4 / image);
+    xs = windowCopy(x, image, perWindow, Math.ceil(g.B / perWindow));
+  }
   const y = windowed(M, g.O, K)
     // rows (b, oh, ow), w as [K, O] in the windows
     ? gemm(
-      { entry: "conv_forward", src: x, I: M, conv: geoWords(g) },
+      xs
+        ? {
+          entry: "conv_forward_xw",
+          src: x,
+          I: M,
+          conv: geoWords(g),
+          xWindows: {
+            src: xs,
+            rowsPerWindow: Math.floor(WINDOW_BYTES / 4 / image) * g.OH * g.OW,
+          },
+        }
+        : { entry: "conv_forward", src: x, I: M, conv: geoWords(g) },
       { src: w, K, J: g.O, K2: K, S1: 0, S2: g.O, SJ: 1 },
       [g.B, g.OH, g.OW, g.O],
       g.O,
@@ -303,6 +323,7 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tenso
       bias,
     )
     : run("forward", x, w, [g.B, g.OH, g.OW, g.O], g, M, g.O, 0, bias);
+  xs?.dispose();
   return record(y, "conv2d", bias ? [x, w, bias] : [x, w], (gy, needs) => [
     needs[0] ? conv2dBackpropInput(gy, w, x.shape, geo) : null,
     needs[1] ? conv2dBackpropFilter(x, gy, w.shape, geo) : null,

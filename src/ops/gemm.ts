@@ -41,8 +41,8 @@ export interface UAccess {
 
 /** Which L reader to use and its geometry words (see the entry points of `shaders/gemm.wgsl`). */
 export interface LAccess {
-  /** Entry point: `matmul`, `conv_forward`, `conv_input` or `conv_filter`. */
-  entry: "matmul" | "conv_forward" | "conv_input" | "conv_filter";
+  /** Entry point: `matmul`, `conv_forward`, `conv_forward_xw`, `conv_input` or `conv_filter`. */
+  entry: "matmul" | "conv_forward" | "conv_forward_xw" | "conv_input" | "conv_filter";
   /** The L source tensor. */
   src: Tensor;
   /** Rows. */
@@ -53,6 +53,12 @@ export interface LAccess {
   SK?: number;
   /** Convolutions: [B, H, W, C, OH, OW, O, S, KH, KW, PT, PL]. */
   conv?: number[];
+  /**
+   * `conv_forward_xw`: whole images of x in 64 KiB windows (window w of `src` holds the images
+   * of rows [w·rowsPerWindow, (w+1)·rowsPerWindow)), one dispatch per window. The product must
+   * take one pass over U (at most four windows of it).
+   */
+  xWindows?: { src: Tensor; rowsPerWindow: number };
 }
 
 /**
@@ -142,44 +148,57 @@ export function gemm(
       : { buffer: u.src.buffer, offset: k0 * JW * 4 };
   const rt = runtime();
   const entry = entryPoint(l);
-  // invocations per workgroup in use: rows spread evenly over the workgroups, in whole
-  // SIMD batches of 8 (see block() in gemm.wgsl)
-  const RQ = Math.min(64, Math.ceil(l.I / (4 * Math.ceil(l.I / ROWS)) / 8) * 8);
-  const groups = rt.grid(Math.ceil(l.I / (4 * RQ)));
+  const xw = l.xWindows;
+  if (xw && windows > PER_DISPATCH) {
+    throw new Error(`${origin}: x windows need one pass over U, got ${windows} windows of it`);
+  }
+  // row ranges of the dispatches: all rows, or those of each window of x
+  const ranges: [number, number][] = [];
+  for (let r0 = 0; r0 < l.I; r0 += xw ? xw.rowsPerWindow : l.I) {
+    ranges.push([r0, xw ? Math.min(l.I, r0 + xw.rowsPerWindow) : l.I]);
+  }
   const conv = l.conv ?? new Array(12).fill(0);
   // whole vec4 stores where out[i, j..j+3] are contiguous and 16-byte aligned
   const vecOut = gemmSettings.vector && OSJ === 1 && OSI % 4 === 0 && J % 4 === 0;
   // up to PER_DISPATCH successive windows per dispatch (unused bindings repeat the first)
-  for (let g = 0; g < G; g++) {
-    for (let w0 = 0; w0 < windows; w0 += PER_DISPATCH) {
-      const k0 = w0 * rows;
-      const bound: UniformWindow[] = [];
-      for (let w = w0; w < Math.min(windows, w0 + PER_DISPATCH); w++) {
-        bound.push(windowAt(g, w * rows));
+  for (const [xi, [r0, r1]] of ranges.entries()) {
+    // invocations per workgroup in use: rows spread evenly over the workgroups, in whole
+    // SIMD batches of 8 (see block() in gemm.wgsl)
+    const n = r1 - r0;
+    const RQ = Math.min(64, Math.ceil(n / (4 * Math.ceil(n / ROWS)) / 8) * 8);
+    const groups = rt.grid(Math.ceil(n / (4 * RQ)));
+    for (let g = 0; g < G; g++) {
+      for (let w0 = 0; w0 < windows; w0 += PER_DISPATCH) {
+        const k0 = w0 * rows;
+        const bound: UniformWindow[] = [];
+        for (let w = w0; w < Math.min(windows, w0 + PER_DISPATCH); w++) {
+          bound.push(windowAt(g, w * rows));
+        }
+        while (bound.length < PER_DISPATCH) bound.push(bound[0]);
+        if (xw) bound.push({ buffer: xw.src.buffer, offset: xi * WINDOW_BYTES });
+        const params = new Params().u32(
+          xw ? r1 : l.I,
+          J,
+          JW,
+          g * JW,
+          k0,
+          Math.min(PER_DISPATCH * rows, K - k0),
+          RQ,
+          xw ? r0 : (l.SI ?? 0),
+          l.SK ?? 0,
+          OSI,
+          OSJ,
+          ...conv,
+          0,
+        ).build();
+        const epilogue = w0 > 0 ? 1 : bias ? (biasRows ? 3 : 2) : 0;
+        const k = kernel(`gemm_${entry}`, gemmWgsl, entry, 2, 1, {
+          WIDE: JW === 2 * COLS ? 1 : 0,
+          EPILOGUE: epilogue,
+          VEC_OUT: vecOut ? 1 : 0,
+        }, PER_DISPATCH + (xw ? 1 : 0));
+        rt.dispatch(k, [l.src.buffer, (bias ?? l.src).buffer, out.buffer], params, groups, bound);
       }
-      while (bound.length < PER_DISPATCH) bound.push(bound[0]);
-      const params = new Params().u32(
-        l.I,
-        J,
-        JW,
-        g * JW,
-        k0,
-        Math.min(PER_DISPATCH * rows, K - k0),
-        RQ,
-        l.SI ?? 0,
-        l.SK ?? 0,
-        OSI,
-        OSJ,
-        ...conv,
-        0,
-      ).build();
-      const epilogue = w0 > 0 ? 1 : bias ? (biasRows ? 3 : 2) : 0;
-      const k = kernel(`gemm_${entry}`, gemmWgsl, entry, 2, 1, {
-        WIDE: JW === 2 * COLS ? 1 : 0,
-        EPILOGUE: epilogue,
-        VEC_OUT: vecOut ? 1 : 0,
-      }, PER_DISPATCH);
-      rt.dispatch(k, [l.src.buffer, (bias ?? l.src).buffer, out.buffer], params, groups, bound);
     }
   }
   packed?.dispose();
