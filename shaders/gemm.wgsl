@@ -22,7 +22,8 @@
 // conv_input_vk (O % 4 = 0) reads gy[.., o..o+3] as one vec4, one storage access where
 // conv_input makes four: 1.1–1.3× faster for conv2's input gradient (32 columns, so 32 FMAs
 // per access). The same reads measured no faster in the 64-column forms (conv_forward,
-// conv_filter, matmul), whose accesses feed 64 FMAs each.
+// conv_filter, matmul), whose accesses feed 64 FMAs each. conv_forward_xw (few input channels)
+// reads x from a fifth uniform window of whole images, one dispatch per window of x.
 
 struct Params {
   I: u32, J: u32, JW: u32, jg: u32, // jg: first column of this window's group
