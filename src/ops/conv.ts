@@ -15,7 +15,7 @@ import { expectDType, expectRank, kernel, launch, launchGroups, output, Params }
 import { sum } from "./reduce.ts";
 import { add } from "./elementwise.ts";
 import { gemm, gemmSettings, pack, windowed } from "./gemm.ts";
-import { runtime, WINDOW_BYTES } from "../gpu/runtime.ts";
+import { runtime, type UniformWindow, WINDOW_BYTES } from "../gpu/runtime.ts";
 import { reshape } from "./layout.ts";
 
 /** Padding modes with TensorFlow semantics. */
@@ -213,7 +213,8 @@ function backpropInputCol2im(gy: Tensor, w: Tensor, xShape: readonly number[], g
 function backpropFilterTaps(x: Tensor, gy: Tensor, wShape: readonly number[], g: Geo): Tensor {
   const KT = g.KH * g.KW * g.C;
   const image = g.H * g.W * g.C;
-  const perWindow = Math.floor(WINDOW_BYTES / 4 / image);
+  const xw = imageWindows(x, image);
+  const perWindow = xw.perWindow;
   const pixels = g.OH * g.OW;
   // slices of each image's output pixels: enough workgroups for every core, short loops; a
   // workgroup takes SPW (image, slice) units (eight channels per invocation, see the shader)
@@ -221,9 +222,7 @@ function backpropFilterTaps(x: Tensor, gy: Tensor, wShape: readonly number[], g:
   const slices = Math.max(1, Math.min(Math.ceil(pixels / 64), Math.ceil(16 * spw / g.B)));
   const PS = Math.ceil(pixels / slices);
   const part = output([g.B * slices, KT * g.O], "conv2dBackpropFilter (partial sums)");
-  // x copied into whole 64 KiB windows (aligned offsets, the last one padded)
-  const windows = Math.ceil(g.B / perWindow);
-  const xs = windowCopy(x, image, perWindow, windows);
+  const windows = xw.windows.length;
   const k = kernel("conv2d_filter_taps", convWgsl, "filter_taps", 1, 1, {
     KT,
     VEC_O: g.O % 4 === 0 ? 1 : 0,
@@ -234,40 +233,73 @@ function backpropFilterTaps(x: Tensor, gy: Tensor, wShape: readonly number[], g:
     const nb = Math.min(perWindow, g.B - b0);
     const words = new Params().u32(b0, slices, PS, KT, g.H, g.W, g.C, g.OH, g.OW, g.O, g.S, g.KW)
       .u32(g.PT, g.PL, nb * slices, 0).build();
-    rt.dispatch(k, [gy.buffer, part.buffer], words, rt.grid(Math.ceil(nb * slices / spw)), [{
-      buffer: xs.buffer,
-      offset: w * WINDOW_BYTES,
-    }]);
+    rt.dispatch(k, [gy.buffer, part.buffer], words, rt.grid(Math.ceil(nb * slices / spw)), [
+      xw.windows[w],
+    ]);
   }
-  xs.dispose();
+  xw.dispose();
   const gw = reshape(sum(part, [0]), [...wShape]);
   part.dispose();
   return gw;
 }
 
+/** Whole images of x in 64 KiB uniform windows (see {@linkcode imageWindows}). */
+interface ImageWindows {
+  /** Images per window: window w holds images [w·perWindow, (w+1)·perWindow). */
+  perWindow: number;
+  /** The windows, in order. */
+  windows: UniformWindow[];
+  /** Releases the copied part, if any. */
+  dispose(): void;
+}
+
 /**
- * x laid out for `filter_taps`' windows: window w (64 KiB, aligned) holds images
- * [w·perWindow, (w+1)·perWindow).
+ * x in windows of whole images for `filter_taps` and `conv_forward_xw`. Where a window's images
+ * start at a multiple of 256 bytes it is bound in place; only windows that are not (or whose
+ * 64 KiB binding would reach past the end of x, the last ones) are copied, each to the start
+ * of its own window (what such a window reads past the batch is never used: the kernels read
+ * only the images they are given).
  */
-function windowCopy(x: Tensor, image: number, perWindow: number, windows: number): Tensor {
+function imageWindows(x: Tensor, image: number): ImageWindows {
   const floats = WINDOW_BYTES / 4;
-  // row w = images [w·perWindow, (w+1)·perWindow) of x, one window wide (what the last row
-  // reads past the batch is never used: filter_taps reads only the images it is given)
-  return pack(
-    {
-      src: x,
-      K: windows,
-      J: Math.min(perWindow * image, floats),
-      K2: 1,
-      S1: perWindow * image,
-      S2: 0,
-      SJ: 1,
-    },
-    floats,
-    1,
-    windows * floats,
-    "conv2dBackpropFilter (x windows)",
-  );
+  const most = Math.floor(floats / image);
+  // the most images per window whose windows start at aligned offsets (64 floats = 256 bytes)
+  let perWindow = most;
+  while (perWindow > 0 && (perWindow * image) % 64 !== 0) perWindow--;
+  const aligned = perWindow > 0;
+  if (!aligned) perWindow = most;
+  const count = Math.ceil(x.shape[0] / perWindow);
+  const stride = perWindow * image;
+  // the first window that is copied
+  let first = 0;
+  while (aligned && first < count && (first * stride + floats) * 4 <= x.buffer.size) first++;
+  const copied = first < count
+    ? pack(
+      {
+        src: x,
+        K: count - first,
+        J: Math.min(stride, floats),
+        K2: 1,
+        S1: stride,
+        S2: 0,
+        SJ: 1,
+        base: first * stride,
+      },
+      floats,
+      1,
+      (count - first) * floats,
+      "x windows (copied)",
+    )
+    : null;
+  const windows: UniformWindow[] = [];
+  for (let w = 0; w < count; w++) {
+    windows.push(
+      w < first
+        ? { buffer: x.buffer, offset: w * stride * 4 }
+        : { buffer: copied!.buffer, offset: (w - first) * WINDOW_BYTES },
+    );
+  }
+  return { perWindow, windows, dispose: () => copied?.dispose() };
 }
 
 /** The geometry words of the windowed entry points (see `shaders/gemm.wgsl`). */
@@ -295,11 +327,7 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tenso
   // few input channels (one x value per 32 FMAs): x read from windows of whole images
   const xWindows = g.C < 8 && image <= WINDOW_BYTES / 4 && K <= WINDOW_BYTES / 4 / 64 * 4 &&
     gemmSettings.vector;
-  let xs: Tensor | null = null;
-  if (xWindows && windowed(M, g.O, K)) {
-    const perWindow = Math.floor(WINDOW_BYTES / 4 / image);
-    xs = windowCopy(x, image, perWindow, Math.ceil(g.B / perWindow));
-  }
+  const xs = xWindows && windowed(M, g.O, K) ? imageWindows(x, image) : null;
   const y = windowed(M, g.O, K)
     // rows (b, oh, ow), w as [K, O] in the windows
     ? gemm(
@@ -309,10 +337,7 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tenso
           src: x,
           I: M,
           conv: geoWords(g),
-          xWindows: {
-            src: xs,
-            rowsPerWindow: Math.floor(WINDOW_BYTES / 4 / image) * g.OH * g.OW,
-          },
+          xWindows: { windows: xs.windows, rowsPerWindow: xs.perWindow * g.OH * g.OW },
         }
         : { entry: "conv_forward", src: x, I: M, conv: geoWords(g) },
       { src: w, K, J: g.O, K2: K, S1: 0, S2: g.O, SJ: 1 },

@@ -54,11 +54,11 @@ export interface LAccess {
   /** Convolutions: [B, H, W, C, OH, OW, O, S, KH, KW, PT, PL]. */
   conv?: number[];
   /**
-   * `conv_forward_xw`: whole images of x in 64 KiB windows (window w of `src` holds the images
-   * of rows [w·rowsPerWindow, (w+1)·rowsPerWindow)), one dispatch per window. The product must
-   * take one pass over U (at most four windows of it).
+   * `conv_forward_xw`: whole images of x in 64 KiB windows (window w holds the images of rows
+   * [w·rowsPerWindow, (w+1)·rowsPerWindow)), one dispatch per window. The product must take one
+   * pass over U (at most four windows of it).
    */
-  xWindows?: { src: Tensor; rowsPerWindow: number };
+  xWindows?: { windows: UniformWindow[]; rowsPerWindow: number };
 }
 
 /**
@@ -175,7 +175,7 @@ export function gemm(
           bound.push(windowAt(g, w * rows));
         }
         while (bound.length < PER_DISPATCH) bound.push(bound[0]);
-        if (xw) bound.push({ buffer: xw.src.buffer, offset: xi * WINDOW_BYTES });
+        if (xw) bound.push(xw.windows[xi]);
         const params = new Params().u32(
           xw ? r1 : l.I,
           J,
