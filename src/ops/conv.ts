@@ -14,7 +14,7 @@ import type { Tensor } from "../tensor.ts";
 import { expectDType, expectRank, kernel, launch, launchGroups, output, Params } from "./launch.ts";
 import { sum } from "./reduce.ts";
 import { add } from "./elementwise.ts";
-import { gemm, gemmSettings, pack, windowed } from "./gemm.ts";
+import { gemm, gemmSettings, ONE_PASS_K, pack, windowed } from "./gemm.ts";
 import { runtime, type UniformWindow, WINDOW_BYTES } from "../gpu/runtime.ts";
 import { reshape } from "./layout.ts";
 
@@ -325,8 +325,7 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tenso
   const M = g.B * g.OH * g.OW, K = g.KH * g.KW * g.C;
   const image = g.H * g.W * g.C;
   // few input channels (one x value per 32 FMAs): x read from windows of whole images
-  const xWindows = g.C < 8 && image <= WINDOW_BYTES / 4 && K <= WINDOW_BYTES / 4 / 64 * 4 &&
-    gemmSettings.vector;
+  const xWindows = g.C < 8 && image <= WINDOW_BYTES / 4 && K <= ONE_PASS_K && gemmSettings.vector;
   const xs = xWindows && windowed(M, g.O, K) ? imageWindows(x, image) : null;
   const y = windowed(M, g.O, K)
     // rows (b, oh, ow), w as [K, O] in the windows

@@ -16,6 +16,8 @@ const ROWS = 256; // rows per workgroup: 64 invocations × 4
 const WINDOW_FLOATS = WINDOW_BYTES / 4;
 /** Windows of U bound per dispatch (bindings U0..U3 of gemm.wgsl). */
 const PER_DISPATCH = 4;
+/** Longest reduction that one pass over the windows of U covers, whatever the width. */
+export const ONE_PASS_K = PER_DISPATCH * WINDOW_FLOATS / (2 * COLS);
 /** Widest packed U (columns) the windows handle; wider products use the direct kernels. */
 export const MAX_WINDOW_COLS = 4096;
 
@@ -78,8 +80,9 @@ export const gemmSettings = {
   /** Products run on the windowed engine. */
   enabled: true,
   /**
-   * vec4 reads where {@linkcode entryPoint} allows them, and vec4 stores where the output rows
-   * allow them (tests compare both forms).
+   * vec4 reads where {@linkcode entryPoint} allows them, vec4 stores where the output rows allow
+   * them, and x in uniform windows for few-channel forward convolutions (tests compare both
+   * forms).
    */
   vector: true,
 };
