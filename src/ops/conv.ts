@@ -325,9 +325,10 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tenso
   const M = g.B * g.OH * g.OW, K = g.KH * g.KW * g.C;
   const image = g.H * g.W * g.C;
   // few input channels (one x value per 32 FMAs): x read from windows of whole images
+  const onEngine = windowed(M, g.O, K);
   const xWindows = g.C < 8 && image <= WINDOW_BYTES / 4 && K <= ONE_PASS_K && gemmSettings.vector;
-  const xs = xWindows && windowed(M, g.O, K) ? imageWindows(x, image) : null;
-  const y = windowed(M, g.O, K)
+  const xs = onEngine && xWindows ? imageWindows(x, image) : null;
+  const y = onEngine
     // rows (b, oh, ow), w as [K, O] in the windows
     ? gemm(
       xs

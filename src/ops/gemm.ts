@@ -163,7 +163,6 @@ export function gemm(
   const conv = l.conv ?? new Array(12).fill(0);
   // whole vec4 stores where out[i, j..j+3] are contiguous and 16-byte aligned
   const vecOut = gemmSettings.vector && OSJ === 1 && OSI % 4 === 0 && J % 4 === 0;
-  // up to PER_DISPATCH successive windows per dispatch (unused bindings repeat the first)
   for (const [xi, [r0, r1]] of ranges.entries()) {
     // invocations per workgroup in use: rows spread evenly over the workgroups, in whole
     // SIMD batches of 8 (see block() in gemm.wgsl)
@@ -171,6 +170,7 @@ export function gemm(
     const RQ = Math.min(64, Math.ceil(n / (4 * Math.ceil(n / ROWS)) / 8) * 8);
     const groups = rt.grid(Math.ceil(n / (4 * RQ)));
     for (let g = 0; g < G; g++) {
+      // up to PER_DISPATCH successive windows per dispatch (unused bindings repeat the first)
       for (let w0 = 0; w0 < windows; w0 += PER_DISPATCH) {
         const k0 = w0 * rows;
         const bound: UniformWindow[] = [];

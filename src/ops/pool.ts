@@ -48,18 +48,35 @@ function geo(x: readonly number[], o: PoolOptions, defPad: Padding, op: string):
   };
 }
 
+/**
+ * Launches pooling kernel `entry` over `n` elements: one invocation each, or one per four
+ * channels in its `…4` form where `four` and the channel count allow it. `ts`: the inputs, then
+ * the output.
+ */
+function launchPool(
+  g: PoolGeo,
+  name: string,
+  entry: string,
+  ts: Tensor[],
+  n: number,
+  four = false,
+): void {
+  const v4 = four ? g.v4 : "";
+  const count = v4 ? n / 4 : n;
+  launch(
+    kernel(`${name}${v4}`, poolWgsl, `${entry}${v4}`, ts.length - 1, 1, { K: g.K }),
+    ts.map((t) => t.buffer),
+    g.params(count),
+    count,
+  );
+}
+
 /** Max-pool (window 2, stride 2, SAME by default); padded cells never win. */
 export function maxPool(x: Tensor, options: PoolOptions = {}): Tensor {
   expectDType(x, "f32", "maxPool");
   const g = geo(x.shape, options, "SAME", "maxPool");
   const y = output(g.shape, "maxPool");
-  const n = g.v4 ? y.size / 4 : y.size;
-  launch(
-    kernel(`maxpool_forward${g.v4}`, poolWgsl, `max_forward${g.v4}`, 1, 1, { K: g.K }),
-    [x.buffer, y.buffer],
-    g.params(n),
-    n,
-  );
+  launchPool(g, "maxpool_forward", "max_forward", [x, y], y.size, true);
   return record(y, "maxPool", [x], (gy) => [maxPoolBackward(x, gy, options)]);
 }
 
@@ -75,22 +92,9 @@ export function maxPoolBackward(x: Tensor, gy: Tensor, options: PoolOptions = {}
   }
   const gx = output(x.shape, "maxPoolBackward");
   if (g.tiles) {
-    const n = g.v4 ? gy.size / 4 : gy.size;
-    launch(
-      kernel(`maxpool_backward_tiled${g.v4}`, poolWgsl, `max_backward_tiled${g.v4}`, 2, 1, {
-        K: g.K,
-      }),
-      [x.buffer, gy.buffer, gx.buffer],
-      g.params(n),
-      n,
-    );
+    launchPool(g, "maxpool_backward_tiled", "max_backward_tiled", [x, gy, gx], gy.size, true);
   } else {
-    launch(
-      kernel("maxpool_backward", poolWgsl, "max_backward", 2, 1, { K: g.K }),
-      [x.buffer, gy.buffer, gx.buffer],
-      g.params(gx.size),
-      gx.size,
-    );
+    launchPool(g, "maxpool_backward", "max_backward", [x, gy, gx], gx.size);
   }
   return record(gx, "maxPoolBackward", [x, gy], (G, needs) => [
     null,
@@ -108,13 +112,7 @@ export function maxPoolGather(x: Tensor, v: Tensor, options: PoolOptions = {}): 
     throw new Error(`maxPoolGather: v has shape [${v.shape}], expected [${x.shape}]`);
   }
   const y = output(g.shape, "maxPoolGather");
-  const n = g.v4 ? y.size / 4 : y.size;
-  launch(
-    kernel(`maxpool_gather${g.v4}`, poolWgsl, `max_gather${g.v4}`, 2, 1, { K: g.K }),
-    [x.buffer, v.buffer, y.buffer],
-    g.params(n),
-    n,
-  );
+  launchPool(g, "maxpool_gather", "max_gather", [x, v, y], y.size, true);
   return record(y, "maxPoolGather", [x, v], (G, needs) => [
     null,
     needs[1] ? maxPoolBackward(x, G, options) : null,
@@ -126,12 +124,7 @@ export function avgPool(x: Tensor, options: PoolOptions = {}): Tensor {
   expectDType(x, "f32", "avgPool");
   const g = geo(x.shape, options, "VALID", "avgPool");
   const y = output(g.shape, "avgPool");
-  launch(
-    kernel("avgpool_forward", poolWgsl, "avg_forward", 1, 1, { K: g.K }),
-    [x.buffer, y.buffer],
-    g.params(y.size),
-    y.size,
-  );
+  launchPool(g, "avgpool_forward", "avg_forward", [x, y], y.size);
   return record(y, "avgPool", [x], (gy) => [avgPoolBackward(gy, x.shape, options)]);
 }
 
@@ -146,11 +139,6 @@ export function avgPoolBackward(
     throw new Error(`avgPoolBackward: gy has shape [${gy.shape}], expected [${g.shape}]`);
   }
   const gx = output(xShape, "avgPoolBackward");
-  launch(
-    kernel("avgpool_backward", poolWgsl, "avg_backward", 1, 1, { K: g.K }),
-    [gy.buffer, gx.buffer],
-    g.params(gx.size),
-    gx.size,
-  );
+  launchPool(g, "avgpool_backward", "avg_backward", [gy, gx], gx.size);
   return record(gx, "avgPoolBackward", [gy], (G) => [avgPool(G, options)]);
 }
