@@ -54,10 +54,12 @@ export async function profileWorkload(id: WorkloadId): Promise<KernelShare[]> {
     const s = totals.get(name) ?? { name, launches: 0, ms: 0, flops: 0 };
     s.launches++;
     s.ms += ms;
-    // windowed product words: 0 rows I, 1 columns J, 2 group width JW, 3 group start, 5 k count
+    // windowed product words: 0 rows I, 1 columns J, 2 group width JW, 3 group start, 5 k count,
+    // 7 the first row where x sits in windows (conv_forward_xw: rows [word 7, I))
     if (name.startsWith("gemm_") && name !== "gemm_pack") {
       const w = d.params;
-      s.flops += 2 * w[0] * Math.min(w[2], w[1] - w[3]) * w[5];
+      const rows = name === "gemm_conv_forward_xw" ? w[0] - w[7] : w[0];
+      s.flops += 2 * rows * Math.min(w[2], w[1] - w[3]) * w[5];
     }
     totals.set(name, s);
   }

@@ -371,3 +371,206 @@ fn filter_taps(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   if (30u < KT) { store_part(base + 30u, o0, acc[30]); if (okb.x) { store_part(base + 30u, o0 + 4u, acc[62]); } }
   if (31u < KT) { store_part(base + 31u, o0, acc[31]); if (okb.x) { store_part(base + 31u, o0 + 4u, acc[63]); } }
 }
+
+// input_taps: the input gradient of a stride-1 convolution with few input channels (O % 4 = 0,
+// KH, KW ≤ 5) in one pass, instead of a per-tap product and col2im:
+//   gx[b,ih,iw,c] = Σ_{kh,kw,o} gy[b, ih+PT-kh, iw+PL-kw, o] · w[kh,kw,c,o].
+// Each invocation takes a block of RB ≤ 8 rows × PB ≤ 16 pixels of one channel c. For each
+// group of four output channels it walks the RB+KH-1 rows of gy the block reads (gy_pass),
+// loads each row's PB+KW-1 vec4 once and applies them to every block row they reach
+// (kh = r+KH-1-i). The gy loads are what costs on llvmpipe (a loop over the lanes per
+// component); a 7 × 14 block loads each gy value about twice, where the per-tap product loads
+// it once but then col2im loads 25 products per pixel. w, the same for every invocation, sits
+// in a uniform window and is loaded once per channel group. PB, RB, KH and KW are pipeline
+// constants: every tap, pixel and row index below is then a constant, so the accumulators and
+// the row of gy stay in registers (the price: the unrolled body of a 7 × 14 block with 5 × 5
+// taps takes about 8 s to compile on llvmpipe, once per machine with Mesa's shader cache).
+struct InputParams {
+  B: u32, H: u32, W: u32, C: u32,
+  OH: u32, OW: u32, O4: u32, KH: u32,
+  PT: i32, PL: i32, bw: u32, bh: u32, // blocks per image row and per image column
+  units: u32, _a: u32, _b: u32, _c: u32,
+}
+@group(0) @binding(0) var<uniform> ip: InputParams;
+@group(0) @binding(1) var<storage, read> igy4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> igx: array<f32>;
+// w in a uniform window
+@group(0) @binding(3) var<uniform> IW: array<vec4<f32>, 4096>;
+
+override PB: u32 = 16u; // pixels per block row (≤ 16)
+override RB: u32 = 8u; // rows per block (≤ 8)
+override IKW: u32 = 5u; // KW (≤ 5)
+override IKH: u32 = 5u; // KH (≤ 5)
+
+// Channels 4·o4..4·o4+3 of gy at (b, oh, ow); 0 outside the image (element 0 is read there,
+// no branch around the load).
+fn gy_at(b: u32, oh: i32, ow: i32, o4: u32) -> vec4<f32> {
+  let inside = (oh >= 0) & (oh < i32(ip.OH)) & (ow >= 0) & (ow < i32(ip.OW));
+  let i = select(0u, ((b * ip.OH + u32(oh)) * ip.OW + u32(ow)) * ip.O4 + o4, inside);
+  return select(vec4<f32>(0.0), igy4[i], inside);
+}
+
+// The PB+KW-1 gy vec4 of row oh from column ow0 on.
+fn gy_row(b: u32, oh: i32, ow0: i32, o4: u32) -> array<vec4<f32>, 20> {
+  var g: array<vec4<f32>, 20>;
+  let n = PB + IKW - 1u;
+  g[0] = gy_at(b, oh, ow0, o4);
+  if (n > 1u) { g[1] = gy_at(b, oh, ow0 + 1, o4); }
+  if (n > 2u) { g[2] = gy_at(b, oh, ow0 + 2, o4); }
+  if (n > 3u) { g[3] = gy_at(b, oh, ow0 + 3, o4); }
+  if (n > 4u) { g[4] = gy_at(b, oh, ow0 + 4, o4); }
+  if (n > 5u) { g[5] = gy_at(b, oh, ow0 + 5, o4); }
+  if (n > 6u) { g[6] = gy_at(b, oh, ow0 + 6, o4); }
+  if (n > 7u) { g[7] = gy_at(b, oh, ow0 + 7, o4); }
+  if (n > 8u) { g[8] = gy_at(b, oh, ow0 + 8, o4); }
+  if (n > 9u) { g[9] = gy_at(b, oh, ow0 + 9, o4); }
+  if (n > 10u) { g[10] = gy_at(b, oh, ow0 + 10, o4); }
+  if (n > 11u) { g[11] = gy_at(b, oh, ow0 + 11, o4); }
+  if (n > 12u) { g[12] = gy_at(b, oh, ow0 + 12, o4); }
+  if (n > 13u) { g[13] = gy_at(b, oh, ow0 + 13, o4); }
+  if (n > 14u) { g[14] = gy_at(b, oh, ow0 + 14, o4); }
+  if (n > 15u) { g[15] = gy_at(b, oh, ow0 + 15, o4); }
+  if (n > 16u) { g[16] = gy_at(b, oh, ow0 + 16, o4); }
+  if (n > 17u) { g[17] = gy_at(b, oh, ow0 + 17, o4); }
+  if (n > 18u) { g[18] = gy_at(b, oh, ow0 + 18, o4); }
+  if (n > 19u) { g[19] = gy_at(b, oh, ow0 + 19, o4); }
+  return g;
+}
+
+// The taps (kh, kw) of channel c, channels 4·o4..4·o4+3: w[kh·KW + kw] (KH·KW ≤ 25).
+fn w_taps(c: u32, o4: u32) -> array<vec4<f32>, 25> {
+  var w: array<vec4<f32>, 25>;
+  let n = IKH * IKW;
+  let s = ip.C * ip.O4;
+  let w0 = c * ip.O4 + o4;
+  w[0] = IW[w0];
+  if (n > 1u) { w[1] = IW[w0 + s]; }
+  if (n > 2u) { w[2] = IW[w0 + 2u * s]; }
+  if (n > 3u) { w[3] = IW[w0 + 3u * s]; }
+  if (n > 4u) { w[4] = IW[w0 + 4u * s]; }
+  if (n > 5u) { w[5] = IW[w0 + 5u * s]; }
+  if (n > 6u) { w[6] = IW[w0 + 6u * s]; }
+  if (n > 7u) { w[7] = IW[w0 + 7u * s]; }
+  if (n > 8u) { w[8] = IW[w0 + 8u * s]; }
+  if (n > 9u) { w[9] = IW[w0 + 9u * s]; }
+  if (n > 10u) { w[10] = IW[w0 + 10u * s]; }
+  if (n > 11u) { w[11] = IW[w0 + 11u * s]; }
+  if (n > 12u) { w[12] = IW[w0 + 12u * s]; }
+  if (n > 13u) { w[13] = IW[w0 + 13u * s]; }
+  if (n > 14u) { w[14] = IW[w0 + 14u * s]; }
+  if (n > 15u) { w[15] = IW[w0 + 15u * s]; }
+  if (n > 16u) { w[16] = IW[w0 + 16u * s]; }
+  if (n > 17u) { w[17] = IW[w0 + 17u * s]; }
+  if (n > 18u) { w[18] = IW[w0 + 18u * s]; }
+  if (n > 19u) { w[19] = IW[w0 + 19u * s]; }
+  if (n > 20u) { w[20] = IW[w0 + 20u * s]; }
+  if (n > 21u) { w[21] = IW[w0 + 21u * s]; }
+  if (n > 22u) { w[22] = IW[w0 + 22u * s]; }
+  if (n > 23u) { w[23] = IW[w0 + 23u * s]; }
+  if (n > 24u) { w[24] = IW[w0 + 24u * s]; }
+  return w;
+}
+
+// Pixel j of a block row: Σ_kw gy(column j+KW-1-kw) · w(kh, kw), over four channels.
+fn tap_sum(g: array<vec4<f32>, 20>, w: array<vec4<f32>, 25>, kh: u32, j: u32) -> f32 {
+  let t = kh * IKW;
+  var s = dot(g[j + IKW - 1u], w[t]);
+  if (IKW > 1u) { s += dot(g[j + IKW - 2u], w[t + 1u]); }
+  if (IKW > 2u) { s += dot(g[j + IKW - 3u], w[t + 2u]); }
+  if (IKW > 3u) { s += dot(g[j + IKW - 4u], w[t + 3u]); }
+  if (IKW > 4u) { s += dot(g[j + IKW - 5u], w[t + 4u]); }
+  return s;
+}
+
+// Block row r takes gy row i with the taps of row kh = r+KH-1-i, when that row exists.
+fn row_taps(acc: ptr<function, array<vec4<f32>, 32>>, r: u32, g: array<vec4<f32>, 20>, i: u32,
+            w: array<vec4<f32>, 25>) {
+  if (r >= RB || r + IKH <= i || i < r) { return; }
+  let kh = r + IKH - 1u - i;
+  quad_taps(acc, 4u * r, g, w, kh, 0u);
+  if (PB > 4u) { quad_taps(acc, 4u * r + 1u, g, w, kh, 4u); }
+  if (PB > 8u) { quad_taps(acc, 4u * r + 2u, g, w, kh, 8u); }
+  if (PB > 12u) { quad_taps(acc, 4u * r + 3u, g, w, kh, 12u); }
+}
+
+// Pixels j0..j0+3 of a block row (those below PB), accumulated in acc[a].
+fn quad_taps(acc: ptr<function, array<vec4<f32>, 32>>, a: u32, g: array<vec4<f32>, 20>,
+             w: array<vec4<f32>, 25>, kh: u32, j0: u32) {
+  var v = (*acc)[a];
+  v.x += tap_sum(g, w, kh, j0);
+  if (PB > j0 + 1u) { v.y += tap_sum(g, w, kh, j0 + 1u); }
+  if (PB > j0 + 2u) { v.z += tap_sum(g, w, kh, j0 + 2u); }
+  if (PB > j0 + 3u) { v.w += tap_sum(g, w, kh, j0 + 3u); }
+  (*acc)[a] = v;
+}
+
+// gy row i of the block (row oh0 + i), applied to every block row it reaches.
+fn gy_pass(acc: ptr<function, array<vec4<f32>, 32>>, i: u32, b: u32, oh0: i32, ow0: i32, o4: u32,
+           w: array<vec4<f32>, 25>) {
+  if (i >= RB + IKH - 1u) { return; }
+  let g = gy_row(b, oh0 + i32(i), ow0, o4);
+  row_taps(acc, 0u, g, i, w);
+  row_taps(acc, 1u, g, i, w);
+  row_taps(acc, 2u, g, i, w);
+  row_taps(acc, 3u, g, i, w);
+  row_taps(acc, 4u, g, i, w);
+  row_taps(acc, 5u, g, i, w);
+  row_taps(acc, 6u, g, i, w);
+  row_taps(acc, 7u, g, i, w);
+}
+
+// Pixels j0..j0+3 of a block row, those inside the block and the image.
+fn store_quad(v: vec4<f32>, base: u32, iw0: u32, j0: u32, c: u32) {
+  for (var e = 0u; e < 4u; e++) {
+    if (j0 + e < PB && iw0 + j0 + e < ip.W) { igx[(base + iw0 + j0 + e) * ip.C + c] = v[e]; }
+  }
+}
+
+// Stores block row r.
+fn store_row(acc: array<vec4<f32>, 32>, r: u32, b: u32, ih: u32, iw0: u32, c: u32) {
+  if (r >= RB || ih >= ip.H) { return; }
+  let base = (b * ip.H + ih) * ip.W;
+  store_quad(acc[4u * r], base, iw0, 0u, c);
+  if (PB > 4u) { store_quad(acc[4u * r + 1u], base, iw0, 4u, c); }
+  if (PB > 8u) { store_quad(acc[4u * r + 2u], base, iw0, 8u, c); }
+  if (PB > 12u) { store_quad(acc[4u * r + 3u], base, iw0, 12u, c); }
+}
+
+@compute @workgroup_size(16)
+fn input_taps(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
+  let u = linear_group(wid, nwg) * 16u + lid;
+  if (u >= ip.units) { return; }
+  let c = u % ip.C;
+  var q = u / ip.C;
+  let iw0 = (q % ip.bw) * PB;
+  q = q / ip.bw;
+  let ih0 = (q % ip.bh) * RB;
+  let b = q / ip.bh;
+  let oh0 = i32(ih0) + ip.PT - i32(IKH) + 1;
+  let ow0 = i32(iw0) + ip.PL - i32(IKW) + 1;
+  var acc: array<vec4<f32>, 32>;
+  for (var o4 = 0u; o4 < ip.O4; o4++) {
+    let w = w_taps(c, o4);
+    gy_pass(&acc, 0u, b, oh0, ow0, o4, w);
+    gy_pass(&acc, 1u, b, oh0, ow0, o4, w);
+    gy_pass(&acc, 2u, b, oh0, ow0, o4, w);
+    gy_pass(&acc, 3u, b, oh0, ow0, o4, w);
+    gy_pass(&acc, 4u, b, oh0, ow0, o4, w);
+    gy_pass(&acc, 5u, b, oh0, ow0, o4, w);
+    gy_pass(&acc, 6u, b, oh0, ow0, o4, w);
+    gy_pass(&acc, 7u, b, oh0, ow0, o4, w);
+    gy_pass(&acc, 8u, b, oh0, ow0, o4, w);
+    gy_pass(&acc, 9u, b, oh0, ow0, o4, w);
+    gy_pass(&acc, 10u, b, oh0, ow0, o4, w);
+    gy_pass(&acc, 11u, b, oh0, ow0, o4, w);
+  }
+  store_row(acc, 0u, b, ih0, iw0, c);
+  store_row(acc, 1u, b, ih0 + 1u, iw0, c);
+  store_row(acc, 2u, b, ih0 + 2u, iw0, c);
+  store_row(acc, 3u, b, ih0 + 3u, iw0, c);
+  store_row(acc, 4u, b, ih0 + 4u, iw0, c);
+  store_row(acc, 5u, b, ih0 + 5u, iw0, c);
+  store_row(acc, 6u, b, ih0 + 6u, iw0, c);
+  store_row(acc, 7u, b, ih0 + 7u, iw0, c);
+}

@@ -3,8 +3,8 @@
  * The three ops are each other's adjoints, so derivatives of any order are convolutions.
  * Kernels: the windowed products of `shaders/gemm.wgsl` (`conv_forward`, `conv_input`,
  * `conv_filter`, and `conv_forward_xw` for few input channels; see `gemm.ts`), and
- * `shaders/conv2d.wgsl`: `col2im` and `filter_taps` for few input channels, and the direct
- * `forward`, `backprop_input`, `backprop_filter` for products wider than the windows.
+ * `shaders/conv2d.wgsl`: `input_taps`, `col2im` and `filter_taps` for few input channels, and
+ * the direct `forward`, `backprop_input`, `backprop_filter` for products wider than the windows.
  * @module
  */
 
@@ -206,6 +206,46 @@ function backpropInputCol2im(gy: Tensor, w: Tensor, xShape: readonly number[], g
 }
 
 /**
+ * Whether {@linkcode backpropInputTaps} takes this input gradient: stride 1, few input channels,
+ * whole vec4 of gy channels, taps within its unrolled bounds and w within one uniform window.
+ */
+function inputTapsFit(g: Geo): boolean {
+  const settings = gemmSettings.enabled && gemmSettings.vector;
+  return settings && g.S === 1 && g.C < 8 && g.O % 4 === 0 && g.KH <= 5 && g.KW <= 5 &&
+    g.KH * g.KW * g.C * g.O <= WINDOW_BYTES / 4;
+}
+
+/**
+ * The input gradient of a stride-1 convolution with few input channels in one pass
+ * (`input_taps`): each invocation takes a block of up to 8 rows × 16 pixels of one channel,
+ * the blocks sized to divide the image evenly (28×28: 7 × 14), so each gy value is loaded about
+ * twice. The col2im form loads gy once, but for a 25-column product (7 of its 32 columns idle),
+ * and then 25 products per pixel. w sits in a uniform window.
+ */
+function backpropInputTaps(gy: Tensor, w: Tensor, xShape: readonly number[], g: Geo): Tensor {
+  const gx = output([...xShape], "conv2dBackpropInput");
+  const bh = Math.ceil(g.H / 8), bw = Math.ceil(g.W / 16);
+  const RB = Math.ceil(g.H / bh), PB = Math.ceil(g.W / bw);
+  const units = g.B * bh * bw * g.C;
+  const k = kernel("conv2d_input_taps", convWgsl, "input_taps", 1, 1, {
+    PB,
+    RB,
+    IKH: g.KH,
+    IKW: g.KW,
+  }, 1);
+  const n = w.size;
+  const ww = pack({ src: w, K: 1, J: n, K2: 1, S1: 0, S2: 0, SJ: 1 }, n, 1, WINDOW_BYTES / 4, "w");
+  const words = new Params().u32(g.B, g.H, g.W, g.C, g.OH, g.OW, g.O / 4, g.KH, g.PT, g.PL)
+    .u32(bw, bh, units, 0, 0, 0).build();
+  const rt = runtime();
+  rt.dispatch(k, [gy.buffer, gx.buffer], words, rt.grid(Math.ceil(units / 16)), [
+    { buffer: ww.buffer, offset: 0 },
+  ]);
+  ww.dispose();
+  return gx;
+}
+
+/**
  * The filter gradient for few taps (KH·KW·C ≤ 32, e.g. a first layer on grey images): partial
  * sums per image from `filter_taps`, whose uniform window holds whole images of x, then one
  * sum over the images.
@@ -369,7 +409,9 @@ export function conv2dBackpropInput(
   checkGy(gy, g, "conv2dBackpropInput");
   const M = g.B * g.H * g.W, K = g.KH * g.KW * g.O;
   const taps = g.KH * g.KW * g.C;
-  const gx = g.C < 8 && windowed(g.B * g.OH * g.OW, taps, g.O)
+  const gx = inputTapsFit(g)
+    ? backpropInputTaps(gy, w, xShape, g)
+    : g.C < 8 && windowed(g.B * g.OH * g.OW, taps, g.O)
     ? backpropInputCol2im(gy, w, xShape, g)
     : windowed(M, g.C, K)
     // rows (b, ih, iw), w as [(kh, kw, o), c] in the windows

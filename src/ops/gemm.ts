@@ -81,8 +81,9 @@ export const gemmSettings = {
   enabled: true,
   /**
    * vec4 reads where {@linkcode entryPoint} allows them, vec4 stores where the output rows allow
-   * them, and x in uniform windows for few-channel forward convolutions (tests compare both
-   * forms).
+   * them, x in uniform windows for few-channel forward convolutions, and their input gradient in
+   * one pass (`input_taps` in `conv.ts`, instead of a per-tap product and col2im; tests compare
+   * both forms).
    */
   vector: true,
 };

@@ -2,7 +2,7 @@
  * The windowed product engine (`src/ops/gemm.ts`, `shaders/gemm.wgsl`) against the direct
  * kernels (`shaders/matmul.wgsl`, `shaders/conv2d.wgsl`) on shapes the goldens do not reach:
  * several column groups and windows, partial tiles, strides, VALID padding, many and few
- * channels (the col2im input gradient), fused biases on either side, operands bound in place
+ * channels (the col2im and one-pass input gradients), fused biases on either side, operands bound in place
  * (with and without a copied last window).
  */
 import { assertClose, read, setup } from "../helpers.ts";
@@ -76,6 +76,9 @@ Deno.test("windowed convolutions equal the direct kernels", async () => {
     [[2, 7, 7, 8], [5, 5, 8, 4], 1, "SAME"], // vec4 reads, taps mostly outside the image
     [[2, 16, 16, 4], [3, 3, 4, 64], 1, "SAME"], // filter gradient: gy's windows bound in place
     [[1, 16, 32, 4], [3, 3, 4, 32], 1, "SAME"], // the same with 32 columns
+    // input gradient in one pass (input_taps): blocks past the image's edge, even KH
+    [[2, 17, 19, 3], [4, 3, 3, 8], 1, "SAME"],
+    [[2, 9, 12, 2], [5, 2, 2, 4], 1, "VALID"], // input_taps with VALID padding
   ];
   for (const [xs, ws, stride, padding] of cases) {
     const opts = { stride, padding };
