@@ -389,13 +389,14 @@ struct InputParams {
   B: u32, H: u32, W: u32, C: u32,
   OH: u32, OW: u32, O4: u32, KH: u32,
   PT: i32, PL: i32, bw: u32, bh: u32, // blocks per image row and per image column
-  units: u32, _a: u32, _b: u32, _c: u32,
+  units: u32, B0: u32, _b: u32, _c: u32, // forward_taps: images [B0, B0 + units/blocks)
 }
 @group(0) @binding(0) var<uniform> ip: InputParams;
 @group(0) @binding(1) var<storage, read> igy4: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> igx: array<f32>;
+// binding 2 unused: the layout of forward_taps (x, bias, y, w), whose w loader it shares
+@group(0) @binding(3) var<storage, read_write> igx: array<f32>;
 // w in a uniform window
-@group(0) @binding(3) var<uniform> IW: array<vec4<f32>, 4096>;
+@group(0) @binding(4) var<uniform> IW: array<vec4<f32>, 4096>;
 
 override PB: u32 = 16u; // pixels per block row (≤ 16)
 override RB: u32 = 8u; // rows per block (≤ 8)
@@ -573,4 +574,141 @@ fn input_taps(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
   store_row(acc, 5u, b, ih0 + 5u, iw0, c);
   store_row(acc, 6u, b, ih0 + 6u, iw0, c);
   store_row(acc, 7u, b, ih0 + 7u, iw0, c);
+}
+
+// forward_taps: a stride-1 convolution with few input channels (O % 4 = 0, KH, KW ≤ 5) the
+// same way: y[b,oh,ow,o] = Σ_{kh,kw,c} x[b, oh+kh-PT, ow+kw-PL, c] · w[kh,kw,c,o] (+ bias[o]).
+// Each invocation takes a block of FRB ≤ 4 rows × FPB ≤ 8 pixels and four output channels
+// 4·o4..4·o4+3 (the eight channel groups of a block are neighbouring invocations); for each
+// input channel it walks the FRB+KH-1 rows of x the block reads (x_pass), loads each row's
+// FPB+KW-1 values once and applies them to every block row they reach (kh = i-r): on a 4 × 7
+// block each x value is loaded about three times instead of once per tap. x sits in a uniform
+// window of whole images (one dispatch per window; a gather per value, where a storage load
+// is a loop over the lanes), w in another. The block is smaller than input_taps's: each pixel
+// holds four channels here, and more accumulators only spill.
+// Bindings: 1 x (unused: read from TX), 2 bias, 3 y, 4 w (IW), 5 x's window.
+@group(0) @binding(2) var<storage, read> tbias4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> ty4: array<vec4<f32>>;
+@group(0) @binding(5) var<uniform> TX: array<vec4<f32>, 4096>;
+
+override FPB: u32 = 8u; // pixels per block row (≤ 8)
+override FRB: u32 = 4u; // rows per block (≤ 4)
+
+// x[B0 + bl, ih, iw, c] from the window; 0 outside the image (element 0 is read there).
+fn x_at(bl: u32, ih: i32, iw: i32, c: u32) -> f32 {
+  let inside = (ih >= 0) & (ih < i32(ip.H)) & (iw >= 0) & (iw < i32(ip.W));
+  let f = select(0u, ((bl * ip.H + u32(ih)) * ip.W + u32(iw)) * ip.C + c, inside);
+  return select(0.0, TX[f / 4u][f % 4u], inside);
+}
+
+// The FPB+KW-1 values of channel c of x row ih from column iw0 on.
+fn x_row(bl: u32, ih: i32, iw0: i32, c: u32) -> array<f32, 12> {
+  var v: array<f32, 12>;
+  let n = FPB + IKW - 1u;
+  v[0] = x_at(bl, ih, iw0, c);
+  if (n > 1u) { v[1] = x_at(bl, ih, iw0 + 1, c); }
+  if (n > 2u) { v[2] = x_at(bl, ih, iw0 + 2, c); }
+  if (n > 3u) { v[3] = x_at(bl, ih, iw0 + 3, c); }
+  if (n > 4u) { v[4] = x_at(bl, ih, iw0 + 4, c); }
+  if (n > 5u) { v[5] = x_at(bl, ih, iw0 + 5, c); }
+  if (n > 6u) { v[6] = x_at(bl, ih, iw0 + 6, c); }
+  if (n > 7u) { v[7] = x_at(bl, ih, iw0 + 7, c); }
+  if (n > 8u) { v[8] = x_at(bl, ih, iw0 + 8, c); }
+  if (n > 9u) { v[9] = x_at(bl, ih, iw0 + 9, c); }
+  if (n > 10u) { v[10] = x_at(bl, ih, iw0 + 10, c); }
+  if (n > 11u) { v[11] = x_at(bl, ih, iw0 + 11, c); }
+  return v;
+}
+
+// Pixel j of block row r (acc[8r + j]): Σ_kw x(column j+kw) · w(kh, kw).
+fn fwd_px(acc: ptr<function, array<vec4<f32>, 32>>, r: u32, j: u32, v: array<f32, 12>,
+          w: array<vec4<f32>, 25>, kh: u32) {
+  if (j >= FPB) { return; }
+  let t = kh * IKW;
+  var s = (*acc)[8u * r + j] + v[j] * w[t];
+  if (IKW > 1u) { s += v[j + 1u] * w[t + 1u]; }
+  if (IKW > 2u) { s += v[j + 2u] * w[t + 2u]; }
+  if (IKW > 3u) { s += v[j + 3u] * w[t + 3u]; }
+  if (IKW > 4u) { s += v[j + 4u] * w[t + 4u]; }
+  (*acc)[8u * r + j] = s;
+}
+
+// Block row r takes x row i with the taps of row kh = i - r, when that row exists.
+fn fwd_row(acc: ptr<function, array<vec4<f32>, 32>>, r: u32, v: array<f32, 12>, i: u32,
+           w: array<vec4<f32>, 25>) {
+  if (r >= FRB || i < r || i >= r + IKH) { return; }
+  let kh = i - r;
+  fwd_px(acc, r, 0u, v, w, kh);
+  fwd_px(acc, r, 1u, v, w, kh);
+  fwd_px(acc, r, 2u, v, w, kh);
+  fwd_px(acc, r, 3u, v, w, kh);
+  fwd_px(acc, r, 4u, v, w, kh);
+  fwd_px(acc, r, 5u, v, w, kh);
+  fwd_px(acc, r, 6u, v, w, kh);
+  fwd_px(acc, r, 7u, v, w, kh);
+}
+
+// x row i of the block (row ih0 + i), applied to every block row it reaches.
+fn x_pass(acc: ptr<function, array<vec4<f32>, 32>>, i: u32, bl: u32, ih0: i32, iw0: i32, c: u32,
+          w: array<vec4<f32>, 25>) {
+  if (i >= FRB + IKH - 1u) { return; }
+  let v = x_row(bl, ih0 + i32(i), iw0, c);
+  fwd_row(acc, 0u, v, i, w);
+  fwd_row(acc, 1u, v, i, w);
+  fwd_row(acc, 2u, v, i, w);
+  fwd_row(acc, 3u, v, i, w);
+}
+
+// Pixel j of a block row, stored with the bias when inside the block and the image.
+fn fwd_put(v: vec4<f32>, base: u32, ow: u32, j: u32, o4: u32) {
+  if (j < FPB && ow < ip.OW) { ty4[(base + ow) * ip.O4 + o4] = v; }
+}
+
+// Stores block row r.
+fn fwd_store(acc: array<vec4<f32>, 32>, r: u32, b: u32, oh: u32, ow0: u32, o4: u32, bv: vec4<f32>) {
+  if (r >= FRB || oh >= ip.OH) { return; }
+  let base = (b * ip.OH + oh) * ip.OW;
+  fwd_put(acc[8u * r + 0u] + bv, base, ow0 + 0u, 0u, o4);
+  fwd_put(acc[8u * r + 1u] + bv, base, ow0 + 1u, 1u, o4);
+  fwd_put(acc[8u * r + 2u] + bv, base, ow0 + 2u, 2u, o4);
+  fwd_put(acc[8u * r + 3u] + bv, base, ow0 + 3u, 3u, o4);
+  fwd_put(acc[8u * r + 4u] + bv, base, ow0 + 4u, 4u, o4);
+  fwd_put(acc[8u * r + 5u] + bv, base, ow0 + 5u, 5u, o4);
+  fwd_put(acc[8u * r + 6u] + bv, base, ow0 + 6u, 6u, o4);
+  fwd_put(acc[8u * r + 7u] + bv, base, ow0 + 7u, 7u, o4);
+}
+
+@compute @workgroup_size(64)
+fn forward_taps(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_index) lid: u32) {
+  let u = linear_index(wid, nwg, lid);
+  if (u >= ip.units) { return; }
+  // neighbouring invocations: the channel groups of one block (the same x)
+  let o4 = u % ip.O4;
+  var q = u / ip.O4;
+  let ow0 = (q % ip.bw) * FPB;
+  q = q / ip.bw;
+  let oh0 = (q % ip.bh) * FRB;
+  let bl = q / ip.bh;
+  let b = ip.B0 + bl;
+  let ih0 = i32(oh0) - ip.PT;
+  let iw0 = i32(ow0) - ip.PL;
+  var acc: array<vec4<f32>, 32>;
+  for (var c = 0u; c < ip.C; c++) {
+    let w = w_taps(c, o4);
+    x_pass(&acc, 0u, bl, ih0, iw0, c, w);
+    x_pass(&acc, 1u, bl, ih0, iw0, c, w);
+    x_pass(&acc, 2u, bl, ih0, iw0, c, w);
+    x_pass(&acc, 3u, bl, ih0, iw0, c, w);
+    x_pass(&acc, 4u, bl, ih0, iw0, c, w);
+    x_pass(&acc, 5u, bl, ih0, iw0, c, w);
+    x_pass(&acc, 6u, bl, ih0, iw0, c, w);
+    x_pass(&acc, 7u, bl, ih0, iw0, c, w);
+  }
+  var bv = vec4<f32>(0.0);
+  if (BIAS) { bv = tbias4[o4]; }
+  fwd_store(acc, 0u, b, oh0, ow0, o4, bv);
+  fwd_store(acc, 1u, b, oh0 + 1u, ow0, o4, bv);
+  fwd_store(acc, 2u, b, oh0 + 2u, ow0, o4, bv);
+  fwd_store(acc, 3u, b, oh0 + 3u, ow0, o4, bv);
 }

@@ -227,22 +227,79 @@ function backpropInputTaps(gy: Tensor, w: Tensor, xShape: readonly number[], g: 
   const bh = Math.ceil(g.H / 8), bw = Math.ceil(g.W / 16);
   const RB = Math.ceil(g.H / bh), PB = Math.ceil(g.W / bw);
   const units = g.B * bh * bw * g.C;
-  const k = kernel("conv2d_input_taps", convWgsl, "input_taps", 1, 1, {
+  const k = kernel("conv2d_input_taps", convWgsl, "input_taps", 2, 1, {
     PB,
     RB,
     IKH: g.KH,
     IKW: g.KW,
   }, 1);
-  const n = w.size;
-  const ww = pack({ src: w, K: 1, J: n, K2: 1, S1: 0, S2: 0, SJ: 1 }, n, 1, WINDOW_BYTES / 4, "w");
+  const ww = wWindow(w);
   const words = new Params().u32(g.B, g.H, g.W, g.C, g.OH, g.OW, g.O / 4, g.KH, g.PT, g.PL)
     .u32(bw, bh, units, 0, 0, 0).build();
   const rt = runtime();
-  rt.dispatch(k, [gy.buffer, gx.buffer], words, rt.grid(Math.ceil(units / 16)), [
+  // the second input is unused (input_taps shares forward_taps's layout: x, bias, y, w)
+  rt.dispatch(k, [gy.buffer, gy.buffer, gx.buffer], words, rt.grid(Math.ceil(units / 16)), [
     { buffer: ww.buffer, offset: 0 },
   ]);
   ww.dispose();
   return gx;
+}
+
+/**
+ * Whether {@linkcode forwardTaps} takes this convolution: the conditions of `input_taps`, and
+ * whole images of x within one uniform window.
+ */
+function forwardTapsFit(g: Geo): boolean {
+  return inputTapsFit(g) && g.H * g.W * g.C <= WINDOW_BYTES / 4;
+}
+
+/**
+ * A stride-1 convolution with few input channels (`forward_taps`): each invocation takes a
+ * block of up to 4 rows × 8 pixels and four output channels (28×28: 4 × 7), and loads each x
+ * value about three times instead of once per tap. w sits in a uniform window, x in windows of
+ * whole images (one dispatch per window).
+ */
+function forwardTaps(x: Tensor, w: Tensor, g: Geo, bias?: Tensor): Tensor {
+  const y = output([g.B, g.OH, g.OW, g.O], "conv2d");
+  const bh = Math.ceil(g.OH / 4), bw = Math.ceil(g.OW / 8);
+  const FRB = Math.ceil(g.OH / bh), FPB = Math.ceil(g.OW / bw);
+  const perImage = bh * bw * (g.O / 4);
+  const k = kernel("conv2d_forward_taps", convWgsl, "forward_taps", 2, 1, {
+    FPB,
+    FRB,
+    IKH: g.KH,
+    IKW: g.KW,
+    BIAS: bias ? 1 : 0,
+  }, 2);
+  const ww = wWindow(w);
+  const xw = imageWindows(x, g.H * g.W * g.C);
+  const rt = runtime();
+  for (const [i, window] of xw.windows.entries()) {
+    const b0 = i * xw.perWindow;
+    const units = Math.min(xw.perWindow, g.B - b0) * perImage;
+    const words = new Params().u32(g.B, g.H, g.W, g.C, g.OH, g.OW, g.O / 4, g.KH, g.PT, g.PL)
+      .u32(bw, bh, units, b0, 0, 0).build();
+    // x's storage binding is unused (x is read from its window)
+    rt.dispatch(
+      k,
+      [x.buffer, (bias ?? x).buffer, y.buffer],
+      words,
+      rt.grid(Math.ceil(units / 64)),
+      [
+        { buffer: ww.buffer, offset: 0 },
+        window,
+      ],
+    );
+  }
+  xw.dispose();
+  ww.dispose();
+  return y;
+}
+
+/** w copied to the start of a uniform window (its buffer holds the window's 64 KiB). */
+function wWindow(w: Tensor): Tensor {
+  const n = w.size;
+  return pack({ src: w, K: 1, J: n, K2: 1, S1: 0, S2: 0, SJ: 1 }, n, 1, WINDOW_BYTES / 4, "w");
 }
 
 /**
@@ -364,11 +421,14 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tenso
   const geo: ConvOptions = { stride: options.stride, padding: options.padding };
   const M = g.B * g.OH * g.OW, K = g.KH * g.KW * g.C;
   const image = g.H * g.W * g.C;
-  // few input channels (one x value per 32 FMAs): x read from windows of whole images
-  const onEngine = windowed(M, g.O, K);
+  // few input channels at stride 1: blocks of pixels (forward_taps); otherwise the windowed
+  // product, with x read from windows of whole images where it has few channels (one x value
+  // per 32 FMAs)
+  const taps = forwardTapsFit(g);
+  const onEngine = !taps && windowed(M, g.O, K);
   const xWindows = g.C < 8 && image <= WINDOW_BYTES / 4 && K <= ONE_PASS_K && gemmSettings.vector;
   const xs = onEngine && xWindows ? imageWindows(x, image) : null;
-  const y = onEngine
+  const y = taps ? forwardTaps(x, w, g, bias) : onEngine
     // rows (b, oh, ow), w as [K, O] in the windows
     ? gemm(
       xs
