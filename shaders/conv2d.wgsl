@@ -199,7 +199,8 @@ struct FilterParams {
   B0: u32, slices: u32, PS: u32, KT: u32,
   H: u32, W: u32, C: u32, OH: u32,
   OW: u32, O: u32, S: u32, KW: u32,
-  PT: i32, PL: i32, units: u32, _b: u32, // units: (image, slice) pairs of this dispatch
+  PT: i32, PL: i32, units: u32, XL: u32, // units: (image, slice) pairs of this dispatch
+  // XL: floats of the window before its first image (see imageWindows in conv.ts)
 }
 @group(0) @binding(0) var<uniform> fp: FilterParams;
 // gy and the partial sums as vec4: whole vec4 reads and stores where O % 4 = 0 (VEC_O), one
@@ -214,7 +215,7 @@ override VEC_O: bool = false;
 // load under a condition becomes a loop over the lanes).
 fn x_tap(bl: u32, ih: i32, iw: i32, c: u32) -> f32 {
   let inside = (ih >= 0) & (ih < i32(fp.H)) & (iw >= 0) & (iw < i32(fp.W));
-  let f = select(0u, ((bl * fp.H + u32(ih)) * fp.W + u32(iw)) * fp.C + c, inside);
+  let f = select(0u, fp.XL + ((bl * fp.H + u32(ih)) * fp.W + u32(iw)) * fp.C + c, inside);
   return select(0.0, X[f / 4u][f % 4u], inside);
 }
 
@@ -389,7 +390,8 @@ struct InputParams {
   B: u32, H: u32, W: u32, C: u32,
   OH: u32, OW: u32, O4: u32, KH: u32,
   PT: i32, PL: i32, bw: u32, bh: u32, // blocks per image row and per image column
-  units: u32, B0: u32, _b: u32, _c: u32, // forward_taps: images [B0, B0 + units/blocks)
+  // forward_taps: images [B0, B0 + units/blocks), the first XL floats into x's window
+  units: u32, B0: u32, XL: u32, _c: u32,
 }
 @group(0) @binding(0) var<uniform> ip: InputParams;
 @group(0) @binding(1) var<storage, read> igy4: array<vec4<f32>>;
@@ -597,7 +599,7 @@ override FRB: u32 = 4u; // rows per block (≤ 4)
 // x[B0 + bl, ih, iw, c] from the window; 0 outside the image (element 0 is read there).
 fn x_at(bl: u32, ih: i32, iw: i32, c: u32) -> f32 {
   let inside = (ih >= 0) & (ih < i32(ip.H)) & (iw >= 0) & (iw < i32(ip.W));
-  let f = select(0u, ((bl * ip.H + u32(ih)) * ip.W + u32(iw)) * ip.C + c, inside);
+  let f = select(0u, ip.XL + ((bl * ip.H + u32(ih)) * ip.W + u32(iw)) * ip.C + c, inside);
   return select(0.0, TX[f / 4u][f % 4u], inside);
 }
 

@@ -31,7 +31,7 @@ struct Params {
   SK: u32, OSI: u32, OSJ: u32, B: u32,
   H: u32, W: u32, C: u32, OH: u32,
   OW: u32, O: u32, S: u32, KH: u32,
-  KW: u32, PT: u32, PL: u32, _pad2: u32,
+  KW: u32, PT: u32, PL: u32, XL: u32, // XL: conv_forward_xw's floats of XW before its first image
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -625,13 +625,13 @@ fn conv_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
 }
 
 // conv_forward_xw: conv_forward for the rows [SI, I) of the images in the uniform window XW
-// (image b at XW[(b - b0)·H·W·C ..], b0 = SI / (OH·OW)), for few input channels: x is read as
+// (image b at XW[XL + (b - b0)·H·W·C ..], b0 = SI / (OH·OW)), for few input channels: x is read as
 // one gather over the lanes per value instead of a per-lane storage loop, which at one x value
 // per 32 FMAs was a large part of such a product.
 @group(0) @binding(8) var<uniform> XW: array<vec4<f32>, 4096>;
 
 fn xw_gather(t: Taps, ch: u32) -> vec4<f32> {
-  let f = t.base + vec4<u32>(ch);
+  let f = t.base + vec4<u32>(ch + p.XL);
   return select(vec4<f32>(0.0), vec4<f32>(XW[f.x / 4u][f.x % 4u], XW[f.y / 4u][f.y % 4u],
     XW[f.z / 4u][f.z % 4u], XW[f.w / 4u][f.w % 4u]), t.valid);
 }

@@ -167,7 +167,9 @@ export class Runtime {
    * @param what names the tensor or kernel output, for the limit error
    */
   acquire(bytes: number, what: string): GPUBuffer {
-    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    // whole 256-byte units (the uniform offset alignment): a uniform window that ends at the
+    // end of a buffer then starts at an aligned offset (see imageWindows in src/ops/conv.ts)
+    const size = Math.max(256, Math.ceil(bytes / 256) * 256);
     if (size > this.maxTensorBytes) {
       throw new GpuLimitError(
         `${what} needs ${bytes} bytes, but this device allows at most ` +

@@ -278,7 +278,7 @@ function forwardTaps(x: Tensor, w: Tensor, g: Geo, bias?: Tensor): Tensor {
     const b0 = i * xw.perWindow;
     const units = Math.min(xw.perWindow, g.B - b0) * perImage;
     const words = new Params().u32(g.B, g.H, g.W, g.C, g.OH, g.OW, g.O / 4, g.KH, g.PT, g.PL)
-      .u32(bw, bh, units, b0, 0, 0).build();
+      .u32(bw, bh, units, b0, xw.leads[i], 0).build();
     // x's storage binding is unused (x is read from its window)
     rt.dispatch(
       k,
@@ -329,7 +329,7 @@ function backpropFilterTaps(x: Tensor, gy: Tensor, wShape: readonly number[], g:
     const b0 = w * perWindow;
     const nb = Math.min(perWindow, g.B - b0);
     const words = new Params().u32(b0, slices, PS, KT, g.H, g.W, g.C, g.OH, g.OW, g.O, g.S, g.KW)
-      .u32(g.PT, g.PL, nb * slices, 0).build();
+      .u32(g.PT, g.PL, nb * slices, xw.leads[w]).build();
     rt.dispatch(k, [gy.buffer, part.buffer], words, rt.grid(Math.ceil(nb * slices / spw)), [
       xw.windows[w],
     ]);
@@ -346,57 +346,51 @@ interface ImageWindows {
   perWindow: number;
   /** The windows, in order. */
   windows: UniformWindow[];
+  /** Floats of each window before its first image. */
+  leads: number[];
   /** Releases the copied part, if any. */
   dispose(): void;
 }
 
 /**
- * x in windows of whole images for `filter_taps` and `conv_forward_xw`. Where a window's images
- * start at a multiple of 256 bytes it is bound in place; only windows that are not (or whose
- * 64 KiB binding would reach past the end of x, the last ones) are copied, each to the start
- * of its own window (what such a window reads past the batch is never used: the kernels read
- * only the images they are given).
+ * x in windows of whole images for `filter_taps`, `forward_taps` and `conv_forward_xw`, the
+ * images spread evenly over the fewest windows. Each window is bound in place at the last
+ * 256-byte-aligned offset at or before its first image (at most 63 floats before it: its
+ * `lead`), or where that binding would reach past the end of x's buffer, at the buffer's last
+ * 64 KiB (buffers are whole 256-byte units, so that offset is aligned too). Only an x smaller
+ * than one window is copied, to the start of a window of its own.
  */
 function imageWindows(x: Tensor, image: number): ImageWindows {
   const floats = WINDOW_BYTES / 4;
-  const most = Math.floor(floats / image);
-  // the most images per window whose windows start at aligned offsets (64 floats = 256 bytes)
-  let perWindow = most;
-  while (perWindow > 0 && (perWindow * image) % 64 !== 0) perWindow--;
-  const aligned = perWindow > 0;
-  if (!aligned) perWindow = most;
-  const count = Math.ceil(x.shape[0] / perWindow);
-  const stride = perWindow * image;
-  // the first window that is copied
-  let first = 0;
-  while (aligned && first < count && (first * stride + floats) * 4 <= x.buffer.size) first++;
-  const copied = first < count
-    ? pack(
-      {
-        src: x,
-        K: count - first,
-        J: Math.min(stride, floats),
-        K2: 1,
-        S1: stride,
-        S2: 0,
-        SJ: 1,
-        base: first * stride,
-      },
+  const B = x.shape[0];
+  const bufferFloats = x.buffer.size / 4;
+  if (bufferFloats < floats) {
+    const copied = pack(
+      { src: x, K: 1, J: B * image, K2: 1, S1: 0, S2: 0, SJ: 1 },
       floats,
       1,
-      (count - first) * floats,
-      "x windows (copied)",
-    )
-    : null;
-  const windows: UniformWindow[] = [];
-  for (let w = 0; w < count; w++) {
-    windows.push(
-      w < first
-        ? { buffer: x.buffer, offset: w * stride * 4 }
-        : { buffer: copied!.buffer, offset: (w - first) * WINDOW_BYTES },
+      floats,
+      "x window (copied)",
     );
+    return {
+      perWindow: B,
+      windows: [{ buffer: copied.buffer, offset: 0 }],
+      leads: [0],
+      dispose: () => copied.dispose(),
+    };
   }
-  return { perWindow, windows, dispose: () => copied?.dispose() };
+  // a window holds 63 floats of lead at most, then its images
+  const most = Math.floor((floats - 63) / image);
+  const perWindow = Math.ceil(B / Math.ceil(B / most));
+  const windows: UniformWindow[] = [];
+  const leads: number[] = [];
+  for (let b0 = 0; b0 < B; b0 += perWindow) {
+    const start = b0 * image;
+    const offset = Math.min(Math.floor(start / 64) * 64, bufferFloats - floats);
+    windows.push({ buffer: x.buffer, offset: offset * 4 });
+    leads.push(start - offset);
+  }
+  return { perWindow, windows, leads, dispose: () => {} };
 }
 
 /** The geometry words of the windowed entry points (see `shaders/gemm.wgsl`). */
@@ -437,7 +431,11 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tenso
           src: x,
           I: M,
           conv: geoWords(g),
-          xWindows: { windows: xs.windows, rowsPerWindow: xs.perWindow * g.OH * g.OW },
+          xWindows: {
+            windows: xs.windows,
+            leads: xs.leads,
+            rowsPerWindow: xs.perWindow * g.OH * g.OW,
+          },
         }
         : { entry: "conv_forward", src: x, I: M, conv: geoWords(g) },
       { src: w, K, J: g.O, K2: K, S1: 0, S2: g.O, SJ: 1 },

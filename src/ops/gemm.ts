@@ -57,10 +57,10 @@ export interface LAccess {
   conv?: number[];
   /**
    * `conv_forward_xw`: whole images of x in 64 KiB windows (window w holds the images of rows
-   * [w·rowsPerWindow, (w+1)·rowsPerWindow)), one dispatch per window. The product must take one
-   * pass over U (at most four windows of it).
+   * [w·rowsPerWindow, (w+1)·rowsPerWindow), from float `leads[w]` of the window on), one
+   * dispatch per window. The product must take one pass over U (at most four windows of it).
    */
-  xWindows?: { windows: UniformWindow[]; rowsPerWindow: number };
+  xWindows?: { windows: UniformWindow[]; leads: number[]; rowsPerWindow: number };
 }
 
 /**
@@ -193,7 +193,7 @@ export function gemm(
           OSI,
           OSJ,
           ...conv,
-          0,
+          xw ? xw.leads[xi] : 0,
         ).build();
         const epilogue = w0 > 0 ? 1 : bias ? (biasRows ? 3 : 2) : 0;
         const k = kernel(`gemm_${entry}`, gemmWgsl, entry, 2, 1, {

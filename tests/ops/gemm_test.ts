@@ -79,6 +79,8 @@ Deno.test("windowed convolutions equal the direct kernels", async () => {
     // input gradient in one pass (input_taps): blocks past the image's edge, even KH
     [[2, 17, 19, 3], [4, 3, 3, 8], 1, "SAME"],
     [[2, 9, 12, 2], [5, 2, 2, 4], 1, "VALID"], // input_taps with VALID padding
+    // conv_forward_xw over four x windows bound in place, each some floats after its offset
+    [[40, 28, 28, 2], [3, 3, 2, 8], 2, "SAME"],
   ];
   for (const [xs, ws, stride, padding] of cases) {
     const opts = { stride, padding };
