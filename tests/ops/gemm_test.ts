@@ -81,6 +81,9 @@ Deno.test("windowed convolutions equal the direct kernels", async () => {
     [[2, 9, 12, 2], [5, 2, 2, 4], 1, "VALID"], // input_taps with VALID padding
     // conv_forward_xw over four x windows bound in place, each some floats after its offset
     [[40, 28, 28, 2], [3, 3, 2, 8], 2, "SAME"],
+    // images of almost a whole window (16380 floats): no room for the second one's lead, so
+    // both windows are copied
+    [[2, 63, 260, 1], [3, 3, 1, 4], 1, "SAME"],
   ];
   for (const [xs, ws, stride, padding] of cases) {
     const opts = { stride, padding };
