@@ -3,8 +3,9 @@
  * The three ops are each other's adjoints, so derivatives of any order are convolutions.
  * Kernels: the windowed products of `shaders/gemm.wgsl` (`conv_forward`, `conv_input`,
  * `conv_filter`, and `conv_forward_xw` for few input channels; see `gemm.ts`), and
- * `shaders/conv2d.wgsl`: `input_taps`, `col2im` and `filter_taps` for few input channels, and
- * the direct `forward`, `backprop_input`, `backprop_filter` for products wider than the windows.
+ * `shaders/conv2d.wgsl`: `forward_taps`, `input_taps`, `col2im` and `filter_taps` for few input
+ * channels, and the direct `forward`, `backprop_input`, `backprop_filter` for products wider than
+ * the windows.
  * @module
  */
 
