@@ -225,8 +225,7 @@ function inputTapsFit(g: Geo): boolean {
  */
 function backpropInputTaps(gy: Tensor, w: Tensor, xShape: readonly number[], g: Geo): Tensor {
   const gx = output([...xShape], "conv2dBackpropInput");
-  const bh = Math.ceil(g.H / 8), bw = Math.ceil(g.W / 16);
-  const RB = Math.ceil(g.H / bh), PB = Math.ceil(g.W / bw);
+  const { bh, bw, rows: RB, pixels: PB } = pixelBlocks(g.H, g.W, 8, 16);
   const units = g.B * bh * bw * g.C;
   const k = kernel("conv2d_input_taps", convWgsl, "input_taps", 2, 1, {
     PB,
@@ -235,8 +234,7 @@ function backpropInputTaps(gy: Tensor, w: Tensor, xShape: readonly number[], g: 
     IKW: g.KW,
   }, 1);
   const ww = wWindow(w);
-  const words = new Params().u32(g.B, g.H, g.W, g.C, g.OH, g.OW, g.O / 4, g.KH, g.PT, g.PL)
-    .u32(bw, bh, units, 0, 0, 0).build();
+  const words = tapsWords(g, bw, bh, units, 0, 0);
   const rt = runtime();
   // the second input is unused (input_taps shares forward_taps's layout: x, bias, y, w)
   rt.dispatch(k, [gy.buffer, gy.buffer, gx.buffer], words, rt.grid(Math.ceil(units / 16)), [
@@ -262,8 +260,7 @@ function forwardTapsFit(g: Geo): boolean {
  */
 function forwardTaps(x: Tensor, w: Tensor, g: Geo, bias?: Tensor): Tensor {
   const y = output([g.B, g.OH, g.OW, g.O], "conv2d");
-  const bh = Math.ceil(g.OH / 4), bw = Math.ceil(g.OW / 8);
-  const FRB = Math.ceil(g.OH / bh), FPB = Math.ceil(g.OW / bw);
+  const { bh, bw, rows: FRB, pixels: FPB } = pixelBlocks(g.OH, g.OW, 4, 8);
   const perImage = bh * bw * (g.O / 4);
   const k = kernel("conv2d_forward_taps", convWgsl, "forward_taps", 2, 1, {
     FPB,
@@ -278,8 +275,7 @@ function forwardTaps(x: Tensor, w: Tensor, g: Geo, bias?: Tensor): Tensor {
   for (const [i, window] of xw.windows.entries()) {
     const b0 = i * xw.perWindow;
     const units = Math.min(xw.perWindow, g.B - b0) * perImage;
-    const words = new Params().u32(g.B, g.H, g.W, g.C, g.OH, g.OW, g.O / 4, g.KH, g.PT, g.PL)
-      .u32(bw, bh, units, b0, xw.leads[i], 0).build();
+    const words = tapsWords(g, bw, bh, units, b0, xw.leads[i]);
     // x's storage binding is unused (x is read from its window)
     rt.dispatch(
       k,
@@ -295,6 +291,33 @@ function forwardTaps(x: Tensor, w: Tensor, g: Geo, bias?: Tensor): Tensor {
   xw.dispose();
   ww.dispose();
   return y;
+}
+
+/**
+ * Blocks of at most `maxRows` × `maxPixels` over an image of `height` × `width`, sized to divide
+ * it evenly (28 × 28 with 8 × 16: 4 × 2 blocks of 7 × 14).
+ */
+function pixelBlocks(
+  height: number,
+  width: number,
+  maxRows: number,
+  maxPixels: number,
+): { bh: number; bw: number; rows: number; pixels: number } {
+  const bh = Math.ceil(height / maxRows), bw = Math.ceil(width / maxPixels);
+  return { bh, bw, rows: Math.ceil(height / bh), pixels: Math.ceil(width / bw) };
+}
+
+/** The `InputParams` words of `input_taps` and `forward_taps` (see `shaders/conv2d.wgsl`). */
+function tapsWords(
+  g: Geo,
+  bw: number,
+  bh: number,
+  units: number,
+  b0: number,
+  lead: number,
+): Uint32Array {
+  return new Params().u32(g.B, g.H, g.W, g.C, g.OH, g.OW, g.O / 4, g.KH, g.PT, g.PL)
+    .u32(bw, bh, units, b0, lead, 0).build();
 }
 
 /** w copied to the start of a uniform window (its buffer holds the window's 64 KiB). */
