@@ -12,7 +12,6 @@ import type { Tensor } from "../tensor.ts";
 import { kernel, launch, output, Params } from "./launch.ts";
 
 const COLS = 32; // columns per invocation and workgroup (64 in the WIDE form)
-const ROWS = 256; // rows per workgroup: 64 invocations × 4
 const WINDOW_FLOATS = WINDOW_BYTES / 4;
 /** Windows of U bound per dispatch (bindings U0..U3 of gemm.wgsl). */
 const PER_DISPATCH = 4;
@@ -164,12 +163,16 @@ export function gemm(
   const conv = l.conv ?? new Array(12).fill(0);
   // whole vec4 stores where out[i, j..j+3] are contiguous and 16-byte aligned
   const vecOut = gemmSettings.vector && OSJ === 1 && OSI % 4 === 0 && J % 4 === 0;
+  // rows per invocation: 8 (TALL, see gemm.wgsl) for 32-column input gradients, else 4
+  const tall = entry === "conv_input_vk" && JW === COLS;
+  const perInvocation = tall ? 8 : 4;
   for (const [xi, [r0, r1]] of ranges.entries()) {
     // invocations per workgroup in use: rows spread evenly over the workgroups, in whole
     // SIMD batches of 8 (see block() in gemm.wgsl)
     const n = r1 - r0;
-    const RQ = Math.min(64, Math.ceil(n / (4 * Math.ceil(n / ROWS)) / 8) * 8);
-    const groups = rt.grid(Math.ceil(n / (4 * RQ)));
+    const perGroup = 64 * perInvocation;
+    const RQ = Math.min(64, Math.ceil(n / (perInvocation * Math.ceil(n / perGroup)) / 8) * 8);
+    const groups = rt.grid(Math.ceil(n / (perInvocation * RQ)));
     for (let g = 0; g < G; g++) {
       // up to PER_DISPATCH successive windows per dispatch (unused bindings repeat the first)
       for (let w0 = 0; w0 < windows; w0 += PER_DISPATCH) {
@@ -198,6 +201,7 @@ export function gemm(
         const epilogue = w0 > 0 ? 1 : bias ? (biasRows ? 3 : 2) : 0;
         const k = kernel(`gemm_${entry}`, gemmWgsl, entry, 2, 1, {
           WIDE: JW === 2 * COLS ? 1 : 0,
+          TALL: tall ? 1 : 0,
           EPILOGUE: epilogue,
           VEC_OUT: vecOut ? 1 : 0,
         }, PER_DISPATCH + (xw ? 1 : 0));
