@@ -12,6 +12,8 @@ import type { Tensor } from "../tensor.ts";
 import { kernel, launch, output, Params } from "./launch.ts";
 
 const COLS = 32; // columns per invocation and workgroup (64 in the WIDE form)
+/** Fewest rows of a product (or of a window of x) that run 8 rows per invocation. */
+const TALL_ROWS = 256;
 const WINDOW_FLOATS = WINDOW_BYTES / 4;
 /** Windows of U bound per dispatch (bindings U0..U3 of gemm.wgsl). */
 const PER_DISPATCH = 4;
@@ -163,13 +165,13 @@ export function gemm(
   const conv = l.conv ?? new Array(12).fill(0);
   // whole vec4 stores where out[i, j..j+3] are contiguous and 16-byte aligned
   const vecOut = gemmSettings.vector && OSJ === 1 && OSI % 4 === 0 && J % 4 === 0;
-  // rows per invocation: 8 (TALL, see gemm.wgsl) for 32-column input gradients, else 4
-  const tall = entry === "conv_input_vk" && JW === COLS;
-  const perInvocation = tall ? 8 : 4;
   for (const [xi, [r0, r1]] of ranges.entries()) {
+    const n = r1 - r0;
+    // rows per invocation: 8 (TALL, see gemm.wgsl) where there are rows enough, else 4
+    const tall = n >= TALL_ROWS;
+    const perInvocation = tall ? 8 : 4;
     // invocations per workgroup in use: rows spread evenly over the workgroups, in whole
     // SIMD batches of 8 (see block() in gemm.wgsl)
-    const n = r1 - r0;
     const perGroup = 64 * perInvocation;
     const RQ = Math.min(64, Math.ceil(n / (perInvocation * Math.ceil(n / perGroup)) / 8) * 8);
     const groups = rt.grid(Math.ceil(n / (perInvocation * RQ)));
