@@ -12,9 +12,7 @@
 // and the 4 L values are the only per-invocation storage loads, so each feeds 32 (64) FMAs.
 // A workgroup of 64 covers up to 256 rows × 32 (64) columns. Products of 256 rows or more take
 // 8 rows per invocation (TALL): each U value then feeds 8 FMAs instead of 4, which made the
-// MNIST CNN's training step 1.07× and its IG-NORM step 1.15-1.2× faster on llvmpipe. Input
-// gradients with 32 columns take 16 (ROWS16), the same 128 vec4 accumulators as 8 × 64 (16 × 64
-// measured 1.7× slower than 8 × 64 on a matmul).
+// MNIST CNN's training step 1.07× and its IG-NORM step 1.15-1.2× faster on llvmpipe.
 //
 // Entry points differ in how L[i,k] is read:
 //   matmul:       L[i,k] = A[i*SI + k*SK]                               (A = in0)
@@ -54,10 +52,6 @@ override WIDE: bool = false;     // 64 columns per invocation (JW = 64) instead 
 // 8 rows per invocation instead of 4: rows 4..7 accumulate in a second array (`hi`), and each
 // row k of U, loaded once, feeds twice the FMAs.
 override TALL: bool = false;
-// conv_input_vk with 32 columns: 16 rows per invocation (with TALL). Rows 0..3 and 8..11 sit in
-// the accumulators of columns 0..31 of acc and hi, rows 4..7 and 12..15 in those WIDE uses for
-// columns 32..63: 1.1× faster than 8 rows for conv2's input gradient.
-override ROWS16: bool = false;
 // What the stores add to the sum: nothing (0, the first window), the previous value (1, later
 // windows), bias[j] (2) or bias[i] (3) (the first window of a product with a bias). A pipeline
 // constant, not a parameter: on llvmpipe the loads of untaken branches still cost a per-lane
@@ -80,7 +74,7 @@ fn block(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> Block {
   var t: Block;
   let width = select(32u, 64u, WIDE);
   let tiles = p.JW / width;
-  let i0 = (g / tiles) * select(select(4u, 8u, TALL), 16u, ROWS16) * p.RQ;
+  let i0 = (g / tiles) * select(4u, 8u, TALL) * p.RQ;
   t.r = vec4<u32>(i0 + lid) + vec4<u32>(0u, 1u, 2u, 3u) * p.RQ;
   t.ub = (g % tiles) * (width / 4u);
   t.j0 = p.jg + t.ub * 4u;
@@ -240,60 +234,6 @@ fn fma4(acc: ptr<function, array<vec4<f32>, 64>>, a0: vec4<f32>, a1: vec4<f32>, 
   fma_row(acc, vec4<f32>(a0.y, a1.y, a2.y, a3.y), u1);
   fma_row(acc, vec4<f32>(a0.z, a1.z, a2.z, a3.z), u2);
   fma_row(acc, vec4<f32>(a0.w, a1.w, a2.w, a3.w), u3);
-}
-
-// ROWS16: rows 4..7 of a pair of row groups (L values b) times columns 0..31 of U, into the
-// accumulators of WIDE's columns 32..63.
-fn fma_row_hi(acc: ptr<function, array<vec4<f32>, 64>>, b: vec4<f32>, u: URow) {
-  let u0 = u[0];
-  let u1 = u[1];
-  let u2 = u[2];
-  let u3 = u[3];
-  let u4 = u[4];
-  let u5 = u[5];
-  let u6 = u[6];
-  let u7 = u[7];
-  (*acc)[8] += b.x * u0;
-  (*acc)[9] += b.x * u1;
-  (*acc)[10] += b.x * u2;
-  (*acc)[11] += b.x * u3;
-  (*acc)[12] += b.x * u4;
-  (*acc)[13] += b.x * u5;
-  (*acc)[14] += b.x * u6;
-  (*acc)[15] += b.x * u7;
-  (*acc)[24] += b.y * u0;
-  (*acc)[25] += b.y * u1;
-  (*acc)[26] += b.y * u2;
-  (*acc)[27] += b.y * u3;
-  (*acc)[28] += b.y * u4;
-  (*acc)[29] += b.y * u5;
-  (*acc)[30] += b.y * u6;
-  (*acc)[31] += b.y * u7;
-  (*acc)[40] += b.z * u0;
-  (*acc)[41] += b.z * u1;
-  (*acc)[42] += b.z * u2;
-  (*acc)[43] += b.z * u3;
-  (*acc)[44] += b.z * u4;
-  (*acc)[45] += b.z * u5;
-  (*acc)[46] += b.z * u6;
-  (*acc)[47] += b.z * u7;
-  (*acc)[56] += b.w * u0;
-  (*acc)[57] += b.w * u1;
-  (*acc)[58] += b.w * u2;
-  (*acc)[59] += b.w * u3;
-  (*acc)[60] += b.w * u4;
-  (*acc)[61] += b.w * u5;
-  (*acc)[62] += b.w * u6;
-  (*acc)[63] += b.w * u7;
-}
-
-// fma4 into the accumulators of columns 32..63 (ROWS16).
-fn fma4_hi(acc: ptr<function, array<vec4<f32>, 64>>, a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>,
-           a3: vec4<f32>, u0: URow, u1: URow, u2: URow, u3: URow) {
-  fma_row_hi(acc, vec4<f32>(a0.x, a1.x, a2.x, a3.x), u0);
-  fma_row_hi(acc, vec4<f32>(a0.y, a1.y, a2.y, a3.y), u1);
-  fma_row_hi(acc, vec4<f32>(a0.z, a1.z, a2.z, a3.z), u2);
-  fma_row_hi(acc, vec4<f32>(a0.w, a1.w, a2.w, a3.w), u3);
 }
 
 // One output element: out = value (EPILOGUE 0), + previous (1), + bias[j] (2), + bias[i] (3).
@@ -820,45 +760,17 @@ fn conv_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
   finish_all(t, &acc, &hi);
 }
 
-// Four k steps of conv_input_vk: the invocation's rows 0..3 (and 4..7 when TALL, 4..15 when
-// ROWS16) times rows k..k+3 of U.
+// Four k steps of conv_input_vk: the invocation's rows 0..3 (and 4..7 into `hi` when TALL)
+// times rows k..k+3 of U.
 fn input_step(acc: ptr<function, array<vec4<f32>, 64>>, hi: ptr<function, array<vec4<f32>, 64>>,
-              s: ptr<function, TapWalk>, s2: ptr<function, TapWalk>, s3: ptr<function, TapWalk>,
-              s4: ptr<function, TapWalk>, px: Pix, px2: Pix, px3: Pix, px4: Pix, u0: URow,
+              s: ptr<function, TapWalk>, s2: ptr<function, TapWalk>, px: Pix, px2: Pix, u0: URow,
               u1: URow, u2: URow, u3: URow) {
   let a = input_a4(s, px);
   fma4(acc, a.a0, a.a1, a.a2, a.a3, u0, u1, u2, u3);
-  if (ROWS16) {
-    let b = input_a4(s2, px2);
-    fma4_hi(acc, b.a0, b.a1, b.a2, b.a3, u0, u1, u2, u3);
-    let c = input_a4(s3, px3);
-    fma4(hi, c.a0, c.a1, c.a2, c.a3, u0, u1, u2, u3);
-    let d = input_a4(s4, px4);
-    fma4_hi(hi, d.a0, d.a1, d.a2, d.a3, u0, u1, u2, u3);
-  } else if (TALL) {
+  if (TALL) {
     let b = input_a4(s2, px2);
     fma4(hi, b.a0, b.a1, b.a2, b.a3, u0, u1, u2, u3);
   }
-}
-
-// Columns 32..63 of acc as columns 0..31 (ROWS16's rows 4..7 and 12..15, for finish).
-fn upper(acc: ptr<function, array<vec4<f32>, 64>>) -> array<vec4<f32>, 64> {
-  var h: array<vec4<f32>, 64>;
-  for (var q = 0u; q < 8u; q++) {
-    h[q] = (*acc)[8u + q];
-    h[16u + q] = (*acc)[24u + q];
-    h[32u + q] = (*acc)[40u + q];
-    h[48u + q] = (*acc)[56u + q];
-  }
-  return h;
-}
-
-// Row group g (rows 4g..4g+3) of the invocation: its rows, and the same clamped to I - 1.
-fn group_rows(t: Block, g: u32) -> Block {
-  var tg = t;
-  tg.r = t.r + vec4<u32>(4u * g * p.RQ);
-  tg.rows = min(tg.r, vec4<u32>(max(p.I, 1u) - 1u));
-  return tg;
 }
 
 @compute @workgroup_size(64)
@@ -867,45 +779,32 @@ fn conv_input_vk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   if (lid >= p.RQ) { return; }
   let t = block(wid, nwg, lid);
   var acc: array<vec4<f32>, 64>;
-  var hi: array<vec4<f32>, 64>; // rows 4..7 (TALL), 8..15 (ROWS16)
+  var hi: array<vec4<f32>, 64>; // rows 4..7 (TALL)
   let px = pixels(t.rows, p.H, p.W);
   let px2 = pixels(t.rows2, p.H, p.W);
-  let px3 = pixels(group_rows(t, 2u).rows, p.H, p.W);
-  let px4 = pixels(group_rows(t, 3u).rows, p.H, p.W);
   var s = TapWalk(walk_start(p.O), Taps());
   var s2 = s;
-  var s3 = s;
-  var s4 = s;
   let WR = window_rows();
   for (var k = 0u; k < min(p.kn, WR); k += 4u) {
-    input_step(&acc, &hi, &s, &s2, &s3, &s4, px, px2, px3, px4, urow0(k, t.ub),
-               urow0(k + 1u, t.ub), urow0(k + 2u, t.ub), urow0(k + 3u, t.ub));
+    input_step(&acc, &hi, &s, &s2, px, px2, urow0(k, t.ub), urow0(k + 1u, t.ub), urow0(k + 2u, t.ub),
+               urow0(k + 3u, t.ub));
   }
   for (var k = WR; k < min(p.kn, 2u * WR); k += 4u) {
     let kk = k - WR;
-    input_step(&acc, &hi, &s, &s2, &s3, &s4, px, px2, px3, px4, urow1(kk, t.ub),
-               urow1(kk + 1u, t.ub), urow1(kk + 2u, t.ub), urow1(kk + 3u, t.ub));
+    input_step(&acc, &hi, &s, &s2, px, px2, urow1(kk, t.ub), urow1(kk + 1u, t.ub),
+               urow1(kk + 2u, t.ub), urow1(kk + 3u, t.ub));
   }
   for (var k = 2u * WR; k < min(p.kn, 3u * WR); k += 4u) {
     let kk = k - 2u * WR;
-    input_step(&acc, &hi, &s, &s2, &s3, &s4, px, px2, px3, px4, urow2(kk, t.ub),
-               urow2(kk + 1u, t.ub), urow2(kk + 2u, t.ub), urow2(kk + 3u, t.ub));
+    input_step(&acc, &hi, &s, &s2, px, px2, urow2(kk, t.ub), urow2(kk + 1u, t.ub),
+               urow2(kk + 2u, t.ub), urow2(kk + 3u, t.ub));
   }
   for (var k = 3u * WR; k < p.kn; k += 4u) {
     let kk = k - 3u * WR;
-    input_step(&acc, &hi, &s, &s2, &s3, &s4, px, px2, px3, px4, urow3(kk, t.ub),
-               urow3(kk + 1u, t.ub), urow3(kk + 2u, t.ub), urow3(kk + 3u, t.ub));
+    input_step(&acc, &hi, &s, &s2, px, px2, urow3(kk, t.ub), urow3(kk + 1u, t.ub),
+               urow3(kk + 2u, t.ub), urow3(kk + 3u, t.ub));
   }
-  if (!ROWS16) {
-    finish_all(t, &acc, &hi);
-    return;
-  }
-  finish(t, &acc);
-  var h = upper(&acc);
-  finish(group_rows(t, 1u), &h);
-  finish(group_rows(t, 2u), &hi);
-  h = upper(&hi);
-  finish(group_rows(t, 3u), &h);
+  finish_all(t, &acc, &hi);
 }
 
 // conv_filter: rows (kh, kw, c) fixed per invocation, k = (b, oh, ow) walked from k0; in0 = x.

@@ -167,11 +167,9 @@ export function gemm(
   const vecOut = gemmSettings.vector && OSJ === 1 && OSI % 4 === 0 && J % 4 === 0;
   for (const [xi, [r0, r1]] of ranges.entries()) {
     const n = r1 - r0;
-    // rows per invocation: 8 (TALL, see gemm.wgsl) where there are rows enough, 16 (ROWS16) for
-    // such input gradients with 32 columns, else 4
+    // rows per invocation: 8 (TALL, see gemm.wgsl) where there are rows enough, else 4
     const tall = n >= TALL_ROWS;
-    const rows16 = tall && entry === "conv_input_vk" && JW === COLS;
-    const perInvocation = rows16 ? 16 : tall ? 8 : 4;
+    const perInvocation = tall ? 8 : 4;
     // invocations per workgroup in use: rows spread evenly over the workgroups, in whole
     // SIMD batches of 8 (see block() in gemm.wgsl)
     const perGroup = 64 * perInvocation;
@@ -206,7 +204,6 @@ export function gemm(
         const k = kernel(`gemm_${entry}`, gemmWgsl, entry, 2, 1, {
           WIDE: JW === 2 * COLS ? 1 : 0,
           TALL: tall ? 1 : 0,
-          ROWS16: rows16 ? 1 : 0,
           EPILOGUE: epilogue,
           VEC_OUT: vecOut ? 1 : 0,
         }, PER_DISPATCH + (xw ? 1 : 0));
