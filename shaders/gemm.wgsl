@@ -68,19 +68,21 @@ struct Block { r: vec4<u32>, rows: vec4<u32>, j0: u32, ub: u32, r2: vec4<u32>, r
 // Rows l, l+RQ, l+2RQ, l+3RQ of the workgroup's 4·RQ (neighbouring invocations read
 // neighbouring rows). RQ < 64 spreads a product of few rows evenly over its workgroups
 // (800 rows: 4 workgroups of 224 instead of 3 full ones and one of 32, which on a CPU
-// adapter runs as long as a full one); invocations from RQ on return at once.
-fn block(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> Block {
+// adapter runs as long as a full one); invocations from RQ on return at once. Rows count from
+// `first` (conv_forward_xw: the first row of its window of x).
+fn block(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, first: u32) -> Block {
   let g = linear_group(wid, nwg);
   var t: Block;
   let width = select(32u, 64u, WIDE);
   let tiles = p.JW / width;
   let i0 = (g / tiles) * select(4u, 8u, TALL) * p.RQ;
-  t.r = vec4<u32>(i0 + lid) + vec4<u32>(0u, 1u, 2u, 3u) * p.RQ;
+  t.r = vec4<u32>(first + i0 + lid) + vec4<u32>(0u, 1u, 2u, 3u) * p.RQ;
   t.ub = (g % tiles) * (width / 4u);
   t.j0 = p.jg + t.ub * 4u;
-  t.rows = min(t.r, vec4<u32>(max(p.I, 1u) - 1u));
+  let last = vec4<u32>(max(p.I, 1u) - 1u);
+  t.rows = min(t.r, last);
   t.r2 = t.r + vec4<u32>(4u * p.RQ);
-  t.rows2 = min(t.r2, vec4<u32>(max(p.I, 1u) - 1u));
+  t.rows2 = min(t.r2, last);
   return t;
 }
 
@@ -499,7 +501,7 @@ fn put4(o: u32, v: vec4<f32>, b: vec4<f32>) {
 fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_index) lid: u32) {
   if (lid >= p.RQ) { return; }
-  let t = block(wid, nwg, lid);
+  let t = block(wid, nwg, lid, 0u);
   var acc: array<vec4<f32>, 64>;
   var hi: array<vec4<f32>, 64>; // rows 4..7 (TALL)
   let rb = t.rows * p.SI;
@@ -633,7 +635,7 @@ fn input_a4(s: ptr<function, TapWalk>, px: Pix) -> A4 {
 fn conv_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_index) lid: u32) {
   if (lid >= p.RQ) { return; }
-  let t = block(wid, nwg, lid);
+  let t = block(wid, nwg, lid, 0u);
   var acc: array<vec4<f32>, 64>;
   var hi: array<vec4<f32>, 64>; // rows 4..7 (TALL)
   let px = pixels(t.rows, p.OH, p.OW);
@@ -687,11 +689,7 @@ fn forward_xa(s: ptr<function, TapWalk>, px: Pix) -> vec4<f32> {
 fn conv_forward_xw(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                    @builtin(local_invocation_index) lid: u32) {
   if (lid >= p.RQ) { return; }
-  var t = block(wid, nwg, lid);
-  t.r = t.r + vec4<u32>(p.SI);
-  t.rows = min(t.r, vec4<u32>(max(p.I, 1u) - 1u));
-  t.r2 = t.r2 + vec4<u32>(p.SI);
-  t.rows2 = min(t.r2, vec4<u32>(max(p.I, 1u) - 1u));
+  let t = block(wid, nwg, lid, p.SI);
   var acc: array<vec4<f32>, 64>;
   var hi: array<vec4<f32>, 64>; // rows 4..7 (TALL)
   let b0 = vec4<u32>(p.SI / (p.OH * p.OW));
@@ -729,7 +727,7 @@ fn conv_forward_xw(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
 fn conv_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
   if (lid >= p.RQ) { return; }
-  let t = block(wid, nwg, lid);
+  let t = block(wid, nwg, lid, 0u);
   var acc: array<vec4<f32>, 64>;
   var hi: array<vec4<f32>, 64>; // rows 4..7 (TALL)
   let px = pixels(t.rows, p.H, p.W);
@@ -777,7 +775,7 @@ fn input_step(acc: ptr<function, array<vec4<f32>, 64>>, hi: ptr<function, array<
 fn conv_input_vk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                  @builtin(local_invocation_index) lid: u32) {
   if (lid >= p.RQ) { return; }
-  let t = block(wid, nwg, lid);
+  let t = block(wid, nwg, lid, 0u);
   var acc: array<vec4<f32>, 64>;
   var hi: array<vec4<f32>, 64>; // rows 4..7 (TALL)
   let px = pixels(t.rows, p.H, p.W);
@@ -840,7 +838,7 @@ fn filter_walk(rows: vec4<u32>) -> FilterWalk {
 fn conv_filter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) lid: u32) {
   if (lid >= p.RQ) { return; }
-  let t = block(wid, nwg, lid);
+  let t = block(wid, nwg, lid, 0u);
   var acc: array<vec4<f32>, 64>;
   var hi: array<vec4<f32>, 64>; // rows 4..7 (TALL)
   var s = filter_walk(t.rows);
