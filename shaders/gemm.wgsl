@@ -58,7 +58,9 @@ override TALL: bool = false;
 // loop each, which made a runtime switch here as costly as a small product itself.
 override EPILOGUE: u32 = 0u;
 // Whether out[i, j..j+3] are 16 contiguous aligned bytes (OSJ = 1, OSI and J multiples of 4):
-// the stores are then whole vec4 (finish4).
+// the stores are then whole vec4 (finish4). gemm.ts computes every other layout as such rows
+// and puts them in place with `unpack` (end of file); the per-element stores (finish) run only
+// with its vector forms switched off.
 override VEC_OUT: bool = false;
 
 // r: the invocation's rows; rows: the same clamped to I - 1 (rows past the end repeat the
@@ -885,4 +887,25 @@ fn pack(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let inside = j < pp.J;
   let v = src[select(0u, pp.base + (k / pp.K2) * pp.S1 + (k % pp.K2) * pp.S2 + j * pp.SJ, inside)];
   dst[e] = select(0.0, v, inside);
+}
+
+// unpack: out[i*OSI + j*OSJ] = rows[i*JP + j] for i < I, j < J (a product computed as
+// contiguous rows of JP ≥ J columns, put into its layout).
+struct UnpackParams {
+  I: u32, J: u32, JP: u32, OSI: u32,
+  OSJ: u32, _a: u32, _b: u32, _c: u32,
+  _d: u32, _e: u32, _f: u32, _g: u32,
+}
+@group(0) @binding(0) var<uniform> up: UnpackParams;
+@group(0) @binding(1) var<storage, read> rows: array<f32>;
+@group(0) @binding(2) var<storage, read_write> placed: array<f32>;
+
+@compute @workgroup_size(64)
+fn unpack(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+          @builtin(local_invocation_index) lid: u32) {
+  let e = linear_index(wid, nwg, lid);
+  if (e >= up.I * up.J) { return; }
+  let i = e / up.J;
+  let j = e % up.J;
+  placed[i * up.OSI + j * up.OSJ] = rows[i * up.JP + j];
 }

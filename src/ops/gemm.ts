@@ -124,6 +124,45 @@ export function gemm(
   biasRows = false,
 ): Tensor {
   const out = output(outShape, origin);
+  // whole vec4 stores where out[i, j..j+3] are contiguous and 16-byte aligned
+  if (!gemmSettings.vector || (OSJ === 1 && OSI % 4 === 0 && u.J % 4 === 0)) {
+    products(l, u, out, OSI, OSJ, u.J, gemmSettings.vector, origin, bias, biasRows);
+    return out;
+  }
+  // Any other layout (a transposed product, columns not a multiple of 4): the product goes to
+  // contiguous rows of whole vec4 (the columns rounded up to 4, the padding zero or a
+  // repeated bias) and one more kernel copies them into place. On llvmpipe the per-element
+  // stores took 6-8 times as long to compile (up to 17 s a pipeline) as the vec4 stores, for
+  // no gain at run time.
+  const Jp = Math.ceil(u.J / 4) * 4;
+  const rows = output([l.I * Jp], `${origin} (rows)`);
+  products(l, u, rows, Jp, 1, Jp, true, origin, bias, biasRows);
+  launch(
+    kernel("gemm_unpack", gemmWgsl, "unpack", 1, 1),
+    [rows.buffer, out.buffer],
+    new Params().u32(l.I, u.J, Jp, OSI, OSJ, 0, 0, 0, 0, 0, 0, 0),
+    l.I * u.J,
+  );
+  rows.dispose();
+  return out;
+}
+
+/**
+ * The dispatches of {@linkcode gemm} into `out`: `out[i·OSI + j·OSJ] = (bias) + Σ_k L[i,k]·U[k,j]`
+ * for the columns j < `Js` (≥ J; columns of U past J are zero), with vec4 stores when `vecOut`.
+ */
+function products(
+  l: LAccess,
+  u: UAccess,
+  out: Tensor,
+  OSI: number,
+  OSJ: number,
+  Js: number,
+  vecOut: boolean,
+  origin: string,
+  bias: Tensor | undefined,
+  biasRows: boolean,
+): void {
   const { K, J } = u;
   // column groups of JW columns; a window holds `rows` rows of one group. Window offsets are
   // multiples of 256 bytes (every device's uniform offset alignment): JW = 64 always, and
@@ -163,8 +202,6 @@ export function gemm(
     ranges.push([r0, xw ? Math.min(l.I, r0 + xw.rowsPerWindow) : l.I]);
   }
   const conv = l.conv ?? new Array(12).fill(0);
-  // whole vec4 stores where out[i, j..j+3] are contiguous and 16-byte aligned
-  const vecOut = gemmSettings.vector && OSJ === 1 && OSI % 4 === 0 && J % 4 === 0;
   for (const [xi, [r0, r1]] of ranges.entries()) {
     const n = r1 - r0;
     // rows per invocation: 8 (TALL, see gemm.wgsl) where there are rows enough, else 4
@@ -187,7 +224,7 @@ export function gemm(
         if (xw) bound.push(xw.windows[xi]);
         const params = new Params().u32(
           xw ? r1 : l.I,
-          J,
+          Js,
           JW,
           g * JW,
           k0,
@@ -212,5 +249,4 @@ export function gemm(
     }
   }
   packed?.dispose();
-  return out;
 }
