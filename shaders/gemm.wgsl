@@ -30,7 +30,7 @@
 struct Params {
   I: u32, J: u32, JW: u32, jg: u32, // jg: first column of this window's group
   k0: u32, kn: u32, RQ: u32, SI: u32, // RQ: invocations in use per workgroup (≤ 64)
-  SK: u32, OSI: u32, OSJ: u32, B: u32,
+  SK: u32, OSI: u32, OSJ: u32, B: u32, // OSJ = 1 (whole vec4 rows, see finish)
   H: u32, W: u32, C: u32, OH: u32,
   OW: u32, O: u32, S: u32, KH: u32,
   KW: u32, PT: u32, PL: u32, XL: u32, // XL: conv_forward_xw's floats of XW before its first image
@@ -38,7 +38,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> in0: array<f32>;
-// bias and out are read and written as vec4 (see finish4); single values as components
+// bias and out are read and written as vec4 (see finish); single values as components
 @group(0) @binding(2) var<storage, read> bias4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out4: array<vec4<f32>>;
 // Up to four successive windows of U per dispatch (unused ones repeat the first).
@@ -57,11 +57,6 @@ override TALL: bool = false;
 // constant, not a parameter: on llvmpipe the loads of untaken branches still cost a per-lane
 // loop each, which made a runtime switch here as costly as a small product itself.
 override EPILOGUE: u32 = 0u;
-// Whether out[i, j..j+3] are 16 contiguous aligned bytes (OSJ = 1, OSI and J multiples of 4):
-// the stores are then whole vec4 (finish4). gemm.ts computes every other layout as such rows
-// and puts them in place with `unpack` (end of file); the per-element stores (finish) run only
-// with its vector forms switched off.
-override VEC_OUT: bool = false;
 
 // r: the invocation's rows; rows: the same clamped to I - 1 (rows past the end repeat the
 // last row for loading and are not stored).
@@ -230,114 +225,6 @@ fn fma_row(acc: ptr<function, array<vec4<f32>, 64>>, a: vec4<f32>, u: URow) {
   }
 }
 
-// One output element: out = value (EPILOGUE 0), + previous (1), + bias[j] (2), + bias[i] (3).
-fn store1(i: u32, j: u32, v: f32) {
-  if (j >= p.J) { return; }
-  let o = i * p.OSI + j * p.OSJ;
-  let q = o / 4u;
-  let c = o % 4u;
-  switch (EPILOGUE) {
-    case 1u: { out4[q][c] = out4[q][c] + v; }
-    case 2u: { out4[q][c] = bias4[j / 4u][j % 4u] + v; }
-    case 3u: { out4[q][c] = bias4[i / 4u][i % 4u] + v; }
-    default: { out4[q][c] = v; }
-  }
-}
-
-fn store4(i: u32, j0: u32, v: vec4<f32>) {
-  store1(i, j0, v.x);
-  store1(i, j0 + 1u, v.y);
-  store1(i, j0 + 2u, v.z);
-  store1(i, j0 + 3u, v.w);
-}
-
-fn finish(t: Block, acc: ptr<function, array<vec4<f32>, 64>>) {
-  if (VEC_OUT) {
-    finish4(t, acc);
-    return;
-  }
-  if (t.r.x < p.I) {
-    store4(t.r.x, t.j0 + 0u, (*acc)[0]);
-    store4(t.r.x, t.j0 + 4u, (*acc)[1]);
-    store4(t.r.x, t.j0 + 8u, (*acc)[2]);
-    store4(t.r.x, t.j0 + 12u, (*acc)[3]);
-    store4(t.r.x, t.j0 + 16u, (*acc)[4]);
-    store4(t.r.x, t.j0 + 20u, (*acc)[5]);
-    store4(t.r.x, t.j0 + 24u, (*acc)[6]);
-    store4(t.r.x, t.j0 + 28u, (*acc)[7]);
-    if (WIDE) {
-      store4(t.r.x, t.j0 + 32u, (*acc)[8]);
-      store4(t.r.x, t.j0 + 36u, (*acc)[9]);
-      store4(t.r.x, t.j0 + 40u, (*acc)[10]);
-      store4(t.r.x, t.j0 + 44u, (*acc)[11]);
-      store4(t.r.x, t.j0 + 48u, (*acc)[12]);
-      store4(t.r.x, t.j0 + 52u, (*acc)[13]);
-      store4(t.r.x, t.j0 + 56u, (*acc)[14]);
-      store4(t.r.x, t.j0 + 60u, (*acc)[15]);
-    }
-  }
-  if (t.r.y < p.I) {
-    store4(t.r.y, t.j0 + 0u, (*acc)[16]);
-    store4(t.r.y, t.j0 + 4u, (*acc)[17]);
-    store4(t.r.y, t.j0 + 8u, (*acc)[18]);
-    store4(t.r.y, t.j0 + 12u, (*acc)[19]);
-    store4(t.r.y, t.j0 + 16u, (*acc)[20]);
-    store4(t.r.y, t.j0 + 20u, (*acc)[21]);
-    store4(t.r.y, t.j0 + 24u, (*acc)[22]);
-    store4(t.r.y, t.j0 + 28u, (*acc)[23]);
-    if (WIDE) {
-      store4(t.r.y, t.j0 + 32u, (*acc)[24]);
-      store4(t.r.y, t.j0 + 36u, (*acc)[25]);
-      store4(t.r.y, t.j0 + 40u, (*acc)[26]);
-      store4(t.r.y, t.j0 + 44u, (*acc)[27]);
-      store4(t.r.y, t.j0 + 48u, (*acc)[28]);
-      store4(t.r.y, t.j0 + 52u, (*acc)[29]);
-      store4(t.r.y, t.j0 + 56u, (*acc)[30]);
-      store4(t.r.y, t.j0 + 60u, (*acc)[31]);
-    }
-  }
-  if (t.r.z < p.I) {
-    store4(t.r.z, t.j0 + 0u, (*acc)[32]);
-    store4(t.r.z, t.j0 + 4u, (*acc)[33]);
-    store4(t.r.z, t.j0 + 8u, (*acc)[34]);
-    store4(t.r.z, t.j0 + 12u, (*acc)[35]);
-    store4(t.r.z, t.j0 + 16u, (*acc)[36]);
-    store4(t.r.z, t.j0 + 20u, (*acc)[37]);
-    store4(t.r.z, t.j0 + 24u, (*acc)[38]);
-    store4(t.r.z, t.j0 + 28u, (*acc)[39]);
-    if (WIDE) {
-      store4(t.r.z, t.j0 + 32u, (*acc)[40]);
-      store4(t.r.z, t.j0 + 36u, (*acc)[41]);
-      store4(t.r.z, t.j0 + 40u, (*acc)[42]);
-      store4(t.r.z, t.j0 + 44u, (*acc)[43]);
-      store4(t.r.z, t.j0 + 48u, (*acc)[44]);
-      store4(t.r.z, t.j0 + 52u, (*acc)[45]);
-      store4(t.r.z, t.j0 + 56u, (*acc)[46]);
-      store4(t.r.z, t.j0 + 60u, (*acc)[47]);
-    }
-  }
-  if (t.r.w < p.I) {
-    store4(t.r.w, t.j0 + 0u, (*acc)[48]);
-    store4(t.r.w, t.j0 + 4u, (*acc)[49]);
-    store4(t.r.w, t.j0 + 8u, (*acc)[50]);
-    store4(t.r.w, t.j0 + 12u, (*acc)[51]);
-    store4(t.r.w, t.j0 + 16u, (*acc)[52]);
-    store4(t.r.w, t.j0 + 20u, (*acc)[53]);
-    store4(t.r.w, t.j0 + 24u, (*acc)[54]);
-    store4(t.r.w, t.j0 + 28u, (*acc)[55]);
-    if (WIDE) {
-      store4(t.r.w, t.j0 + 32u, (*acc)[56]);
-      store4(t.r.w, t.j0 + 36u, (*acc)[57]);
-      store4(t.r.w, t.j0 + 40u, (*acc)[58]);
-      store4(t.r.w, t.j0 + 44u, (*acc)[59]);
-      store4(t.r.w, t.j0 + 48u, (*acc)[60]);
-      store4(t.r.w, t.j0 + 52u, (*acc)[61]);
-      store4(t.r.w, t.j0 + 56u, (*acc)[62]);
-      store4(t.r.w, t.j0 + 60u, (*acc)[63]);
-    }
-  }
-}
-
 // finish for the invocation's rows 0..3 (acc) and, when TALL, 4..7 (hi).
 fn finish_all(t: Block, acc: ptr<function, array<vec4<f32>, 64>>,
               hi: ptr<function, array<vec4<f32>, 64>>) {
@@ -350,11 +237,13 @@ fn finish_all(t: Block, acc: ptr<function, array<vec4<f32>, 64>>,
   }
 }
 
-// finish with vec4 stores (VEC_OUT): one storage access per 4 values, and bias[j] (EPILOGUE 2)
-// read once per invocation, not once per row. On llvmpipe every storage access at a lane-varying
-// address is a loop over the lanes, and the scalar stores were nearly half the time of a
-// product with a short reduction (conv1's 25 taps).
-fn finish4(t: Block, acc: ptr<function, array<vec4<f32>, 64>>) {
+// The stores of rows 0..3 of the invocation: whole vec4, out[i, j..j+3] at out4[(i·OSI + j) / 4]
+// (OSI and J are multiples of 4; gemm.ts computes any other layout as such rows and puts them in
+// place with `unpack`, at the end of this file). One storage access per 4 values, and bias[j]
+// (EPILOGUE 2) read once per invocation, not once per row. On llvmpipe every storage access at
+// a lane-varying address is a loop over the lanes: per-element stores were nearly half the time
+// of a product with a short reduction (conv1's 25 taps), and took 6-8 times as long to compile.
+fn finish(t: Block, acc: ptr<function, array<vec4<f32>, 64>>) {
   // column quads of this invocation inside J
   let nq = (max(p.J, t.j0) - t.j0) / 4u;
   var bq: array<vec4<f32>, 16>;

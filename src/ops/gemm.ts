@@ -81,10 +81,9 @@ export const gemmSettings = {
   /** Products run on the windowed engine. */
   enabled: true,
   /**
-   * vec4 reads where {@linkcode entryPoint} allows them, vec4 stores where the output rows allow
-   * them, x in uniform windows for few-channel forward convolutions, and their input gradient in
-   * one pass (`input_taps` in `conv.ts`, instead of a per-tap product and col2im; tests compare
-   * both forms).
+   * vec4 reads where {@linkcode entryPoint} allows them, x in uniform windows for few-channel
+   * forward convolutions, and their input gradient in one pass (`input_taps` in `conv.ts`,
+   * instead of a per-tap product and col2im; tests compare both forms).
    */
   vector: true,
 };
@@ -124,19 +123,19 @@ export function gemm(
   biasRows = false,
 ): Tensor {
   const out = output(outShape, origin);
-  // whole vec4 stores where out[i, j..j+3] are contiguous and 16-byte aligned
-  if (!gemmSettings.vector || (OSJ === 1 && OSI % 4 === 0 && u.J % 4 === 0)) {
-    products(l, u, out, OSI, OSJ, u.J, gemmSettings.vector, origin, bias, biasRows);
+  // the kernels store whole vec4: out[i, j..j+3] contiguous and 16-byte aligned
+  if (OSJ === 1 && OSI % 4 === 0 && u.J % 4 === 0) {
+    products(l, u, out, OSI, u.J, origin, bias, biasRows);
     return out;
   }
   // Any other layout (a transposed product, columns not a multiple of 4): the product goes to
   // contiguous rows of whole vec4 (the columns rounded up to 4, the padding zero or a
-  // repeated bias) and one more kernel copies them into place. On llvmpipe the per-element
-  // stores took 6-8 times as long to compile (up to 17 s a pipeline) as the vec4 stores, for
-  // no gain at run time.
+  // repeated bias) and one more kernel copies them into place. On llvmpipe per-element stores
+  // took 6-8 times as long to compile (up to 17 s a pipeline) as the vec4 stores, for no gain
+  // at run time.
   const Jp = Math.ceil(u.J / 4) * 4;
   const rows = output([l.I * Jp], `${origin} (rows)`);
-  products(l, u, rows, Jp, 1, Jp, true, origin, bias, biasRows);
+  products(l, u, rows, Jp, Jp, origin, bias, biasRows);
   launch(
     kernel("gemm_unpack", gemmWgsl, "unpack", 1, 1),
     [rows.buffer, out.buffer],
@@ -148,17 +147,15 @@ export function gemm(
 }
 
 /**
- * The dispatches of {@linkcode gemm} into `out`: `out[i·OSI + j·OSJ] = (bias) + Σ_k L[i,k]·U[k,j]`
- * for the columns j < `Js` (≥ J; columns of U past J are zero), with vec4 stores when `vecOut`.
+ * The dispatches of {@linkcode gemm} into `out`: `out[i·OSI + j] = (bias) + Σ_k L[i,k]·U[k,j]`
+ * for the columns j < `Js` (J rounded up to 4; columns of U past J are zero), as whole vec4.
  */
 function products(
   l: LAccess,
   u: UAccess,
   out: Tensor,
   OSI: number,
-  OSJ: number,
   Js: number,
-  vecOut: boolean,
   origin: string,
   bias: Tensor | undefined,
   biasRows: boolean,
@@ -233,7 +230,7 @@ function products(
           xw ? r0 : (l.SI ?? 0),
           l.SK ?? 0,
           OSI,
-          OSJ,
+          1,
           ...conv,
           xw ? xw.leads[xi] : 0,
         ).build();
@@ -242,7 +239,6 @@ function products(
           WIDE: JW === 2 * COLS ? 1 : 0,
           TALL: tall ? 1 : 0,
           EPILOGUE: epilogue,
-          VEC_OUT: vecOut ? 1 : 0,
         }, PER_DISPATCH + (xw ? 1 : 0));
         rt.dispatch(k, [l.src.buffer, (bias ?? l.src).buffer, out.buffer], params, groups, bound);
       }
