@@ -24,8 +24,11 @@
 // conv_input_vk (O % 4 = 0) reads gy[.., o..o+3] as one vec4, one storage access where
 // conv_input makes four: 1.1–1.3× faster for conv2's input gradient (32 columns, so 32 FMAs
 // per access). The same reads measured no faster in the 64-column forms (conv_forward,
-// conv_filter, matmul), whose accesses feed 64 FMAs each. conv_forward_xw (few input channels)
-// reads x from a fifth uniform window of whole images, one dispatch per window of x.
+// conv_filter, matmul), whose accesses feed 64 FMAs each. conv_input_seg (stride 1, KW ≤ 5, 256
+// rows or more) takes 8 neighbouring pixels of an image row per invocation and loads the gy its
+// rows share once for all kw taps: 1.4-1.6x faster than conv_input_vk for conv2's input
+// gradient. conv_forward_xw (few input channels) reads x from a fifth uniform window of whole
+// images, one dispatch per window of x.
 
 struct Params {
   I: u32, J: u32, JW: u32, jg: u32, // jg: first column of this window's group
@@ -691,6 +694,148 @@ fn conv_input_vk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   finish_all(t, &acc, &hi);
 }
 
+// conv_input_seg: conv_input_vk at stride 1 with KW = SKW ≤ 5, where the invocation's 8 rows
+// are the neighbouring pixels iw0..iw0+7 of one image row (rows past the row's end are not
+// stored). U is re-ordered (seg_weights) as k = ((kh·O/4 + oq)·8 + kw)·4 + o4, kw < KW (rows
+// of kw ≥ KW are zero and never read), so that for one (kh, oq) the invocation loads the
+// 8 + KW - 1 gy vec4 its rows reach once and slides them along kw in registers: 12 loads where
+// conv_input_vk makes 40. Each gy load is a loop over the lanes on llvmpipe, and those loads
+// were half the time of conv_input_vk.
+override SKW: u32 = 5u;
+
+// The gy vec4 (channels 4·oq..) of pixels (oh, ow0 + m); s[r] = the one row r takes at kw = 0,
+// pre: the next ones to slide in (pre[3] first).
+struct Seg { s: array<vec4<f32>, 8>, pre: array<vec4<f32>, 4> }
+
+fn seg_gy(b: u32, oh: i32, ow: i32, oq: u32) -> vec4<f32> {
+  let inside = (oh >= 0) & (oh < i32(p.OH)) & (ow >= 0) & (ow < i32(p.OW));
+  let i = select(0u, ((b * p.OH + u32(max(oh, 0))) * p.OW + u32(max(ow, 0))) * (p.O / 4u) + oq,
+                 inside);
+  return select(vec4<f32>(0.0), in4[i], inside);
+}
+
+fn seg_load(b: u32, oh: i32, ow0: i32, oq: u32) -> Seg {
+  var g: array<vec4<f32>, 12>;
+  g[0] = seg_gy(b, oh, ow0, oq);
+  g[1] = seg_gy(b, oh, ow0 + 1, oq);
+  g[2] = seg_gy(b, oh, ow0 + 2, oq);
+  g[3] = seg_gy(b, oh, ow0 + 3, oq);
+  g[4] = seg_gy(b, oh, ow0 + 4, oq);
+  g[5] = seg_gy(b, oh, ow0 + 5, oq);
+  g[6] = seg_gy(b, oh, ow0 + 6, oq);
+  g[7] = seg_gy(b, oh, ow0 + 7, oq);
+  if (SKW > 1u) { g[8] = seg_gy(b, oh, ow0 + 8, oq); }
+  if (SKW > 2u) { g[9] = seg_gy(b, oh, ow0 + 9, oq); }
+  if (SKW > 3u) { g[10] = seg_gy(b, oh, ow0 + 10, oq); }
+  if (SKW > 4u) { g[11] = seg_gy(b, oh, ow0 + 11, oq); }
+  var t: Seg;
+  t.s[0] = g[SKW - 1u];
+  t.s[1] = g[SKW];
+  t.s[2] = g[SKW + 1u];
+  t.s[3] = g[SKW + 2u];
+  t.s[4] = g[SKW + 3u];
+  t.s[5] = g[SKW + 4u];
+  t.s[6] = g[SKW + 5u];
+  t.s[7] = g[SKW + 6u];
+  // (the max keeps the index of an unused slot in range: a constant index is checked)
+  if (SKW > 1u) { t.pre[3] = g[max(SKW, 2u) - 2u]; }
+  if (SKW > 2u) { t.pre[2] = g[max(SKW, 3u) - 3u]; }
+  if (SKW > 3u) { t.pre[1] = g[max(SKW, 4u) - 4u]; }
+  if (SKW > 4u) { t.pre[0] = g[max(SKW, 5u) - 5u]; }
+  return t;
+}
+
+// From tap kw to kw + 1: row r now takes the vec4 row r - 1 took.
+fn seg_slide(t: ptr<function, Seg>) {
+  (*t).s[7] = (*t).s[6];
+  (*t).s[6] = (*t).s[5];
+  (*t).s[5] = (*t).s[4];
+  (*t).s[4] = (*t).s[3];
+  (*t).s[3] = (*t).s[2];
+  (*t).s[2] = (*t).s[1];
+  (*t).s[1] = (*t).s[0];
+  (*t).s[0] = (*t).pre[3];
+  (*t).pre[3] = (*t).pre[2];
+  (*t).pre[2] = (*t).pre[1];
+  (*t).pre[1] = (*t).pre[0];
+}
+
+// Channel e of the group: rows 0..3 into acc, 4..7 into hi, times row u of U.
+fn seg_step(acc: ptr<function, array<vec4<f32>, 64>>, hi: ptr<function, array<vec4<f32>, 64>>,
+            t: ptr<function, Seg>, e: u32, u: URow) {
+  fma_row(acc, vec4<f32>((*t).s[0][e], (*t).s[1][e], (*t).s[2][e], (*t).s[3][e]), u);
+  fma_row(hi, vec4<f32>((*t).s[4][e], (*t).s[5][e], (*t).s[6][e], (*t).s[7][e]), u);
+}
+
+// The gy of group k / 32 = (kh, oq) for the block at (b, ih, iw0).
+fn seg_group(k: u32, b: u32, ih: u32, iw0: u32) -> Seg {
+  let grp = (p.k0 + k) / 32u;
+  let O4 = p.O / 4u;
+  let kh = grp / O4;
+  return seg_load(b, i32(ih + p.PT) - i32(kh), i32(iw0 + p.PL) - i32(SKW - 1u), grp % O4);
+}
+
+@compute @workgroup_size(64)
+fn conv_input_seg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                  @builtin(local_invocation_index) lid: u32) {
+  if (lid >= p.RQ) { return; }
+  let q = linear_group(wid, nwg) * p.RQ + lid;
+  let bw = (p.W + 7u) / 8u;
+  let iw0 = (q % bw) * 8u;
+  let ih = (q / bw) % p.H;
+  let b = q / (bw * p.H);
+  if (b >= p.B) { return; }
+  let row0 = (b * p.H + ih) * p.W + iw0;
+  let cols = vec4<u32>(iw0) + vec4<u32>(0u, 1u, 2u, 3u);
+  let none = vec4<u32>(0xffffffffu);
+  var t: Block;
+  t.r = select(none, vec4<u32>(row0) + vec4<u32>(0u, 1u, 2u, 3u), cols < vec4<u32>(p.W));
+  t.r2 = select(none, vec4<u32>(row0 + 4u) + vec4<u32>(0u, 1u, 2u, 3u),
+                cols + vec4<u32>(4u) < vec4<u32>(p.W));
+  t.rows = t.r;
+  t.rows2 = t.r2;
+  t.ub = 0u;
+  t.j0 = p.jg;
+  var acc: array<vec4<f32>, 64>;
+  var hi: array<vec4<f32>, 64>;
+  let WR = window_rows();
+  for (var k = 0u; k < min(p.kn, WR); k += 32u) {
+    var sg = seg_group(k, b, ih, iw0);
+    for (var kw = 0u; kw < SKW; kw++) {
+      for (var e = 0u; e < 4u; e++) { seg_step(&acc, &hi, &sg, e, urow0(k + 4u * kw + e, 0u)); }
+      seg_slide(&sg);
+    }
+  }
+  for (var k = WR; k < min(p.kn, 2u * WR); k += 32u) {
+    var sg = seg_group(k, b, ih, iw0);
+    for (var kw = 0u; kw < SKW; kw++) {
+      for (var e = 0u; e < 4u; e++) {
+        seg_step(&acc, &hi, &sg, e, urow1(k - WR + 4u * kw + e, 0u));
+      }
+      seg_slide(&sg);
+    }
+  }
+  for (var k = 2u * WR; k < min(p.kn, 3u * WR); k += 32u) {
+    var sg = seg_group(k, b, ih, iw0);
+    for (var kw = 0u; kw < SKW; kw++) {
+      for (var e = 0u; e < 4u; e++) {
+        seg_step(&acc, &hi, &sg, e, urow2(k - 2u * WR + 4u * kw + e, 0u));
+      }
+      seg_slide(&sg);
+    }
+  }
+  for (var k = 3u * WR; k < p.kn; k += 32u) {
+    var sg = seg_group(k, b, ih, iw0);
+    for (var kw = 0u; kw < SKW; kw++) {
+      for (var e = 0u; e < 4u; e++) {
+        seg_step(&acc, &hi, &sg, e, urow3(k - 3u * WR + 4u * kw + e, 0u));
+      }
+      seg_slide(&sg);
+    }
+  }
+  finish_all(t, &acc, &hi);
+}
+
 // conv_filter: rows (kh, kw, c) fixed per invocation, k = (b, oh, ow) walked from k0; in0 = x.
 struct FilterWalk { kh: vec4<i32>, kw: vec4<i32>, c: vec4<u32>, b: u32, oh: u32, ow: u32 }
 
@@ -797,4 +942,30 @@ fn unpack(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   let i = e / up.J;
   let j = e % up.J;
   placed[i * up.OSI + j * up.OSJ] = rows[i * up.JP + j];
+}
+
+// seg_weights: U of conv_input_seg, rows k = ((kh·O/4 + oq)·8 + kw)·4 + o4, columns c:
+// w[kh, kw, c, 4·oq + o4] for kw < KW, else 0 (w is [KH, KW, C, O], O % 4 = 0).
+struct SegParams {
+  KH: u32, KW: u32, C: u32, O: u32,
+  _a: u32, _b: u32, _c: u32, _d: u32,
+  _e: u32, _f: u32, _g: u32, _h: u32,
+}
+@group(0) @binding(0) var<uniform> sp: SegParams;
+@group(0) @binding(1) var<storage, read> sw: array<f32>;
+@group(0) @binding(2) var<storage, read_write> su: array<f32>;
+
+@compute @workgroup_size(64)
+fn seg_weights(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+  let e = linear_index(wid, nwg, lid);
+  if (e >= sp.KH * sp.O * 8u * sp.C) { return; }
+  let c = e % sp.C;
+  let k = e / sp.C;
+  let o = (k / 32u) % (sp.O / 4u) * 4u + k % 4u;
+  let kw = (k / 4u) % 8u;
+  let kh = k / (8u * sp.O);
+  let inside = kw < sp.KW;
+  let v = sw[select(0u, ((kh * sp.KW + kw) * sp.C + c) * sp.O + o, inside)];
+  su[e] = select(0.0, v, inside);
 }

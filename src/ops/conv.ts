@@ -15,7 +15,7 @@ import type { Tensor } from "../tensor.ts";
 import { expectDType, expectRank, kernel, launch, launchGroups, output, Params } from "./launch.ts";
 import { sum } from "./reduce.ts";
 import { add } from "./elementwise.ts";
-import { gemm, gemmSettings, ONE_PASS_K, pack, windowed } from "./gemm.ts";
+import { gemm, gemmSettings, ONE_PASS_K, pack, segFits, segWeights, windowed } from "./gemm.ts";
 import { runtime, type UniformWindow, WINDOW_BYTES } from "../gpu/runtime.ts";
 import { reshape } from "./layout.ts";
 
@@ -498,6 +498,8 @@ export function conv2dBackpropInput(
     ? backpropInputTaps(gy, w, xShape, g)
     : g.C < 8 && windowed(g.B * g.OH * g.OW, taps, g.O)
     ? backpropInputCol2im(gy, w, xShape, g)
+    : segFits(geoWords(g))
+    ? backpropInputSeg(gy, w, xShape, g)
     : windowed(M, g.C, K)
     // rows (b, ih, iw), w as [(kh, kw, o), c] in the windows
     ? gemm(
@@ -513,6 +515,25 @@ export function conv2dBackpropInput(
     needs[0] ? conv2d(G, w, options) : null,
     needs[1] ? conv2dBackpropFilter(G, gy, w.shape, options) : null,
   ]);
+}
+
+/**
+ * The input gradient on `conv_input_seg` (see `segFits`): rows (b, ih, iw) in blocks of 8
+ * neighbouring pixels, w re-ordered by `segWeights` in the windows.
+ */
+function backpropInputSeg(gy: Tensor, w: Tensor, xShape: readonly number[], g: Geo): Tensor {
+  const u = segWeights(w, "conv2dBackpropInput");
+  const K = u.shape[0];
+  const gx = gemm(
+    { entry: "conv_input_seg", src: gy, I: g.B * g.H * g.W, conv: geoWords(g) },
+    { src: u, K, J: g.C, K2: K, S1: 0, S2: g.C, SJ: 1 },
+    [...xShape],
+    g.C,
+    1,
+    "conv2dBackpropInput",
+  );
+  u.dispose();
+  return gx;
 }
 
 /** Gradient of `⟨gy, conv2d(x, w)⟩` with respect to w (w has `wShape`). Linear in x and in gy. */

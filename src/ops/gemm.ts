@@ -44,8 +44,17 @@ export interface UAccess {
 
 /** Which L reader to use and its geometry words (see the entry points of `shaders/gemm.wgsl`). */
 export interface LAccess {
-  /** Entry point: `matmul`, `conv_forward`, `conv_forward_xw`, `conv_input` or `conv_filter`. */
-  entry: "matmul" | "conv_forward" | "conv_forward_xw" | "conv_input" | "conv_filter";
+  /**
+   * Entry point: `matmul`, `conv_forward`, `conv_forward_xw`, `conv_input`, `conv_input_seg`
+   * (U from {@linkcode segWeights}, see `shaders/gemm.wgsl`) or `conv_filter`.
+   */
+  entry:
+    | "matmul"
+    | "conv_forward"
+    | "conv_forward_xw"
+    | "conv_input"
+    | "conv_input_seg"
+    | "conv_filter";
   /** The L source tensor. */
   src: Tensor;
   /** Rows. */
@@ -87,6 +96,40 @@ export const gemmSettings = {
    */
   vector: true,
 };
+
+/** conv_input_seg's invocations: blocks of 8 pixels of an image row (geometry words `conv`). */
+function segBlocks(conv: number[]): number {
+  const [B, H, W] = conv;
+  return B * H * Math.ceil(W / 8);
+}
+
+/**
+ * Whether the input gradient of a convolution with geometry words `conv` (see {@linkcode
+ * LAccess}) runs on `conv_input_seg`: stride 1, KW ≤ 5, O % 4 = 0, image rows of 7 pixels or
+ * more, and rows enough for 8 per invocation.
+ */
+export function segFits(conv: number[]): boolean {
+  const [B, H, W, C, , , O, S, KH, KW] = conv;
+  const K = KH * KW * O;
+  return gemmSettings.vector && S === 1 && KW <= 5 && O % 4 === 0 && W >= 7 &&
+    B * H * W >= TALL_ROWS && windowed(B * H * W, C, K);
+}
+
+/**
+ * w `[KH, KW, C, O]` as conv_input_seg's U: `[KH·8·O, C]`, row `((kh·O/4 + oq)·8 + kw)·4 + o4`
+ * holding `w[kh, kw, :, 4·oq + o4]` (zero for kw ≥ KW).
+ */
+export function segWeights(w: Tensor, origin: string): Tensor {
+  const [KH, KW, C, O] = w.shape;
+  const out = output([KH * 8 * O, C], `${origin} (re-ordered w)`);
+  launch(
+    kernel("gemm_seg_weights", gemmWgsl, "seg_weights", 1, 1),
+    [w.buffer, out.buffer],
+    new Params().u32(KH, KW, C, O, 0, 0, 0, 0, 0, 0, 0, 0),
+    KH * 8 * O * C,
+  );
+  return out;
+}
 
 /** Whether a product with `J` columns runs on the windowed engine. */
 export function windowed(I: number, J: number, K: number): boolean {
@@ -201,14 +244,15 @@ function products(
   const conv = l.conv ?? new Array(12).fill(0);
   for (const [xi, [r0, r1]] of ranges.entries()) {
     const n = r1 - r0;
-    // rows per invocation: 8 (TALL, see gemm.wgsl) where there are rows enough, else 4
-    const tall = n >= TALL_ROWS;
-    const perInvocation = tall ? 8 : 4;
-    // invocations per workgroup in use: rows spread evenly over the workgroups, in whole
-    // SIMD batches of 8 (see block() in gemm.wgsl)
-    const perGroup = 64 * perInvocation;
-    const RQ = Math.min(64, Math.ceil(n / (perInvocation * Math.ceil(n / perGroup)) / 8) * 8);
-    const groups = rt.grid(Math.ceil(n / (perInvocation * RQ)));
+    // rows per invocation: 8 (TALL, see gemm.wgsl) where there are rows enough, else 4;
+    // conv_input_seg: 8 neighbouring pixels of one image row
+    const seg = entry === "conv_input_seg";
+    const tall = seg || n >= TALL_ROWS;
+    const invocations = seg ? segBlocks(l.conv!) : Math.ceil(n / (tall ? 8 : 4));
+    // invocations per workgroup in use: spread evenly over the workgroups, in whole SIMD
+    // batches of 8 (see block() in gemm.wgsl)
+    const RQ = Math.min(64, Math.ceil(invocations / Math.ceil(invocations / 64) / 8) * 8);
+    const groups = rt.grid(Math.ceil(invocations / RQ));
     for (let g = 0; g < G; g++) {
       // up to PER_DISPATCH successive windows per dispatch (unused bindings repeat the first)
       for (let w0 = 0; w0 < windows; w0 += PER_DISPATCH) {
@@ -239,6 +283,7 @@ function products(
           WIDE: JW === 2 * COLS ? 1 : 0,
           TALL: tall ? 1 : 0,
           EPILOGUE: epilogue,
+          ...(seg ? { SKW: l.conv![9] } : {}),
         }, PER_DISPATCH + (xw ? 1 : 0));
         rt.dispatch(k, [l.src.buffer, (bias ?? l.src).buffer, out.buffer], params, groups, bound);
       }

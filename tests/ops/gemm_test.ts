@@ -91,6 +91,11 @@ Deno.test("windowed convolutions equal the direct kernels", async () => {
     // images of almost a whole window (16380 floats): no room for the second one's lead, so
     // both windows are copied
     [[2, 63, 260, 1], [3, 3, 1, 4], 1, "SAME"],
+    // input gradient by blocks of 8 pixels of an image row (conv_input_seg): rows of 7 pixels,
+    // 64 columns, two column groups with 70 (not a multiple of 4)
+    [[6, 7, 7, 8], [5, 5, 8, 4], 1, "SAME"],
+    [[2, 12, 12, 40], [3, 3, 40, 8], 1, "SAME"],
+    [[1, 16, 16, 70], [3, 4, 70, 4], 1, "VALID"],
   ];
   for (const [xs, ws, stride, padding] of cases) {
     const opts = { stride, padding };
