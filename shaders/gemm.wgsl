@@ -242,7 +242,7 @@ fn finish_all(t: Block, acc: ptr<function, array<vec4<f32>, 64>>,
 
 // The stores of rows 0..3 of the invocation: whole vec4, out[i, j..j+3] at out4[(i·OSI + j) / 4]
 // (OSI and J are multiples of 4; gemm.ts computes any other layout as such rows and puts them in
-// place with `unpack`, at the end of this file). One storage access per 4 values, and bias[j]
+// place with the strided copy of layout.wgsl). One storage access per 4 values, and bias[j]
 // (EPILOGUE 2) read once per invocation, not once per row. On llvmpipe every storage access at
 // a lane-varying address is a loop over the lanes: per-element stores were nearly half the time
 // of a product with a short reduction (conv1's 25 taps), and took 6-8 times as long to compile.
@@ -921,27 +921,6 @@ fn pack(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let inside = j < pp.J;
   let v = src[select(0u, pp.base + (k / pp.K2) * pp.S1 + (k % pp.K2) * pp.S2 + j * pp.SJ, inside)];
   dst[e] = select(0.0, v, inside);
-}
-
-// unpack: out[i*OSI + j*OSJ] = rows[i*JP + j] for i < I, j < J (a product computed as
-// contiguous rows of JP ≥ J columns, put into its layout).
-struct UnpackParams {
-  I: u32, J: u32, JP: u32, OSI: u32,
-  OSJ: u32, _a: u32, _b: u32, _c: u32,
-  _d: u32, _e: u32, _f: u32, _g: u32,
-}
-@group(0) @binding(0) var<uniform> up: UnpackParams;
-@group(0) @binding(1) var<storage, read> rows: array<f32>;
-@group(0) @binding(2) var<storage, read_write> placed: array<f32>;
-
-@compute @workgroup_size(64)
-fn unpack(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-          @builtin(local_invocation_index) lid: u32) {
-  let e = linear_index(wid, nwg, lid);
-  if (e >= up.I * up.J) { return; }
-  let i = e / up.J;
-  let j = e % up.J;
-  placed[i * up.OSI + j * up.OSJ] = rows[i * up.JP + j];
 }
 
 // seg_weights: U of conv_input_seg, rows k = ((kh·O/4 + oq)·8 + kw)·4 + o4, columns c:

@@ -7,9 +7,10 @@
  */
 
 import gemmWgsl from "../../shaders/gemm.wgsl" with { type: "text" };
+import layoutWgsl from "../../shaders/layout.wgsl" with { type: "text" };
 import { runtime, type UniformWindow, WINDOW_BYTES } from "../gpu/runtime.ts";
 import type { Tensor } from "../tensor.ts";
-import { kernel, launch, output, Params } from "./launch.ts";
+import { kernel, launch, MAX_RANK, output, Params } from "./launch.ts";
 
 const COLS = 32; // columns per invocation and workgroup (64 in the WIDE form)
 /** Fewest rows of a product (or of a window of x) that run 8 rows per invocation. */
@@ -179,10 +180,16 @@ export function gemm(
   const Jp = Math.ceil(u.J / 4) * 4;
   const rows = output([l.I * Jp], `${origin} (rows)`);
   products(l, u, rows, Jp, Jp, origin, bias, biasRows);
+  // out is [I, J] (OSI = J, OSJ = 1) or [J, I] (OSI = 1, OSJ = I): the strided copy of
+  // `shaders/layout.wgsl` gathers it from the rows
+  const a = OSJ === 1 && OSI === u.J ? [Jp, 1] : OSI === 1 && OSJ === l.I ? [1, Jp] : null;
+  if (!a) throw new Error(`${origin}: output strides ${OSI}, ${OSJ} are not a dense layout`);
+  const shape = OSJ === 1 ? [l.I, u.J] : [u.J, l.I];
   launch(
-    kernel("gemm_unpack", gemmWgsl, "unpack", 1, 1),
+    kernel("copy", layoutWgsl, "copy", 1, 1),
     [rows.buffer, out.buffer],
-    new Params().u32(l.I, u.J, Jp, OSI, OSJ, 0, 0, 0, 0, 0, 0, 0),
+    new Params().u32(l.I * u.J, 2, 0, 0).vec(shape, MAX_RANK, 1).vec(a, MAX_RANK)
+      .vec([], MAX_RANK),
     l.I * u.J,
   );
   rows.dispose();
