@@ -173,8 +173,8 @@ export function gemm(
     return out;
   }
   // Any other layout (a transposed product, columns not a multiple of 4): the product goes to
-  // contiguous rows of whole vec4 (the columns rounded up to 4, the padding zero or a
-  // repeated bias) and one more kernel copies them into place. On llvmpipe per-element stores
+  // contiguous rows of whole vec4 (the columns rounded up to 4; the padding columns are never
+  // copied) and one more kernel copies them into place. On llvmpipe per-element stores
   // took 6-8 times as long to compile (up to 17 s a pipeline) as the vec4 stores, for no gain
   // at run time.
   const Jp = Math.ceil(u.J / 4) * 4;
@@ -249,11 +249,11 @@ function products(
     ranges.push([r0, xw ? Math.min(l.I, r0 + xw.rowsPerWindow) : l.I]);
   }
   const conv = l.conv ?? new Array(12).fill(0);
+  // conv_input_seg: 8 neighbouring pixels of one image row per invocation
+  const seg = entry === "conv_input_seg";
   for (const [xi, [r0, r1]] of ranges.entries()) {
     const n = r1 - r0;
-    // rows per invocation: 8 (TALL, see gemm.wgsl) where there are rows enough, else 4;
-    // conv_input_seg: 8 neighbouring pixels of one image row
-    const seg = entry === "conv_input_seg";
+    // rows per invocation: 8 (TALL, see gemm.wgsl) where there are rows enough, else 4
     const tall = seg || n >= TALL_ROWS;
     const invocations = seg ? segBlocks(l.conv!) : Math.ceil(n / (tall ? 8 : 4));
     // invocations per workgroup in use: spread evenly over the workgroups, in whole SIMD
