@@ -3,8 +3,10 @@
 // over `shape`, rank <= 8, and mapped through the input strides `sa`, `sb`, 0 on broadcast
 // dimensions); 1 both inputs have the output's shape; 2 a has it and b repeats over the
 // trailing `period` elements (e.g. a bias); 3 a has it and b is constant over blocks of
-// `period` elements (e.g. per-image scalars); 4 and 5 the same with a and b swapped.
-// `main4` computes four elements per invocation in modes 1–5 (n and period multiples of 4):
+// `period` elements (e.g. per-image scalars); 4 and 5 the same with a and b swapped; 6 an outer
+// combination: a constant over blocks of `period` elements and b repeating over them (e.g.
+// per-path-point coefficients times a batch of images), 7 the same with a and b swapped.
+// `main4` computes four elements per invocation in modes 1–7 (n and period multiples of 4):
 // on a software adapter every storage access costs about the same for one float or four.
 
 struct Params {
@@ -54,6 +56,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     case 3u: { out[i] = apply(a[i], b[i / p.period]); return; }
     case 4u: { out[i] = apply(a[i % p.period], b[i]); return; }
     case 5u: { out[i] = apply(a[i / p.period], b[i]); return; }
+    case 6u: { out[i] = apply(a[i / p.period], b[i % p.period]); return; }
+    case 7u: { out[i] = apply(a[i % p.period], b[i / p.period]); return; }
     default: {}
   }
   var rem = i;
@@ -79,13 +83,16 @@ fn main4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
   let q = linear_index(wid, nwg, lid);
   if (q >= p.n / 4u) { return; }
   let i = 4u * q;
-  let s = i / p.period; // modes 3 and 5: the block's scalar
+  let s = i / p.period; // modes 3, 5, 6 and 7: the block's scalar
+  let r = (i % p.period) / 4u; // modes 2, 4, 6 and 7: the repeating input's vec4
   switch (MODE) {
     case 1u: { out4[q] = apply4(a4[q], b4[q]); }
-    case 2u: { out4[q] = apply4(a4[q], b4[(i % p.period) / 4u]); }
+    case 2u: { out4[q] = apply4(a4[q], b4[r]); }
     case 3u: { out4[q] = apply4(a4[q], vec4<f32>(b4[s / 4u][s % 4u])); }
-    case 4u: { out4[q] = apply4(a4[(i % p.period) / 4u], b4[q]); }
+    case 4u: { out4[q] = apply4(a4[r], b4[q]); }
     case 5u: { out4[q] = apply4(vec4<f32>(a4[s / 4u][s % 4u]), b4[q]); }
+    case 6u: { out4[q] = apply4(vec4<f32>(a4[s / 4u][s % 4u]), b4[r]); }
+    case 7u: { out4[q] = apply4(a4[r], vec4<f32>(b4[s / 4u][s % 4u])); }
     default: {}
   }
 }

@@ -1,6 +1,9 @@
 // Data movement: strided copies (broadcast, slice, transpose) and zero padding.
 // `copy`: out[i] = x[offset + sum_d idx_d * a_d] with idx the index of i in `shape`.
 // `pad`:  out[i] = x[idx - a] when 0 <= idx_d - a_d < b_d for all d, else 0 (a = before, b = input shape).
+// `tile4`, `blocks4`: two broadcasts four elements at a time, without decomposing indices:
+// x repeated over leading dimensions, or each element of x over a block of trailing ones.
+// `transpose4`: out[j·I + i] = x[i·a0 + j], 4 × 4 blocks at a time.
 
 struct Params {
   n: u32, rank: u32, offset: u32, _p: u32,
@@ -47,4 +50,50 @@ fn pad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     stride *= n_in;
   }
   out[i] = select(0.0, x[src], inside);
+}
+
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> out4: array<vec4<f32>>;
+
+// out4[q] = x4[q % offset]: x (offset vec4) repeated; n counts vec4 here
+@compute @workgroup_size(64)
+fn tile4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+         @builtin(local_invocation_index) lid: u32) {
+  let q = linear_index(wid, nwg, lid);
+  if (q >= p.n) { return; }
+  out4[q] = x4[q % p.offset];
+}
+
+// out4[q] = x[4q / offset] in every lane: each element of x over a block of `offset` elements
+// (a multiple of 4); n counts vec4 here
+@compute @workgroup_size(64)
+fn blocks4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+           @builtin(local_invocation_index) lid: u32) {
+  let q = linear_index(wid, nwg, lid);
+  if (q >= p.n) { return; }
+  out4[q] = vec4<f32>(x[4u * q / p.offset]);
+}
+
+// out = xᵀ for x [I, J] with rows of a0 floats (shape = (I, J), a0 = a[0].x; I and a0 multiples
+// of 4): each invocation moves a 4 × 4 block with four vec4 loads and up to four vec4 stores,
+// where `copy` makes 16 scalar loads and stores with an index decomposition each. Neighbouring
+// invocations take neighbouring blocks of an output row; n counts blocks.
+@compute @workgroup_size(64)
+fn transpose4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
+  let q = linear_index(wid, nwg, lid);
+  if (q >= p.n) { return; }
+  let I4 = p.shape[0].x / 4u;
+  let J = p.shape[0].y;
+  let s = p.a[0].x / 4u;
+  let bi = q % I4;
+  let j0 = 4u * (q / I4);
+  let r0 = x4[4u * bi * s + j0 / 4u];
+  let r1 = x4[(4u * bi + 1u) * s + j0 / 4u];
+  let r2 = x4[(4u * bi + 2u) * s + j0 / 4u];
+  let r3 = x4[(4u * bi + 3u) * s + j0 / 4u];
+  out4[j0 * I4 + bi] = vec4<f32>(r0.x, r1.x, r2.x, r3.x);
+  if (j0 + 1u < J) { out4[(j0 + 1u) * I4 + bi] = vec4<f32>(r0.y, r1.y, r2.y, r3.y); }
+  if (j0 + 2u < J) { out4[(j0 + 2u) * I4 + bi] = vec4<f32>(r0.z, r1.z, r2.z, r3.z); }
+  if (j0 + 3u < J) { out4[(j0 + 3u) * I4 + bi] = vec4<f32>(r0.w, r1.w, r2.w, r3.w); }
 }

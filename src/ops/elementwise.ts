@@ -216,7 +216,8 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 
 /**
  * The cheapest indexing mode of binary.wgsl for these shapes: 1 same shapes; 2/4 one input
- * repeats over trailing elements; 3/5 one input is constant over leading blocks; 0 general.
+ * repeats over trailing elements; 3/5 one input is constant over leading blocks; 6/7 an outer
+ * combination (one input constant over blocks, the other repeating over them); 0 general.
  */
 function indexing(
   a: readonly number[],
@@ -248,6 +249,11 @@ function indexing(
   if (full(b)) {
     const k = kind(a);
     if (k) return { mode: k.mode === "suffix" ? 4 : 5, period: k.period };
+  }
+  const ka = kind(a), kb = kind(b);
+  if (ka && kb && size(a) * size(b) === size(out)) {
+    if (ka.mode === "prefix" && kb.mode === "suffix") return { mode: 6, period: size(b) };
+    if (ka.mode === "suffix" && kb.mode === "prefix") return { mode: 7, period: size(a) };
   }
   return { mode: 0, period: 1 };
 }

@@ -184,6 +184,19 @@ export function gemm(
   // `shaders/layout.wgsl` gathers it from the rows
   const a = OSJ === 1 && OSI === u.J ? [Jp, 1] : OSI === 1 && OSJ === l.I ? [1, Jp] : null;
   if (!a) throw new Error(`${origin}: output strides ${OSI}, ${OSJ} are not a dense layout`);
+  if (OSI === 1 && l.I % 4 === 0) {
+    // [J, I] from whole vec4 rows: 4 × 4 blocks
+    const blocks = (l.I / 4) * (Jp / 4);
+    launch(
+      kernel("transpose4", layoutWgsl, "transpose4", 1, 1),
+      [rows.buffer, out.buffer],
+      new Params().u32(blocks, 2, 0, 0).vec([l.I, u.J], MAX_RANK, 1).vec([Jp], MAX_RANK)
+        .vec([], MAX_RANK),
+      blocks,
+    );
+    rows.dispose();
+    return out;
+  }
   const shape = OSJ === 1 ? [l.I, u.J] : [u.J, l.I];
   launch(
     kernel("copy", layoutWgsl, "copy", 1, 1),

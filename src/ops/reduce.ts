@@ -129,10 +129,19 @@ function reduceRaw(
   const nRed = red.reduce((n, g) => n * g.size, 1);
   if (out.size === 0) return out;
   const C = kept[0]?.size ?? 0;
-  if (
-    op === "sum" && kept.length === 1 && red.length === 1 && kept[0].stride === 1 &&
-    red[0].stride === C && C % 4 === 0 && nRed >= 2 * ROWS_CHUNK
-  ) {
+  const rows = op === "sum" && kept.length === 1 && red.length === 1 && kept[0].stride === 1 &&
+    red[0].stride === C && C % 4 === 0;
+  if (rows && nRed < 2 * ROWS_CHUNK && alpha === 1 && C >= 256) {
+    // a few long rows (e.g. the path points of a batch): one pass, a vec4 column per invocation
+    launch(
+      kernel("reduce_sum_rows", reduceWgsl, "sum_rows", 1, 1),
+      [x.buffer, out.buffer],
+      new Params().u32(C / 4, nRed, C / 4, nRed),
+      C / 4,
+    );
+    return out;
+  }
+  if (rows && nRed >= 2 * ROWS_CHUNK) {
     // x is [R, C] summed over its rows (a bias gradient): partial sums of ROWS_CHUNK rows
     // read as contiguous vec4 (neighbouring invocations, neighbouring columns), then the
     // partial sums; the general kernels would read with a stride of C floats
@@ -217,12 +226,51 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   }
   if (off === 0 && x.shape.every((d, i) => d === shape[i])) return x;
   const out = output(shape, "broadcastTo", x.dtype);
+  const fast = broadcastKind(x.shape, shape);
+  if (fast) {
+    const params = new Params().u32(out.size / 4, 0, fast.period, 0)
+      .vec([], MAX_RANK).vec([], MAX_RANK).vec([], MAX_RANK);
+    launch(
+      kernel(fast.entry, layoutWgsl, fast.entry, 1, 1),
+      [x.buffer, out.buffer],
+      params,
+      out.size / 4,
+    );
+    return record(out, "broadcastTo", [x], (g) => [sumTo(g, x.shape)]);
+  }
   const st = stridesOf(x.shape);
   const strides = shape.map((_, i) => (i < off || x.shape[i - off] === 1 ? 0 : st[i - off]));
   const params = new Params().u32(out.size, shape.length, 0, 0)
     .vec(shape, MAX_RANK, 1).vec(strides, MAX_RANK).vec([], MAX_RANK);
   launch(kernel("copy", layoutWgsl, "copy", 1, 1), [x.buffer, out.buffer], params, out.size);
   return record(out, "broadcastTo", [x], (g) => [sumTo(g, x.shape)]);
+}
+
+/**
+ * The vec4 broadcasts of layout.wgsl that take `from` to `to`, if one does: `tile4` when the
+ * non-unit dimensions of `from` are the trailing ones of `to` (period: its size in vec4),
+ * `blocks4` when they are the leading ones (period: the block each element covers); sizes in
+ * multiples of 4.
+ */
+function broadcastKind(
+  from: readonly number[],
+  to: readonly number[],
+): { entry: "tile4" | "blocks4"; period: number } | null {
+  const padded = [...new Array(to.length - from.length).fill(1), ...from];
+  const size = padded.reduce((p, d) => p * d, 1);
+  const total = to.reduce((p, d) => p * d, 1);
+  const first = padded.findIndex((d) => d !== 1);
+  if (first < 0 || total % 4 !== 0) return null;
+  let last = padded.length - 1;
+  while (padded[last] === 1) last--;
+  if (size % 4 === 0 && padded.slice(first).every((d, i) => d === to[first + i])) {
+    return { entry: "tile4", period: size / 4 };
+  }
+  const block = total / size;
+  if (block % 4 === 0 && padded.slice(0, last + 1).every((d, i) => d === to[i])) {
+    return { entry: "blocks4", period: block };
+  }
+  return null;
 }
 
 /** Sums `g` down to `shape`, undoing a broadcast (the adjoint of {@linkcode broadcastTo}). */

@@ -48,6 +48,11 @@ const cases: [number[], number[]][] = [
   [[2, 3, 4, 8], [8]], // suffix whose period is a multiple of 4 (four per invocation)
   [[8], [2, 3, 4, 8]], // the same on the left input
   [[3, 3, 3], [3, 3, 3]], // same shape, size not a multiple of 4 (one per invocation)
+  [[3, 1, 1], [1, 4, 5]], // outer: a per block, b repeating (four per invocation)
+  [[1, 4, 5], [3, 1, 1]], // outer, the other way round
+  [[3, 1, 1], [1, 3, 5]], // outer with a period of 15 (one per invocation)
+  [[1, 3, 5], [3, 1, 1]], // the same the other way round
+  [[6, 1], [8]], // outer of a column and a row
 ];
 
 for (const [as, bs] of cases) {
