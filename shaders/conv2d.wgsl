@@ -373,6 +373,149 @@ fn filter_taps(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   if (31u < KT) { store_part(base + 31u, o0, acc[31]); if (okb.x) { store_part(base + 31u, o0 + 4u, acc[63]); } }
 }
 
+// filter_rows: filter_taps at stride 1, by whole output rows: unit (b, s) takes rows
+// [s·PS, (s+1)·PS) of image b (PS counts rows here). Along a row the taps of pixel ow + 1 are
+// those of pixel ow moved by one column, so each step moves the tap values xv in registers
+// (tap (kh, kw, c) takes (kh, kw+1, c)) and loads only the KH·C values of the new column:
+// 5 loads a pixel for conv1's 5 × 5 taps, where filter_taps loads 25. KH, KW and C are
+// pipeline constants (FKH, FKW, FC; KT = FKH·FKW·FC), so which taps move and which load is
+// known when the shader is built and the step is straight-line code.
+override FKH: u32 = 1u;
+override FKW: u32 = 1u;
+override FC: u32 = 1u;
+
+// One step along a row: the taps of the pixel whose last column is iw (x row ih0 + kh for kh).
+fn taps_step(xv: ptr<function, array<f32, 32>>, bl: u32, ih0: i32, iw: i32) {
+  if (0u < KT) { if ((0u / FC) % FKW < FKW - 1u) { (*xv)[0] = (*xv)[min(0u + FC, 31u)]; } else { (*xv)[0] = x_tap(bl, ih0 + i32(0u / (FKW * FC)), iw, 0u % FC); } }
+  if (1u < KT) { if ((1u / FC) % FKW < FKW - 1u) { (*xv)[1] = (*xv)[min(1u + FC, 31u)]; } else { (*xv)[1] = x_tap(bl, ih0 + i32(1u / (FKW * FC)), iw, 1u % FC); } }
+  if (2u < KT) { if ((2u / FC) % FKW < FKW - 1u) { (*xv)[2] = (*xv)[min(2u + FC, 31u)]; } else { (*xv)[2] = x_tap(bl, ih0 + i32(2u / (FKW * FC)), iw, 2u % FC); } }
+  if (3u < KT) { if ((3u / FC) % FKW < FKW - 1u) { (*xv)[3] = (*xv)[min(3u + FC, 31u)]; } else { (*xv)[3] = x_tap(bl, ih0 + i32(3u / (FKW * FC)), iw, 3u % FC); } }
+  if (4u < KT) { if ((4u / FC) % FKW < FKW - 1u) { (*xv)[4] = (*xv)[min(4u + FC, 31u)]; } else { (*xv)[4] = x_tap(bl, ih0 + i32(4u / (FKW * FC)), iw, 4u % FC); } }
+  if (5u < KT) { if ((5u / FC) % FKW < FKW - 1u) { (*xv)[5] = (*xv)[min(5u + FC, 31u)]; } else { (*xv)[5] = x_tap(bl, ih0 + i32(5u / (FKW * FC)), iw, 5u % FC); } }
+  if (6u < KT) { if ((6u / FC) % FKW < FKW - 1u) { (*xv)[6] = (*xv)[min(6u + FC, 31u)]; } else { (*xv)[6] = x_tap(bl, ih0 + i32(6u / (FKW * FC)), iw, 6u % FC); } }
+  if (7u < KT) { if ((7u / FC) % FKW < FKW - 1u) { (*xv)[7] = (*xv)[min(7u + FC, 31u)]; } else { (*xv)[7] = x_tap(bl, ih0 + i32(7u / (FKW * FC)), iw, 7u % FC); } }
+  if (8u < KT) { if ((8u / FC) % FKW < FKW - 1u) { (*xv)[8] = (*xv)[min(8u + FC, 31u)]; } else { (*xv)[8] = x_tap(bl, ih0 + i32(8u / (FKW * FC)), iw, 8u % FC); } }
+  if (9u < KT) { if ((9u / FC) % FKW < FKW - 1u) { (*xv)[9] = (*xv)[min(9u + FC, 31u)]; } else { (*xv)[9] = x_tap(bl, ih0 + i32(9u / (FKW * FC)), iw, 9u % FC); } }
+  if (10u < KT) { if ((10u / FC) % FKW < FKW - 1u) { (*xv)[10] = (*xv)[min(10u + FC, 31u)]; } else { (*xv)[10] = x_tap(bl, ih0 + i32(10u / (FKW * FC)), iw, 10u % FC); } }
+  if (11u < KT) { if ((11u / FC) % FKW < FKW - 1u) { (*xv)[11] = (*xv)[min(11u + FC, 31u)]; } else { (*xv)[11] = x_tap(bl, ih0 + i32(11u / (FKW * FC)), iw, 11u % FC); } }
+  if (12u < KT) { if ((12u / FC) % FKW < FKW - 1u) { (*xv)[12] = (*xv)[min(12u + FC, 31u)]; } else { (*xv)[12] = x_tap(bl, ih0 + i32(12u / (FKW * FC)), iw, 12u % FC); } }
+  if (13u < KT) { if ((13u / FC) % FKW < FKW - 1u) { (*xv)[13] = (*xv)[min(13u + FC, 31u)]; } else { (*xv)[13] = x_tap(bl, ih0 + i32(13u / (FKW * FC)), iw, 13u % FC); } }
+  if (14u < KT) { if ((14u / FC) % FKW < FKW - 1u) { (*xv)[14] = (*xv)[min(14u + FC, 31u)]; } else { (*xv)[14] = x_tap(bl, ih0 + i32(14u / (FKW * FC)), iw, 14u % FC); } }
+  if (15u < KT) { if ((15u / FC) % FKW < FKW - 1u) { (*xv)[15] = (*xv)[min(15u + FC, 31u)]; } else { (*xv)[15] = x_tap(bl, ih0 + i32(15u / (FKW * FC)), iw, 15u % FC); } }
+  if (16u < KT) { if ((16u / FC) % FKW < FKW - 1u) { (*xv)[16] = (*xv)[min(16u + FC, 31u)]; } else { (*xv)[16] = x_tap(bl, ih0 + i32(16u / (FKW * FC)), iw, 16u % FC); } }
+  if (17u < KT) { if ((17u / FC) % FKW < FKW - 1u) { (*xv)[17] = (*xv)[min(17u + FC, 31u)]; } else { (*xv)[17] = x_tap(bl, ih0 + i32(17u / (FKW * FC)), iw, 17u % FC); } }
+  if (18u < KT) { if ((18u / FC) % FKW < FKW - 1u) { (*xv)[18] = (*xv)[min(18u + FC, 31u)]; } else { (*xv)[18] = x_tap(bl, ih0 + i32(18u / (FKW * FC)), iw, 18u % FC); } }
+  if (19u < KT) { if ((19u / FC) % FKW < FKW - 1u) { (*xv)[19] = (*xv)[min(19u + FC, 31u)]; } else { (*xv)[19] = x_tap(bl, ih0 + i32(19u / (FKW * FC)), iw, 19u % FC); } }
+  if (20u < KT) { if ((20u / FC) % FKW < FKW - 1u) { (*xv)[20] = (*xv)[min(20u + FC, 31u)]; } else { (*xv)[20] = x_tap(bl, ih0 + i32(20u / (FKW * FC)), iw, 20u % FC); } }
+  if (21u < KT) { if ((21u / FC) % FKW < FKW - 1u) { (*xv)[21] = (*xv)[min(21u + FC, 31u)]; } else { (*xv)[21] = x_tap(bl, ih0 + i32(21u / (FKW * FC)), iw, 21u % FC); } }
+  if (22u < KT) { if ((22u / FC) % FKW < FKW - 1u) { (*xv)[22] = (*xv)[min(22u + FC, 31u)]; } else { (*xv)[22] = x_tap(bl, ih0 + i32(22u / (FKW * FC)), iw, 22u % FC); } }
+  if (23u < KT) { if ((23u / FC) % FKW < FKW - 1u) { (*xv)[23] = (*xv)[min(23u + FC, 31u)]; } else { (*xv)[23] = x_tap(bl, ih0 + i32(23u / (FKW * FC)), iw, 23u % FC); } }
+  if (24u < KT) { if ((24u / FC) % FKW < FKW - 1u) { (*xv)[24] = (*xv)[min(24u + FC, 31u)]; } else { (*xv)[24] = x_tap(bl, ih0 + i32(24u / (FKW * FC)), iw, 24u % FC); } }
+  if (25u < KT) { if ((25u / FC) % FKW < FKW - 1u) { (*xv)[25] = (*xv)[min(25u + FC, 31u)]; } else { (*xv)[25] = x_tap(bl, ih0 + i32(25u / (FKW * FC)), iw, 25u % FC); } }
+  if (26u < KT) { if ((26u / FC) % FKW < FKW - 1u) { (*xv)[26] = (*xv)[min(26u + FC, 31u)]; } else { (*xv)[26] = x_tap(bl, ih0 + i32(26u / (FKW * FC)), iw, 26u % FC); } }
+  if (27u < KT) { if ((27u / FC) % FKW < FKW - 1u) { (*xv)[27] = (*xv)[min(27u + FC, 31u)]; } else { (*xv)[27] = x_tap(bl, ih0 + i32(27u / (FKW * FC)), iw, 27u % FC); } }
+  if (28u < KT) { if ((28u / FC) % FKW < FKW - 1u) { (*xv)[28] = (*xv)[min(28u + FC, 31u)]; } else { (*xv)[28] = x_tap(bl, ih0 + i32(28u / (FKW * FC)), iw, 28u % FC); } }
+  if (29u < KT) { if ((29u / FC) % FKW < FKW - 1u) { (*xv)[29] = (*xv)[min(29u + FC, 31u)]; } else { (*xv)[29] = x_tap(bl, ih0 + i32(29u / (FKW * FC)), iw, 29u % FC); } }
+  if (30u < KT) { if ((30u / FC) % FKW < FKW - 1u) { (*xv)[30] = (*xv)[min(30u + FC, 31u)]; } else { (*xv)[30] = x_tap(bl, ih0 + i32(30u / (FKW * FC)), iw, 30u % FC); } }
+  if (31u < KT) { if ((31u / FC) % FKW < FKW - 1u) { (*xv)[31] = (*xv)[min(31u + FC, 31u)]; } else { (*xv)[31] = x_tap(bl, ih0 + i32(31u / (FKW * FC)), iw, 31u % FC); } }
+}
+
+@compute @workgroup_size(16)
+fn filter_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+  let L = (fp.O + 7u) / 8u;
+  let spw = 16u / L;
+  let sub = lid / L;
+  if (sub >= spw) { return; }
+  let o0 = 8u * (lid % L);
+  let oka = (vec4<u32>(o0) + vec4<u32>(0u, 1u, 2u, 3u)) < vec4<u32>(fp.O);
+  let okb = (vec4<u32>(o0) + vec4<u32>(4u, 5u, 6u, 7u)) < vec4<u32>(fp.O);
+  let unit = linear_group(wid, nwg) * spw + sub;
+  if (unit >= fp.units) { return; }
+  let bl = unit / fp.slices;
+  let b = fp.B0 + bl;
+  let s = unit % fp.slices;
+  var xv: array<f32, 32>;
+  var acc: array<vec4<f32>, 64>;
+  let r1 = min((s + 1u) * fp.PS, fp.OH);
+  for (var oh = s * fp.PS; oh < r1; oh++) {
+    let ih0 = i32(oh) - fp.PT;
+    // the first FKW - 1 columns of the row's first pixel
+    for (var j = 0u; j + 1u < FKW; j++) { taps_step(&xv, bl, ih0, i32(j) - fp.PL); }
+    for (var ow = 0u; ow < fp.OW; ow++) {
+      taps_step(&xv, bl, ih0, i32(ow + FKW - 1u) - fp.PL);
+      let gb = ((b * fp.OH + oh) * fp.OW + ow) * fp.O + o0;
+      let ga = gy_channels(gb, oka);
+      let gc = gy_channels(select(gb, gb + 4u, okb.x), okb);
+      if (0u < KT) { acc[0] += xv[0] * ga; acc[32] += xv[0] * gc; }
+      if (1u < KT) { acc[1] += xv[1] * ga; acc[33] += xv[1] * gc; }
+      if (2u < KT) { acc[2] += xv[2] * ga; acc[34] += xv[2] * gc; }
+      if (3u < KT) { acc[3] += xv[3] * ga; acc[35] += xv[3] * gc; }
+      if (4u < KT) { acc[4] += xv[4] * ga; acc[36] += xv[4] * gc; }
+      if (5u < KT) { acc[5] += xv[5] * ga; acc[37] += xv[5] * gc; }
+      if (6u < KT) { acc[6] += xv[6] * ga; acc[38] += xv[6] * gc; }
+      if (7u < KT) { acc[7] += xv[7] * ga; acc[39] += xv[7] * gc; }
+      if (8u < KT) { acc[8] += xv[8] * ga; acc[40] += xv[8] * gc; }
+      if (9u < KT) { acc[9] += xv[9] * ga; acc[41] += xv[9] * gc; }
+      if (10u < KT) { acc[10] += xv[10] * ga; acc[42] += xv[10] * gc; }
+      if (11u < KT) { acc[11] += xv[11] * ga; acc[43] += xv[11] * gc; }
+      if (12u < KT) { acc[12] += xv[12] * ga; acc[44] += xv[12] * gc; }
+      if (13u < KT) { acc[13] += xv[13] * ga; acc[45] += xv[13] * gc; }
+      if (14u < KT) { acc[14] += xv[14] * ga; acc[46] += xv[14] * gc; }
+      if (15u < KT) { acc[15] += xv[15] * ga; acc[47] += xv[15] * gc; }
+      if (16u < KT) { acc[16] += xv[16] * ga; acc[48] += xv[16] * gc; }
+      if (17u < KT) { acc[17] += xv[17] * ga; acc[49] += xv[17] * gc; }
+      if (18u < KT) { acc[18] += xv[18] * ga; acc[50] += xv[18] * gc; }
+      if (19u < KT) { acc[19] += xv[19] * ga; acc[51] += xv[19] * gc; }
+      if (20u < KT) { acc[20] += xv[20] * ga; acc[52] += xv[20] * gc; }
+      if (21u < KT) { acc[21] += xv[21] * ga; acc[53] += xv[21] * gc; }
+      if (22u < KT) { acc[22] += xv[22] * ga; acc[54] += xv[22] * gc; }
+      if (23u < KT) { acc[23] += xv[23] * ga; acc[55] += xv[23] * gc; }
+      if (24u < KT) { acc[24] += xv[24] * ga; acc[56] += xv[24] * gc; }
+      if (25u < KT) { acc[25] += xv[25] * ga; acc[57] += xv[25] * gc; }
+      if (26u < KT) { acc[26] += xv[26] * ga; acc[58] += xv[26] * gc; }
+      if (27u < KT) { acc[27] += xv[27] * ga; acc[59] += xv[27] * gc; }
+      if (28u < KT) { acc[28] += xv[28] * ga; acc[60] += xv[28] * gc; }
+      if (29u < KT) { acc[29] += xv[29] * ga; acc[61] += xv[29] * gc; }
+      if (30u < KT) { acc[30] += xv[30] * ga; acc[62] += xv[30] * gc; }
+      if (31u < KT) { acc[31] += xv[31] * ga; acc[63] += xv[31] * gc; }
+    }
+  }
+  let base = (b * fp.slices + s) * fp.KT;
+  if (0u < KT) { store_part(base + 0u, o0, acc[0]); if (okb.x) { store_part(base + 0u, o0 + 4u, acc[32]); } }
+  if (1u < KT) { store_part(base + 1u, o0, acc[1]); if (okb.x) { store_part(base + 1u, o0 + 4u, acc[33]); } }
+  if (2u < KT) { store_part(base + 2u, o0, acc[2]); if (okb.x) { store_part(base + 2u, o0 + 4u, acc[34]); } }
+  if (3u < KT) { store_part(base + 3u, o0, acc[3]); if (okb.x) { store_part(base + 3u, o0 + 4u, acc[35]); } }
+  if (4u < KT) { store_part(base + 4u, o0, acc[4]); if (okb.x) { store_part(base + 4u, o0 + 4u, acc[36]); } }
+  if (5u < KT) { store_part(base + 5u, o0, acc[5]); if (okb.x) { store_part(base + 5u, o0 + 4u, acc[37]); } }
+  if (6u < KT) { store_part(base + 6u, o0, acc[6]); if (okb.x) { store_part(base + 6u, o0 + 4u, acc[38]); } }
+  if (7u < KT) { store_part(base + 7u, o0, acc[7]); if (okb.x) { store_part(base + 7u, o0 + 4u, acc[39]); } }
+  if (8u < KT) { store_part(base + 8u, o0, acc[8]); if (okb.x) { store_part(base + 8u, o0 + 4u, acc[40]); } }
+  if (9u < KT) { store_part(base + 9u, o0, acc[9]); if (okb.x) { store_part(base + 9u, o0 + 4u, acc[41]); } }
+  if (10u < KT) { store_part(base + 10u, o0, acc[10]); if (okb.x) { store_part(base + 10u, o0 + 4u, acc[42]); } }
+  if (11u < KT) { store_part(base + 11u, o0, acc[11]); if (okb.x) { store_part(base + 11u, o0 + 4u, acc[43]); } }
+  if (12u < KT) { store_part(base + 12u, o0, acc[12]); if (okb.x) { store_part(base + 12u, o0 + 4u, acc[44]); } }
+  if (13u < KT) { store_part(base + 13u, o0, acc[13]); if (okb.x) { store_part(base + 13u, o0 + 4u, acc[45]); } }
+  if (14u < KT) { store_part(base + 14u, o0, acc[14]); if (okb.x) { store_part(base + 14u, o0 + 4u, acc[46]); } }
+  if (15u < KT) { store_part(base + 15u, o0, acc[15]); if (okb.x) { store_part(base + 15u, o0 + 4u, acc[47]); } }
+  if (16u < KT) { store_part(base + 16u, o0, acc[16]); if (okb.x) { store_part(base + 16u, o0 + 4u, acc[48]); } }
+  if (17u < KT) { store_part(base + 17u, o0, acc[17]); if (okb.x) { store_part(base + 17u, o0 + 4u, acc[49]); } }
+  if (18u < KT) { store_part(base + 18u, o0, acc[18]); if (okb.x) { store_part(base + 18u, o0 + 4u, acc[50]); } }
+  if (19u < KT) { store_part(base + 19u, o0, acc[19]); if (okb.x) { store_part(base + 19u, o0 + 4u, acc[51]); } }
+  if (20u < KT) { store_part(base + 20u, o0, acc[20]); if (okb.x) { store_part(base + 20u, o0 + 4u, acc[52]); } }
+  if (21u < KT) { store_part(base + 21u, o0, acc[21]); if (okb.x) { store_part(base + 21u, o0 + 4u, acc[53]); } }
+  if (22u < KT) { store_part(base + 22u, o0, acc[22]); if (okb.x) { store_part(base + 22u, o0 + 4u, acc[54]); } }
+  if (23u < KT) { store_part(base + 23u, o0, acc[23]); if (okb.x) { store_part(base + 23u, o0 + 4u, acc[55]); } }
+  if (24u < KT) { store_part(base + 24u, o0, acc[24]); if (okb.x) { store_part(base + 24u, o0 + 4u, acc[56]); } }
+  if (25u < KT) { store_part(base + 25u, o0, acc[25]); if (okb.x) { store_part(base + 25u, o0 + 4u, acc[57]); } }
+  if (26u < KT) { store_part(base + 26u, o0, acc[26]); if (okb.x) { store_part(base + 26u, o0 + 4u, acc[58]); } }
+  if (27u < KT) { store_part(base + 27u, o0, acc[27]); if (okb.x) { store_part(base + 27u, o0 + 4u, acc[59]); } }
+  if (28u < KT) { store_part(base + 28u, o0, acc[28]); if (okb.x) { store_part(base + 28u, o0 + 4u, acc[60]); } }
+  if (29u < KT) { store_part(base + 29u, o0, acc[29]); if (okb.x) { store_part(base + 29u, o0 + 4u, acc[61]); } }
+  if (30u < KT) { store_part(base + 30u, o0, acc[30]); if (okb.x) { store_part(base + 30u, o0 + 4u, acc[62]); } }
+  if (31u < KT) { store_part(base + 31u, o0, acc[31]); if (okb.x) { store_part(base + 31u, o0 + 4u, acc[63]); } }
+}
+
 // input_taps: the input gradient of a stride-1 convolution with few input channels (O % 4 = 0,
 // KH, KW ≤ 5) in one pass, instead of a per-tap product and col2im:
 //   gx[b,ih,iw,c] = Σ_{kh,kw,o} gy[b, ih+PT-kh, iw+PL-kw, o] · w[kh,kw,c,o].
