@@ -270,8 +270,13 @@ function products(
     const tall = seg || n >= TALL_ROWS;
     const invocations = seg ? segBlocks(l.conv!) : Math.ceil(n / (tall ? 8 : 4));
     // invocations per workgroup in use: spread evenly over the workgroups, in whole SIMD
-    // batches of 8 (see block() in gemm.wgsl)
-    const RQ = Math.min(64, Math.ceil(invocations / Math.ceil(invocations / 64) / 8) * 8);
+    // batches of 8 (see block() in gemm.wgsl), and over two workgroups at least: a CPU
+    // adapter runs each workgroup on one thread, so a product of 50 or 500 rows in one
+    // workgroup left the second core idle (fc1's forward product at batch 50: 54 → 36 ms)
+    const RQ = Math.min(
+      64,
+      Math.ceil(invocations / Math.max(2, Math.ceil(invocations / 64)) / 8) * 8,
+    );
     const groups = rt.grid(Math.ceil(invocations / RQ));
     for (let g = 0; g < G; g++) {
       // up to PER_DISPATCH successive windows per dispatch (unused bindings repeat the first)
