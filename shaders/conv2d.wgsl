@@ -243,21 +243,73 @@ fn gy_channels(gb: u32, ok: vec4<bool>) -> vec4<f32> {
     fgy4[i.z / 4u][i.z % 4u], fgy4[i.w / 4u][i.w % 4u]), ok);
 }
 
-@compute @workgroup_size(16)
-fn filter_taps(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-               @builtin(local_invocation_index) lid: u32) {
+// The invocation's unit and channels: eight output channels o0..o0+7 of one (image, slice) unit;
+// the L = ceil(O/8) invocations of a unit sit next to each other, SPW = 16 / L units a workgroup.
+struct FilterUnit { live: bool, o0: u32, oka: vec4<bool>, okb: vec4<bool>, bl: u32, s: u32 }
+
+fn filter_unit(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> FilterUnit {
+  var u: FilterUnit;
   let L = (fp.O + 7u) / 8u;
   let spw = 16u / L;
   let sub = lid / L;
-  if (sub >= spw) { return; }
-  let o0 = 8u * (lid % L);
-  let oka = (vec4<u32>(o0) + vec4<u32>(0u, 1u, 2u, 3u)) < vec4<u32>(fp.O);
-  let okb = (vec4<u32>(o0) + vec4<u32>(4u, 5u, 6u, 7u)) < vec4<u32>(fp.O);
   let unit = linear_group(wid, nwg) * spw + sub;
-  if (unit >= fp.units) { return; }
-  let bl = unit / fp.slices;
+  u.live = sub < spw && unit < fp.units;
+  u.o0 = 8u * (lid % L);
+  u.oka = (vec4<u32>(u.o0) + vec4<u32>(0u, 1u, 2u, 3u)) < vec4<u32>(fp.O);
+  u.okb = (vec4<u32>(u.o0) + vec4<u32>(4u, 5u, 6u, 7u)) < vec4<u32>(fp.O);
+  u.bl = unit / fp.slices;
+  u.s = unit % fp.slices;
+  return u;
+}
+
+// The partial sums of the KT taps (acc[t]: channels o0..o0+3, acc[32 + t]: o0+4..o0+7) from row
+// `base` on.
+fn store_parts(acc: ptr<function, array<vec4<f32>, 64>>, base: u32, o0: u32, okb: vec4<bool>) {
+  if (0u < KT) { store_part(base + 0u, o0, (*acc)[0]); if (okb.x) { store_part(base + 0u, o0 + 4u, (*acc)[32]); } }
+  if (1u < KT) { store_part(base + 1u, o0, (*acc)[1]); if (okb.x) { store_part(base + 1u, o0 + 4u, (*acc)[33]); } }
+  if (2u < KT) { store_part(base + 2u, o0, (*acc)[2]); if (okb.x) { store_part(base + 2u, o0 + 4u, (*acc)[34]); } }
+  if (3u < KT) { store_part(base + 3u, o0, (*acc)[3]); if (okb.x) { store_part(base + 3u, o0 + 4u, (*acc)[35]); } }
+  if (4u < KT) { store_part(base + 4u, o0, (*acc)[4]); if (okb.x) { store_part(base + 4u, o0 + 4u, (*acc)[36]); } }
+  if (5u < KT) { store_part(base + 5u, o0, (*acc)[5]); if (okb.x) { store_part(base + 5u, o0 + 4u, (*acc)[37]); } }
+  if (6u < KT) { store_part(base + 6u, o0, (*acc)[6]); if (okb.x) { store_part(base + 6u, o0 + 4u, (*acc)[38]); } }
+  if (7u < KT) { store_part(base + 7u, o0, (*acc)[7]); if (okb.x) { store_part(base + 7u, o0 + 4u, (*acc)[39]); } }
+  if (8u < KT) { store_part(base + 8u, o0, (*acc)[8]); if (okb.x) { store_part(base + 8u, o0 + 4u, (*acc)[40]); } }
+  if (9u < KT) { store_part(base + 9u, o0, (*acc)[9]); if (okb.x) { store_part(base + 9u, o0 + 4u, (*acc)[41]); } }
+  if (10u < KT) { store_part(base + 10u, o0, (*acc)[10]); if (okb.x) { store_part(base + 10u, o0 + 4u, (*acc)[42]); } }
+  if (11u < KT) { store_part(base + 11u, o0, (*acc)[11]); if (okb.x) { store_part(base + 11u, o0 + 4u, (*acc)[43]); } }
+  if (12u < KT) { store_part(base + 12u, o0, (*acc)[12]); if (okb.x) { store_part(base + 12u, o0 + 4u, (*acc)[44]); } }
+  if (13u < KT) { store_part(base + 13u, o0, (*acc)[13]); if (okb.x) { store_part(base + 13u, o0 + 4u, (*acc)[45]); } }
+  if (14u < KT) { store_part(base + 14u, o0, (*acc)[14]); if (okb.x) { store_part(base + 14u, o0 + 4u, (*acc)[46]); } }
+  if (15u < KT) { store_part(base + 15u, o0, (*acc)[15]); if (okb.x) { store_part(base + 15u, o0 + 4u, (*acc)[47]); } }
+  if (16u < KT) { store_part(base + 16u, o0, (*acc)[16]); if (okb.x) { store_part(base + 16u, o0 + 4u, (*acc)[48]); } }
+  if (17u < KT) { store_part(base + 17u, o0, (*acc)[17]); if (okb.x) { store_part(base + 17u, o0 + 4u, (*acc)[49]); } }
+  if (18u < KT) { store_part(base + 18u, o0, (*acc)[18]); if (okb.x) { store_part(base + 18u, o0 + 4u, (*acc)[50]); } }
+  if (19u < KT) { store_part(base + 19u, o0, (*acc)[19]); if (okb.x) { store_part(base + 19u, o0 + 4u, (*acc)[51]); } }
+  if (20u < KT) { store_part(base + 20u, o0, (*acc)[20]); if (okb.x) { store_part(base + 20u, o0 + 4u, (*acc)[52]); } }
+  if (21u < KT) { store_part(base + 21u, o0, (*acc)[21]); if (okb.x) { store_part(base + 21u, o0 + 4u, (*acc)[53]); } }
+  if (22u < KT) { store_part(base + 22u, o0, (*acc)[22]); if (okb.x) { store_part(base + 22u, o0 + 4u, (*acc)[54]); } }
+  if (23u < KT) { store_part(base + 23u, o0, (*acc)[23]); if (okb.x) { store_part(base + 23u, o0 + 4u, (*acc)[55]); } }
+  if (24u < KT) { store_part(base + 24u, o0, (*acc)[24]); if (okb.x) { store_part(base + 24u, o0 + 4u, (*acc)[56]); } }
+  if (25u < KT) { store_part(base + 25u, o0, (*acc)[25]); if (okb.x) { store_part(base + 25u, o0 + 4u, (*acc)[57]); } }
+  if (26u < KT) { store_part(base + 26u, o0, (*acc)[26]); if (okb.x) { store_part(base + 26u, o0 + 4u, (*acc)[58]); } }
+  if (27u < KT) { store_part(base + 27u, o0, (*acc)[27]); if (okb.x) { store_part(base + 27u, o0 + 4u, (*acc)[59]); } }
+  if (28u < KT) { store_part(base + 28u, o0, (*acc)[28]); if (okb.x) { store_part(base + 28u, o0 + 4u, (*acc)[60]); } }
+  if (29u < KT) { store_part(base + 29u, o0, (*acc)[29]); if (okb.x) { store_part(base + 29u, o0 + 4u, (*acc)[61]); } }
+  if (30u < KT) { store_part(base + 30u, o0, (*acc)[30]); if (okb.x) { store_part(base + 30u, o0 + 4u, (*acc)[62]); } }
+  if (31u < KT) { store_part(base + 31u, o0, (*acc)[31]); if (okb.x) { store_part(base + 31u, o0 + 4u, (*acc)[63]); } }
+}
+
+@compute @workgroup_size(16)
+fn filter_taps(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+  let u = filter_unit(wid, nwg, lid);
+  if (!u.live) { return; }
+  let o0 = u.o0;
+  let oka = u.oka;
+  let okb = u.okb;
+  let bl = u.bl;
   let b = fp.B0 + bl;
-  let s = unit % fp.slices;
+  let s = u.s;
   // tap t = (kh, kw, c): its offsets, computed once (constant indices keep them in registers)
   var th: array<i32, 32>;
   var tw: array<i32, 32>;
@@ -338,39 +390,7 @@ fn filter_taps(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
     if (30u < KT) { let xv = x_tap(bl, ih + th[30], iw + tw[30], tc[30]); acc[30] += xv * ga; acc[62] += xv * gc; }
     if (31u < KT) { let xv = x_tap(bl, ih + th[31], iw + tw[31], tc[31]); acc[31] += xv * ga; acc[63] += xv * gc; }
   }
-  let base = (b * fp.slices + s) * fp.KT;
-  if (0u < KT) { store_part(base + 0u, o0, acc[0]); if (okb.x) { store_part(base + 0u, o0 + 4u, acc[32]); } }
-  if (1u < KT) { store_part(base + 1u, o0, acc[1]); if (okb.x) { store_part(base + 1u, o0 + 4u, acc[33]); } }
-  if (2u < KT) { store_part(base + 2u, o0, acc[2]); if (okb.x) { store_part(base + 2u, o0 + 4u, acc[34]); } }
-  if (3u < KT) { store_part(base + 3u, o0, acc[3]); if (okb.x) { store_part(base + 3u, o0 + 4u, acc[35]); } }
-  if (4u < KT) { store_part(base + 4u, o0, acc[4]); if (okb.x) { store_part(base + 4u, o0 + 4u, acc[36]); } }
-  if (5u < KT) { store_part(base + 5u, o0, acc[5]); if (okb.x) { store_part(base + 5u, o0 + 4u, acc[37]); } }
-  if (6u < KT) { store_part(base + 6u, o0, acc[6]); if (okb.x) { store_part(base + 6u, o0 + 4u, acc[38]); } }
-  if (7u < KT) { store_part(base + 7u, o0, acc[7]); if (okb.x) { store_part(base + 7u, o0 + 4u, acc[39]); } }
-  if (8u < KT) { store_part(base + 8u, o0, acc[8]); if (okb.x) { store_part(base + 8u, o0 + 4u, acc[40]); } }
-  if (9u < KT) { store_part(base + 9u, o0, acc[9]); if (okb.x) { store_part(base + 9u, o0 + 4u, acc[41]); } }
-  if (10u < KT) { store_part(base + 10u, o0, acc[10]); if (okb.x) { store_part(base + 10u, o0 + 4u, acc[42]); } }
-  if (11u < KT) { store_part(base + 11u, o0, acc[11]); if (okb.x) { store_part(base + 11u, o0 + 4u, acc[43]); } }
-  if (12u < KT) { store_part(base + 12u, o0, acc[12]); if (okb.x) { store_part(base + 12u, o0 + 4u, acc[44]); } }
-  if (13u < KT) { store_part(base + 13u, o0, acc[13]); if (okb.x) { store_part(base + 13u, o0 + 4u, acc[45]); } }
-  if (14u < KT) { store_part(base + 14u, o0, acc[14]); if (okb.x) { store_part(base + 14u, o0 + 4u, acc[46]); } }
-  if (15u < KT) { store_part(base + 15u, o0, acc[15]); if (okb.x) { store_part(base + 15u, o0 + 4u, acc[47]); } }
-  if (16u < KT) { store_part(base + 16u, o0, acc[16]); if (okb.x) { store_part(base + 16u, o0 + 4u, acc[48]); } }
-  if (17u < KT) { store_part(base + 17u, o0, acc[17]); if (okb.x) { store_part(base + 17u, o0 + 4u, acc[49]); } }
-  if (18u < KT) { store_part(base + 18u, o0, acc[18]); if (okb.x) { store_part(base + 18u, o0 + 4u, acc[50]); } }
-  if (19u < KT) { store_part(base + 19u, o0, acc[19]); if (okb.x) { store_part(base + 19u, o0 + 4u, acc[51]); } }
-  if (20u < KT) { store_part(base + 20u, o0, acc[20]); if (okb.x) { store_part(base + 20u, o0 + 4u, acc[52]); } }
-  if (21u < KT) { store_part(base + 21u, o0, acc[21]); if (okb.x) { store_part(base + 21u, o0 + 4u, acc[53]); } }
-  if (22u < KT) { store_part(base + 22u, o0, acc[22]); if (okb.x) { store_part(base + 22u, o0 + 4u, acc[54]); } }
-  if (23u < KT) { store_part(base + 23u, o0, acc[23]); if (okb.x) { store_part(base + 23u, o0 + 4u, acc[55]); } }
-  if (24u < KT) { store_part(base + 24u, o0, acc[24]); if (okb.x) { store_part(base + 24u, o0 + 4u, acc[56]); } }
-  if (25u < KT) { store_part(base + 25u, o0, acc[25]); if (okb.x) { store_part(base + 25u, o0 + 4u, acc[57]); } }
-  if (26u < KT) { store_part(base + 26u, o0, acc[26]); if (okb.x) { store_part(base + 26u, o0 + 4u, acc[58]); } }
-  if (27u < KT) { store_part(base + 27u, o0, acc[27]); if (okb.x) { store_part(base + 27u, o0 + 4u, acc[59]); } }
-  if (28u < KT) { store_part(base + 28u, o0, acc[28]); if (okb.x) { store_part(base + 28u, o0 + 4u, acc[60]); } }
-  if (29u < KT) { store_part(base + 29u, o0, acc[29]); if (okb.x) { store_part(base + 29u, o0 + 4u, acc[61]); } }
-  if (30u < KT) { store_part(base + 30u, o0, acc[30]); if (okb.x) { store_part(base + 30u, o0 + 4u, acc[62]); } }
-  if (31u < KT) { store_part(base + 31u, o0, acc[31]); if (okb.x) { store_part(base + 31u, o0 + 4u, acc[63]); } }
+  store_parts(&acc, (b * fp.slices + s) * fp.KT, o0, okb);
 }
 
 // filter_rows: filter_taps at stride 1, by whole output rows: unit (b, s) takes rows
@@ -423,18 +443,14 @@ fn taps_step(xv: ptr<function, array<f32, 32>>, bl: u32, ih0: i32, iw: i32) {
 @compute @workgroup_size(16)
 fn filter_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) lid: u32) {
-  let L = (fp.O + 7u) / 8u;
-  let spw = 16u / L;
-  let sub = lid / L;
-  if (sub >= spw) { return; }
-  let o0 = 8u * (lid % L);
-  let oka = (vec4<u32>(o0) + vec4<u32>(0u, 1u, 2u, 3u)) < vec4<u32>(fp.O);
-  let okb = (vec4<u32>(o0) + vec4<u32>(4u, 5u, 6u, 7u)) < vec4<u32>(fp.O);
-  let unit = linear_group(wid, nwg) * spw + sub;
-  if (unit >= fp.units) { return; }
-  let bl = unit / fp.slices;
+  let u = filter_unit(wid, nwg, lid);
+  if (!u.live) { return; }
+  let o0 = u.o0;
+  let oka = u.oka;
+  let okb = u.okb;
+  let bl = u.bl;
   let b = fp.B0 + bl;
-  let s = unit % fp.slices;
+  let s = u.s;
   var xv: array<f32, 32>;
   var acc: array<vec4<f32>, 64>;
   let r1 = min((s + 1u) * fp.PS, fp.OH);
@@ -481,39 +497,7 @@ fn filter_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
       if (31u < KT) { acc[31] += xv[31] * ga; acc[63] += xv[31] * gc; }
     }
   }
-  let base = (b * fp.slices + s) * fp.KT;
-  if (0u < KT) { store_part(base + 0u, o0, acc[0]); if (okb.x) { store_part(base + 0u, o0 + 4u, acc[32]); } }
-  if (1u < KT) { store_part(base + 1u, o0, acc[1]); if (okb.x) { store_part(base + 1u, o0 + 4u, acc[33]); } }
-  if (2u < KT) { store_part(base + 2u, o0, acc[2]); if (okb.x) { store_part(base + 2u, o0 + 4u, acc[34]); } }
-  if (3u < KT) { store_part(base + 3u, o0, acc[3]); if (okb.x) { store_part(base + 3u, o0 + 4u, acc[35]); } }
-  if (4u < KT) { store_part(base + 4u, o0, acc[4]); if (okb.x) { store_part(base + 4u, o0 + 4u, acc[36]); } }
-  if (5u < KT) { store_part(base + 5u, o0, acc[5]); if (okb.x) { store_part(base + 5u, o0 + 4u, acc[37]); } }
-  if (6u < KT) { store_part(base + 6u, o0, acc[6]); if (okb.x) { store_part(base + 6u, o0 + 4u, acc[38]); } }
-  if (7u < KT) { store_part(base + 7u, o0, acc[7]); if (okb.x) { store_part(base + 7u, o0 + 4u, acc[39]); } }
-  if (8u < KT) { store_part(base + 8u, o0, acc[8]); if (okb.x) { store_part(base + 8u, o0 + 4u, acc[40]); } }
-  if (9u < KT) { store_part(base + 9u, o0, acc[9]); if (okb.x) { store_part(base + 9u, o0 + 4u, acc[41]); } }
-  if (10u < KT) { store_part(base + 10u, o0, acc[10]); if (okb.x) { store_part(base + 10u, o0 + 4u, acc[42]); } }
-  if (11u < KT) { store_part(base + 11u, o0, acc[11]); if (okb.x) { store_part(base + 11u, o0 + 4u, acc[43]); } }
-  if (12u < KT) { store_part(base + 12u, o0, acc[12]); if (okb.x) { store_part(base + 12u, o0 + 4u, acc[44]); } }
-  if (13u < KT) { store_part(base + 13u, o0, acc[13]); if (okb.x) { store_part(base + 13u, o0 + 4u, acc[45]); } }
-  if (14u < KT) { store_part(base + 14u, o0, acc[14]); if (okb.x) { store_part(base + 14u, o0 + 4u, acc[46]); } }
-  if (15u < KT) { store_part(base + 15u, o0, acc[15]); if (okb.x) { store_part(base + 15u, o0 + 4u, acc[47]); } }
-  if (16u < KT) { store_part(base + 16u, o0, acc[16]); if (okb.x) { store_part(base + 16u, o0 + 4u, acc[48]); } }
-  if (17u < KT) { store_part(base + 17u, o0, acc[17]); if (okb.x) { store_part(base + 17u, o0 + 4u, acc[49]); } }
-  if (18u < KT) { store_part(base + 18u, o0, acc[18]); if (okb.x) { store_part(base + 18u, o0 + 4u, acc[50]); } }
-  if (19u < KT) { store_part(base + 19u, o0, acc[19]); if (okb.x) { store_part(base + 19u, o0 + 4u, acc[51]); } }
-  if (20u < KT) { store_part(base + 20u, o0, acc[20]); if (okb.x) { store_part(base + 20u, o0 + 4u, acc[52]); } }
-  if (21u < KT) { store_part(base + 21u, o0, acc[21]); if (okb.x) { store_part(base + 21u, o0 + 4u, acc[53]); } }
-  if (22u < KT) { store_part(base + 22u, o0, acc[22]); if (okb.x) { store_part(base + 22u, o0 + 4u, acc[54]); } }
-  if (23u < KT) { store_part(base + 23u, o0, acc[23]); if (okb.x) { store_part(base + 23u, o0 + 4u, acc[55]); } }
-  if (24u < KT) { store_part(base + 24u, o0, acc[24]); if (okb.x) { store_part(base + 24u, o0 + 4u, acc[56]); } }
-  if (25u < KT) { store_part(base + 25u, o0, acc[25]); if (okb.x) { store_part(base + 25u, o0 + 4u, acc[57]); } }
-  if (26u < KT) { store_part(base + 26u, o0, acc[26]); if (okb.x) { store_part(base + 26u, o0 + 4u, acc[58]); } }
-  if (27u < KT) { store_part(base + 27u, o0, acc[27]); if (okb.x) { store_part(base + 27u, o0 + 4u, acc[59]); } }
-  if (28u < KT) { store_part(base + 28u, o0, acc[28]); if (okb.x) { store_part(base + 28u, o0 + 4u, acc[60]); } }
-  if (29u < KT) { store_part(base + 29u, o0, acc[29]); if (okb.x) { store_part(base + 29u, o0 + 4u, acc[61]); } }
-  if (30u < KT) { store_part(base + 30u, o0, acc[30]); if (okb.x) { store_part(base + 30u, o0 + 4u, acc[62]); } }
-  if (31u < KT) { store_part(base + 31u, o0, acc[31]); if (okb.x) { store_part(base + 31u, o0 + 4u, acc[63]); } }
+  store_parts(&acc, (b * fp.slices + s) * fp.KT, o0, okb);
 }
 
 // input_taps: the input gradient of a stride-1 convolution with few input channels (O % 4 = 0,
