@@ -9,6 +9,7 @@ import binaryWgsl from "../../shaders/binary.wgsl" with { type: "text" };
 import { record } from "../autograd/tape.ts";
 import type { Tensor } from "../tensor.ts";
 import {
+  broadcastPattern,
   checkRank,
   expectDType,
   kernel,
@@ -228,20 +229,7 @@ function indexing(
   if (full(a) && full(b)) return { mode: 1, period: 1 };
   const size = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
   // the small input's non-unit dimensions form a suffix (period = its size) or a prefix
-  const kind = (s: readonly number[]): { mode: "suffix" | "prefix"; period: number } | null => {
-    const padded = [...new Array(out.length - s.length).fill(1), ...s];
-    const first = padded.findIndex((d) => d !== 1);
-    if (first < 0) return { mode: "suffix", period: 1 };
-    if (padded.slice(first).every((d, i) => d === out[first + i])) {
-      return { mode: "suffix", period: size(s) };
-    }
-    let last = padded.length - 1;
-    while (last >= 0 && padded[last] === 1) last--;
-    if (padded.slice(0, last + 1).every((d, i) => d === out[i])) {
-      return { mode: "prefix", period: size(out) / size(s) };
-    }
-    return null;
-  };
+  const kind = (s: readonly number[]) => broadcastPattern(s, out);
   if (full(a)) {
     const k = kind(b);
     if (k) return { mode: k.mode === "suffix" ? 2 : 3, period: k.period };

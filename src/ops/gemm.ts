@@ -180,8 +180,9 @@ export function gemm(
   const Jp = Math.ceil(u.J / 4) * 4;
   const rows = output([l.I * Jp], `${origin} (rows)`);
   products(l, u, rows, Jp, Jp, origin, bias, biasRows);
-  // out is [I, J] (OSI = J, OSJ = 1) or [J, I] (OSI = 1, OSJ = I): the strided copy of
-  // `shaders/layout.wgsl` gathers it from the rows
+  // out is [I, J] (OSI = J, OSJ = 1) or [J, I] (OSI = 1, OSJ = I), put in place from the rows
+  // by `shaders/layout.wgsl`: `transpose4` in 4 × 4 blocks for [J, I] with I % 4 = 0, else the
+  // strided `copy`
   const a = OSJ === 1 && OSI === u.J ? [Jp, 1] : OSI === 1 && OSJ === l.I ? [1, Jp] : null;
   if (!a) throw new Error(`${origin}: output strides ${OSI}, ${OSJ} are not a dense layout`);
   if (OSI === 1 && l.I % 4 === 0) {
@@ -194,17 +195,16 @@ export function gemm(
         .vec([], MAX_RANK),
       blocks,
     );
-    rows.dispose();
-    return out;
+  } else {
+    const shape = OSJ === 1 ? [l.I, u.J] : [u.J, l.I];
+    launch(
+      kernel("copy", layoutWgsl, "copy", 1, 1),
+      [rows.buffer, out.buffer],
+      new Params().u32(l.I * u.J, 2, 0, 0).vec(shape, MAX_RANK, 1).vec(a, MAX_RANK)
+        .vec([], MAX_RANK),
+      l.I * u.J,
+    );
   }
-  const shape = OSJ === 1 ? [l.I, u.J] : [u.J, l.I];
-  launch(
-    kernel("copy", layoutWgsl, "copy", 1, 1),
-    [rows.buffer, out.buffer],
-    new Params().u32(l.I * u.J, 2, 0, 0).vec(shape, MAX_RANK, 1).vec(a, MAX_RANK)
-      .vec([], MAX_RANK),
-    l.I * u.J,
-  );
   rows.dispose();
   return out;
 }

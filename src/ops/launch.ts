@@ -64,6 +64,31 @@ export function stridesOf(shape: readonly number[]): number[] {
   return s;
 }
 
+/**
+ * How `s` broadcasts to `out` when it does so by blocks: `suffix` when its non-unit dimensions
+ * are the trailing ones of `out` (it repeats with `period` = its size), `prefix` when they are the
+ * leading ones (each element covers a block of `period` elements); null otherwise. A shape of
+ * ones is a suffix of period 1.
+ */
+export function broadcastPattern(
+  s: readonly number[],
+  out: readonly number[],
+): { mode: "suffix" | "prefix"; period: number } | null {
+  const size = (t: readonly number[]) => t.reduce((p, d) => p * d, 1);
+  const padded = [...new Array(out.length - s.length).fill(1), ...s];
+  const first = padded.findIndex((d) => d !== 1);
+  if (first < 0) return { mode: "suffix", period: 1 };
+  if (padded.slice(first).every((d, i) => d === out[first + i])) {
+    return { mode: "suffix", period: size(s) };
+  }
+  let last = padded.length - 1;
+  while (last >= 0 && padded[last] === 1) last--;
+  if (padded.slice(0, last + 1).every((d, i) => d === out[i])) {
+    return { mode: "prefix", period: size(out) / size(s) };
+  }
+  return null;
+}
+
 /** Maximum rank handled by the strided kernels. */
 export const MAX_RANK = 8;
 

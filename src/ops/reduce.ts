@@ -9,6 +9,7 @@ import layoutWgsl from "../../shaders/layout.wgsl" with { type: "text" };
 import { record } from "../autograd/tape.ts";
 import type { Tensor } from "../tensor.ts";
 import {
+  broadcastPattern,
   checkRank,
   expectDType,
   kernel,
@@ -230,19 +231,15 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   if (fast) {
     const params = new Params().u32(out.size / 4, 0, fast.period, 0)
       .vec([], MAX_RANK).vec([], MAX_RANK).vec([], MAX_RANK);
-    launch(
-      kernel(fast.entry, layoutWgsl, fast.entry, 1, 1),
-      [x.buffer, out.buffer],
-      params,
-      out.size / 4,
-    );
-    return record(out, "broadcastTo", [x], (g) => [sumTo(g, x.shape)]);
+    const k = kernel(fast.entry, layoutWgsl, fast.entry, 1, 1);
+    launch(k, [x.buffer, out.buffer], params, out.size / 4);
+  } else {
+    const st = stridesOf(x.shape);
+    const strides = shape.map((_, i) => (i < off || x.shape[i - off] === 1 ? 0 : st[i - off]));
+    const params = new Params().u32(out.size, shape.length, 0, 0)
+      .vec(shape, MAX_RANK, 1).vec(strides, MAX_RANK).vec([], MAX_RANK);
+    launch(kernel("copy", layoutWgsl, "copy", 1, 1), [x.buffer, out.buffer], params, out.size);
   }
-  const st = stridesOf(x.shape);
-  const strides = shape.map((_, i) => (i < off || x.shape[i - off] === 1 ? 0 : st[i - off]));
-  const params = new Params().u32(out.size, shape.length, 0, 0)
-    .vec(shape, MAX_RANK, 1).vec(strides, MAX_RANK).vec([], MAX_RANK);
-  launch(kernel("copy", layoutWgsl, "copy", 1, 1), [x.buffer, out.buffer], params, out.size);
   return record(out, "broadcastTo", [x], (g) => [sumTo(g, x.shape)]);
 }
 
@@ -256,21 +253,11 @@ function broadcastKind(
   from: readonly number[],
   to: readonly number[],
 ): { entry: "tile4" | "blocks4"; period: number } | null {
-  const padded = [...new Array(to.length - from.length).fill(1), ...from];
-  const size = padded.reduce((p, d) => p * d, 1);
-  const total = to.reduce((p, d) => p * d, 1);
-  const first = padded.findIndex((d) => d !== 1);
-  if (first < 0 || total % 4 !== 0) return null;
-  let last = padded.length - 1;
-  while (padded[last] === 1) last--;
-  if (size % 4 === 0 && padded.slice(first).every((d, i) => d === to[first + i])) {
-    return { entry: "tile4", period: size / 4 };
-  }
-  const block = total / size;
-  if (block % 4 === 0 && padded.slice(0, last + 1).every((d, i) => d === to[i])) {
-    return { entry: "blocks4", period: block };
-  }
-  return null;
+  const k = broadcastPattern(from, to);
+  if (!k || k.period % 4 !== 0) return null;
+  return k.mode === "suffix"
+    ? { entry: "tile4", period: k.period / 4 }
+    : { entry: "blocks4", period: k.period };
 }
 
 /** Sums `g` down to `shape`, undoing a broadcast (the adjoint of {@linkcode broadcastTo}). */
