@@ -5,7 +5,12 @@
  * step. Each launch is replayed a few times in one submission and the cost of an empty
  * submission is subtracted, so the sum approximates the batched step.
  *
- *   deno task bench:profile [W1 W2 W3 W4]
+ *   deno task bench:profile [W1 W2 W3 W4] [--launches KERNEL[,KERNEL…]]
+ *
+ * `--launches` also lists every launch of the named kernels in step order: its time, workgroup
+ * grid and parameter words (for the windowed products, decoded: rows, columns, column group and
+ * its start, first k and k count, invocations per workgroup), which shows a product that runs on
+ * too few workgroups or a copy that takes longer than the product it follows.
  * @module
  */
 
@@ -25,8 +30,26 @@ export interface KernelShare {
   flops: number;
 }
 
-/** Runs workload `id` once while tracing and replays every launch alone. */
-export async function profileWorkload(id: WorkloadId): Promise<KernelShare[]> {
+/** One replayed launch of a kernel named in `--launches`. */
+export interface LaunchTiming {
+  /** Kernel name. */
+  name: string;
+  /** Replay time in ms. */
+  ms: number;
+  /** Workgroup grid. */
+  groups: [number, number, number];
+  /** Parameter words. */
+  params: Uint32Array;
+}
+
+/**
+ * Runs workload `id` once while tracing and replays every launch alone; the launches of the
+ * kernels in `detail` are also returned one by one.
+ */
+export async function profileWorkload(
+  id: WorkloadId,
+  detail: ReadonlySet<string> = new Set(),
+): Promise<{ shares: KernelShare[]; launches: LaunchTiming[] }> {
   const rt = await init();
   const { setup } = await oursSystem(benchSettings(false));
   const w = setup(id);
@@ -36,6 +59,7 @@ export async function profileWorkload(id: WorkloadId): Promise<KernelShare[]> {
   await w.run(false);
   rt.trace = null;
   const totals = new Map<string, KernelShare>();
+  const launches: LaunchTiming[] = [];
   // each launch REPS times in one submission, less the cost of an empty submission
   const REPS = 4;
   const idle: number[] = [];
@@ -51,6 +75,7 @@ export async function profileWorkload(id: WorkloadId): Promise<KernelShare[]> {
     for (let r = 0; r < REPS; r++) rt.dispatch(d.kernel, d.buffers, d.params, d.groups, d.windows);
     await rt.sync();
     const ms = Math.max(0, performance.now() - t0 - overhead) / REPS;
+    if (detail.has(name)) launches.push({ name, ms, groups: d.groups, params: d.params });
     const s = totals.get(name) ?? { name, launches: 0, ms: 0, flops: 0 };
     s.launches++;
     s.ms += ms;
@@ -66,14 +91,34 @@ export async function profileWorkload(id: WorkloadId): Promise<KernelShare[]> {
     totals.set(name, s);
   }
   w.dispose?.();
-  return [...totals.values()].sort((a, b) => b.ms - a.ms);
+  return { shares: [...totals.values()].sort((a, b) => b.ms - a.ms), launches };
+}
+
+/** One launch as a line: time, grid, and the product's shape or the first parameter words. */
+function launchLine(l: LaunchTiming): string {
+  const w = l.params;
+  const what = l.name.startsWith("gemm_") && l.name !== "gemm_pack"
+    ? `I ${w[0]}, J ${w[1]}, group ${w[2]} from ${w[3]}, k ${w[4]} + ${w[5]}, RQ ${w[6]}`
+    : `words ${[...w.slice(0, 12)].join(" ")}`;
+  return `${l.name} ${l.ms.toFixed(2)} ms, groups ${l.groups.join("×")}: ${what}`;
 }
 
 if (import.meta.main) {
-  const ids = Deno.args.length ? Deno.args as WorkloadId[] : [...WORKLOADS];
+  const args = [...Deno.args];
+  const at = args.indexOf("--launches");
+  const detail = new Set<string>();
+  if (at >= 0) {
+    const list = args[at + 1];
+    if (!list || list.startsWith("--")) {
+      throw new Error("--launches needs kernel names, e.g. --launches gemm_matmul,copy");
+    }
+    for (const k of list.split(",")) detail.add(k);
+    args.splice(at, 2);
+  }
+  const ids = args.length ? args as WorkloadId[] : [...WORKLOADS];
   for (const id of ids) {
     if (!WORKLOADS.includes(id)) throw new Error(`unknown workload ${id}; expected ${WORKLOADS}`);
-    const rows = await profileWorkload(id);
+    const { shares: rows, launches: each } = await profileWorkload(id, detail);
     const total = rows.reduce((a, r) => a + r.ms, 0);
     const launches = rows.reduce((a, r) => a + r.launches, 0);
     const flops = rows.reduce((a, r) => a + r.flops, 0);
@@ -89,6 +134,11 @@ if (import.meta.main) {
           (100 * r.ms / total).toFixed(1)
         }% | ${rate} |`,
       );
+    }
+    if (detail.size) {
+      const missing = [...detail].filter((k) => !rows.some((r) => r.name === k));
+      if (missing.length) console.log(`\nnot launched in ${id}: ${missing.join(", ")}`);
+      if (each.length) console.log(`\nlaunches in step order:\n${each.map(launchLine).join("\n")}`);
     }
   }
 }
