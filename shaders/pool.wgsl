@@ -4,6 +4,9 @@
 //   max_gather:   y[o]  = v[argmax(o)] (the adjoint of max_backward in its gradient argument)
 //   avg_forward:  y[o]  = mean over the window's cells inside the input
 //   avg_backward: gx[i] = Σ gy[o] / count(o) over windows o containing i
+// With the pipeline constant RELU (the `…4` max-pool entries): relu of the max-pool, fused: the
+// forward pass stores max(m, 0), the backward routes gy only where m > 0 and the gather keeps
+// v only there, with m the window's maximum these kernels find anyway.
 
 struct Params {
   B: u32, H: u32, W: u32, C: u32,
@@ -14,6 +17,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 // The window size, a pipeline constant (equal to p.K) so the window loops unroll.
 override K: u32 = 2u;
+override RELU: bool = false;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out1: array<f32>;
 @group(0) @binding(2) var<storage, read> second: array<f32>;
@@ -208,7 +212,8 @@ fn max_forward4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
                 @builtin(local_invocation_index) lid: u32) {
   let o4 = linear_index(wid, nwg, lid);
   if (o4 >= p.n) { return; }
-  out14[o4] = window_argmax4(out_coords(o4 * 4u)).m;
+  let m = window_argmax4(out_coords(o4 * 4u)).m;
+  out14[o4] = select(m, max(m, vec4<f32>(0.0)), RELU);
 }
 
 @compute @workgroup_size(64)
@@ -217,7 +222,8 @@ fn max_gather4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   let o4 = linear_index(wid, nwg, lid);
   if (o4 >= p.n) { return; }
   let q = out_coords(o4 * 4u);
-  let best = window_argmax4(q).best;
+  let mx = window_argmax4(q);
+  let best = mx.best;
   var r = vec4<f32>(0.0);
   for (var kh = 0u; kh < K; kh++) {
     for (var kw = 0u; kw < K; kw++) {
@@ -226,7 +232,7 @@ fn max_gather4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
       r = select(r, second4[i4], (best == vec4<u32>(i4)) & vec4<bool>(cell >= 0));
     }
   }
-  out24[o4] = r;
+  out24[o4] = select(r, select(vec4<f32>(0.0), r, mx.m > vec4<f32>(0.0)), RELU);
 }
 
 @compute @workgroup_size(64)
@@ -236,8 +242,10 @@ fn max_backward_tiled4(@builtin(workgroup_id) wid: vec3<u32>,
   let o4 = linear_index(wid, nwg, lid);
   if (o4 >= p.n) { return; }
   let q = out_coords(o4 * 4u);
-  let best = window_argmax4(q).best;
-  let g = second4[o4];
+  let mx = window_argmax4(q);
+  let best = mx.best;
+  let gy = second4[o4];
+  let g = select(gy, select(vec4<f32>(0.0), gy, mx.m > vec4<f32>(0.0)), RELU);
   for (var kh = 0u; kh < K; kh++) {
     for (var kw = 0u; kw < K; kw++) {
       let cell = window_cell(q.b, q.oh, q.ow, q.c, kh, kw);

@@ -4,7 +4,7 @@
  */
 
 import type { Tensor } from "../tensor.ts";
-import { conv2d, dense, maxPool, relu, reshape, softplus } from "../ops/mod.ts";
+import { conv2d, dense, maxPool, maxPoolRelu, relu, reshape, softplus } from "../ops/mod.ts";
 import type { Activation, Model, Params, ParamSpec } from "./model.ts";
 
 /** Options of {@linkcode mnistCnn}. */
@@ -48,8 +48,9 @@ export function mnistCnn(options: MnistCnnOptions = {}): Model {
       const act = activation === "relu" ? relu : softplus;
       // relu commutes with max-pooling exactly, value and gradient (the first arg-max of the
       // window is the same cell, and relu' is 0 there exactly when the window's max is ≤ 0), so
-      // relu runs on the pooled tensor, a quarter of the size. softplus keeps the stated order.
-      const actPool = (z: Tensor) => activation === "relu" ? relu(maxPool(z)) : maxPool(act(z));
+      // relu runs on the pooled tensor, inside the pooling kernels (maxPoolRelu). softplus keeps
+      // the stated order.
+      const actPool = (z: Tensor) => activation === "relu" ? maxPoolRelu(z) : maxPool(act(z));
       let h = actPool(conv2d(x, p.W_conv1, { bias: p.b_conv1 }));
       h = actPool(conv2d(h, p.W_conv2, { bias: p.b_conv2 }));
       h = reshape(h, [x.shape[0], flat]);

@@ -8,6 +8,7 @@ import poolWgsl from "../../shaders/pool.wgsl" with { type: "text" };
 import { record } from "../autograd/tape.ts";
 import type { Tensor } from "../tensor.ts";
 import { convGeometry, type Padding } from "./conv.ts";
+import { relu } from "./elementwise.ts";
 import { expectDType, expectRank, kernel, launch, output, Params } from "./launch.ts";
 
 /** Options of the pooling ops. */
@@ -116,6 +117,72 @@ export function maxPoolGather(x: Tensor, v: Tensor, options: PoolOptions = {}): 
   return record(y, "maxPoolGather", [x, v], (G, needs) => [
     null,
     needs[1] ? maxPoolBackward(x, G, options) : null,
+  ]);
+}
+
+/**
+ * `relu(maxPool(x))`, equal in value and in gradients of every order. Where the channels come in
+ * fours and the windows tile the input (the MNIST CNN's pools), it runs as one pass, and so do
+ * its backward and the backward of that (relu's mask is the window maximum > 0, which the
+ * max-pool kernels find anyway); otherwise it is the two ops.
+ */
+export function maxPoolRelu(x: Tensor, options: PoolOptions = {}): Tensor {
+  expectDType(x, "f32", "maxPoolRelu");
+  const g = geo(x.shape, options, "SAME", "maxPoolRelu");
+  if (!fused(g)) return relu(maxPool(x, options));
+  const y = output(g.shape, "maxPoolRelu");
+  launchFused(g, "maxpool_relu_forward4", "max_forward4", [x, y], y.size);
+  return record(y, "maxPoolRelu", [x], (gy) => [maxPoolReluBackward(x, gy, options)]);
+}
+
+/** Whether {@linkcode maxPoolRelu} runs fused: four channels per invocation, tiling windows. */
+function fused(g: PoolGeo): boolean {
+  return g.v4 === "4" && g.tiles;
+}
+
+/** Launches the `…4` max-pool entry `entry` with relu fused (RELU); `n` counts floats. */
+function launchFused(g: PoolGeo, name: string, entry: string, ts: Tensor[], n: number): void {
+  launch(
+    kernel(name, poolWgsl, entry, ts.length - 1, 1, { K: g.K, RELU: 1 }),
+    ts.map((t) => t.buffer),
+    g.params(n / 4),
+    n / 4,
+  );
+}
+
+/**
+ * Backward of {@linkcode maxPoolRelu}: `gy` routed to the first arg-max of each window whose
+ * maximum is > 0. Linear in gy (its gradient is {@linkcode maxPoolReluGather}).
+ */
+export function maxPoolReluBackward(x: Tensor, gy: Tensor, options: PoolOptions = {}): Tensor {
+  const g = geo(x.shape, options, "SAME", "maxPoolReluBackward");
+  if (!fused(g)) throw new Error(`maxPoolReluBackward: needs C % 4 = 0 and tiling windows`);
+  if (gy.rank !== 4 || gy.shape.some((d, i) => d !== g.shape[i])) {
+    throw new Error(`maxPoolReluBackward: gy has shape [${gy.shape}], expected [${g.shape}]`);
+  }
+  const gx = output(x.shape, "maxPoolReluBackward");
+  launchFused(g, "maxpool_relu_backward_tiled4", "max_backward_tiled4", [x, gy, gx], gy.size);
+  return record(gx, "maxPoolReluBackward", [x, gy], (G, needs) => [
+    null,
+    needs[1] ? maxPoolReluGather(x, G, options) : null,
+  ]);
+}
+
+/**
+ * `v` at the first arg-max of each window of `x` whose maximum is > 0, else 0 (shape of the
+ * pooled output). Linear in v (its gradient is {@linkcode maxPoolReluBackward}).
+ */
+export function maxPoolReluGather(x: Tensor, v: Tensor, options: PoolOptions = {}): Tensor {
+  const g = geo(x.shape, options, "SAME", "maxPoolReluGather");
+  if (!fused(g)) throw new Error(`maxPoolReluGather: needs C % 4 = 0 and tiling windows`);
+  if (v.shape.some((d, i) => d !== x.shape[i]) || v.rank !== 4) {
+    throw new Error(`maxPoolReluGather: v has shape [${v.shape}], expected [${x.shape}]`);
+  }
+  const y = output(g.shape, "maxPoolReluGather");
+  launchFused(g, "maxpool_relu_gather4", "max_gather4", [x, v, y], y.size);
+  return record(y, "maxPoolReluGather", [x, v], (G, needs) => [
+    null,
+    needs[1] ? maxPoolReluBackward(x, G, options) : null,
   ]);
 }
 

@@ -7,6 +7,7 @@ import {
   maxPool,
   maxPoolBackward,
   maxPoolGather,
+  maxPoolRelu,
   mul,
   padChannels,
   relu,
@@ -154,6 +155,42 @@ Deno.test("relu(maxPool(x)) equals maxPool(relu(x)): values, gradients, second o
     }
     for (let i = 0; i < 3; i++) {
       assert.deepEqual([...results[1][i]], [...results[0][i]], ["value", "gradient", "second"][i]);
+    }
+  });
+});
+
+Deno.test("maxPoolRelu equals relu(maxPool(x)): values, gradients, second order; fused and not", async () => {
+  await tidy(async () => {
+    // [2,6,6,8] and [1,5,5,4] (the last windows half in the padding) run fused; [2,6,6,3] is
+    // the two ops. Values from {-1, -0.5, 0, 0.5, 1}: ties, an all-zero and an all-negative
+    // window.
+    for (const shape of [[2, 6, 6, 8], [1, 5, 5, 4], [2, 6, 6, 3]]) {
+      const [, H, W, C] = shape;
+      const xh = hashed(C, shape, 1).map((v) => Math.round(v * 2) / 2);
+      for (const [h, w] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+        xh.fill(0, (h * W + w) * C, (h * W + w + 1) * C); // window (0, 0): zeros
+        xh.fill(-1, ((h + 2) * W + w) * C, ((h + 2) * W + w + 1) * C); // window (1, 0): negative
+      }
+      const x = tensor(xh, shape);
+      const pooled = [shape[0], Math.ceil(H / 2), Math.ceil(W / 2), C];
+      const v = tensor(hashed(C + 1, pooled, 1), pooled);
+      const u = tensor(hashed(C + 2, shape, 1), shape);
+      const results: Float32Array[][] = [];
+      for (const f of [(z: Tensor) => relu(maxPool(z)), (z: Tensor) => maxPoolRelu(z)]) {
+        const inner = (z: Tensor, w: Tensor) => sum(mul(w, f(z)));
+        const gx = grad(inner, 0)(x, v);
+        // d<u, gx>/dv: the backward of the backward (the gather with relu's mask)
+        const second = grad((w: Tensor) => sum(mul(u, grad(inner, 0)(x, w))))(v);
+        results.push([await read(f(x)), await read(gx), await read(second)]);
+      }
+      for (let i = 0; i < 3; i++) {
+        assert.ok(results[0][i].some((a) => a !== 0), `[${shape}] ${i}: not all zero`);
+        assert.deepEqual(
+          [...results[1][i]],
+          [...results[0][i]],
+          `[${shape}] ${["value", "gradient", "second order"][i]}`,
+        );
+      }
     }
   });
 });
