@@ -52,7 +52,7 @@ function geo(x: readonly number[], o: PoolOptions, defPad: Padding, op: string):
 /**
  * Launches pooling kernel `entry` over `n` elements: one invocation each, or one per four
  * channels in its `…4` form where `four` and the channel count allow it. `ts`: the inputs, then
- * the output.
+ * the output. `relu`: the max-pool entry with relu fused (RELU; `…4` forms only).
  */
 function launchPool(
   g: PoolGeo,
@@ -61,11 +61,14 @@ function launchPool(
   ts: Tensor[],
   n: number,
   four = false,
+  relu = false,
 ): void {
   const v4 = four ? g.v4 : "";
   const count = v4 ? n / 4 : n;
+  const label = relu ? name.replace("maxpool_", "maxpool_relu_") : name;
+  const constants: Record<string, number> = relu ? { K: g.K, RELU: 1 } : { K: g.K };
   launch(
-    kernel(`${name}${v4}`, poolWgsl, `${entry}${v4}`, ts.length - 1, 1, { K: g.K }),
+    kernel(`${label}${v4}`, poolWgsl, `${entry}${v4}`, ts.length - 1, 1, constants),
     ts.map((t) => t.buffer),
     g.params(count),
     count,
@@ -86,21 +89,7 @@ export function maxPool(x: Tensor, options: PoolOptions = {}): Tensor {
  * Linear in gy (its gradient is {@linkcode maxPoolGather}); piecewise constant in x.
  */
 export function maxPoolBackward(x: Tensor, gy: Tensor, options: PoolOptions = {}): Tensor {
-  const g = geo(x.shape, options, "SAME", "maxPoolBackward");
-  expectRank(gy, 4, "maxPoolBackward", "gy");
-  if (gy.shape.some((d, i) => d !== g.shape[i])) {
-    throw new Error(`maxPoolBackward: gy has shape [${gy.shape}], expected [${g.shape}]`);
-  }
-  const gx = output(x.shape, "maxPoolBackward");
-  if (g.tiles) {
-    launchPool(g, "maxpool_backward_tiled", "max_backward_tiled", [x, gy, gx], gy.size, true);
-  } else {
-    launchPool(g, "maxpool_backward", "max_backward", [x, gy, gx], gx.size);
-  }
-  return record(gx, "maxPoolBackward", [x, gy], (G, needs) => [
-    null,
-    needs[1] ? maxPoolGather(x, G, options) : null,
-  ]);
+  return routeMax(x, gy, options, false);
 }
 
 /**
@@ -108,16 +97,7 @@ export function maxPoolBackward(x: Tensor, gy: Tensor, options: PoolOptions = {}
  * Linear in v (its gradient is {@linkcode maxPoolBackward}); piecewise constant in x.
  */
 export function maxPoolGather(x: Tensor, v: Tensor, options: PoolOptions = {}): Tensor {
-  const g = geo(x.shape, options, "SAME", "maxPoolGather");
-  if (v.shape.some((d, i) => d !== x.shape[i]) || v.rank !== 4) {
-    throw new Error(`maxPoolGather: v has shape [${v.shape}], expected [${x.shape}]`);
-  }
-  const y = output(g.shape, "maxPoolGather");
-  launchPool(g, "maxpool_gather", "max_gather", [x, v, y], y.size, true);
-  return record(y, "maxPoolGather", [x, v], (G, needs) => [
-    null,
-    needs[1] ? maxPoolBackward(x, G, options) : null,
-  ]);
+  return pickMax(x, v, options, false);
 }
 
 /**
@@ -131,23 +111,8 @@ export function maxPoolRelu(x: Tensor, options: PoolOptions = {}): Tensor {
   const g = geo(x.shape, options, "SAME", "maxPoolRelu");
   if (!fused(g)) return relu(maxPool(x, options));
   const y = output(g.shape, "maxPoolRelu");
-  launchFused(g, "maxpool_relu_forward4", "max_forward4", [x, y], y.size);
+  launchPool(g, "maxpool_forward", "max_forward", [x, y], y.size, true, true);
   return record(y, "maxPoolRelu", [x], (gy) => [maxPoolReluBackward(x, gy, options)]);
-}
-
-/** Whether {@linkcode maxPoolRelu} runs fused: four channels per invocation, tiling windows. */
-function fused(g: PoolGeo): boolean {
-  return g.v4 === "4" && g.tiles;
-}
-
-/** Launches the `…4` max-pool entry `entry` with relu fused (RELU); `n` counts floats. */
-function launchFused(g: PoolGeo, name: string, entry: string, ts: Tensor[], n: number): void {
-  launch(
-    kernel(name, poolWgsl, entry, ts.length - 1, 1, { K: g.K, RELU: 1 }),
-    ts.map((t) => t.buffer),
-    g.params(n / 4),
-    n / 4,
-  );
 }
 
 /**
@@ -155,17 +120,7 @@ function launchFused(g: PoolGeo, name: string, entry: string, ts: Tensor[], n: n
  * maximum is > 0. Linear in gy (its gradient is {@linkcode maxPoolReluGather}).
  */
 export function maxPoolReluBackward(x: Tensor, gy: Tensor, options: PoolOptions = {}): Tensor {
-  const g = geo(x.shape, options, "SAME", "maxPoolReluBackward");
-  if (!fused(g)) throw new Error(`maxPoolReluBackward: needs C % 4 = 0 and tiling windows`);
-  if (gy.rank !== 4 || gy.shape.some((d, i) => d !== g.shape[i])) {
-    throw new Error(`maxPoolReluBackward: gy has shape [${gy.shape}], expected [${g.shape}]`);
-  }
-  const gx = output(x.shape, "maxPoolReluBackward");
-  launchFused(g, "maxpool_relu_backward_tiled4", "max_backward_tiled4", [x, gy, gx], gy.size);
-  return record(gx, "maxPoolReluBackward", [x, gy], (G, needs) => [
-    null,
-    needs[1] ? maxPoolReluGather(x, G, options) : null,
-  ]);
+  return routeMax(x, gy, options, true);
 }
 
 /**
@@ -173,16 +128,53 @@ export function maxPoolReluBackward(x: Tensor, gy: Tensor, options: PoolOptions 
  * pooled output). Linear in v (its gradient is {@linkcode maxPoolReluBackward}).
  */
 export function maxPoolReluGather(x: Tensor, v: Tensor, options: PoolOptions = {}): Tensor {
-  const g = geo(x.shape, options, "SAME", "maxPoolReluGather");
-  if (!fused(g)) throw new Error(`maxPoolReluGather: needs C % 4 = 0 and tiling windows`);
-  if (v.shape.some((d, i) => d !== x.shape[i]) || v.rank !== 4) {
-    throw new Error(`maxPoolReluGather: v has shape [${v.shape}], expected [${x.shape}]`);
+  return pickMax(x, v, options, true);
+}
+
+/** Whether the fused relu forms apply: four channels per invocation and tiling windows. */
+function fused(g: PoolGeo): boolean {
+  return g.v4 === "4" && g.tiles;
+}
+
+/** The pooling geometry for `op`; with `relu`, only where the fused forms apply. */
+function maxGeo(x: Tensor, options: PoolOptions, op: string, relu: boolean): PoolGeo {
+  const g = geo(x.shape, options, "SAME", op);
+  if (relu && !fused(g)) throw new Error(`${op}: needs C % 4 = 0 and windows that tile x`);
+  return g;
+}
+
+/** {@linkcode maxPoolBackward}, or with `relu` {@linkcode maxPoolReluBackward}. */
+function routeMax(x: Tensor, gy: Tensor, options: PoolOptions, relu: boolean): Tensor {
+  const op = relu ? "maxPoolReluBackward" : "maxPoolBackward";
+  const g = maxGeo(x, options, op, relu);
+  expectRank(gy, 4, op, "gy");
+  if (gy.shape.some((d, i) => d !== g.shape[i])) {
+    throw new Error(`${op}: gy has shape [${gy.shape}], expected [${g.shape}]`);
   }
-  const y = output(g.shape, "maxPoolReluGather");
-  launchFused(g, "maxpool_relu_gather4", "max_gather4", [x, v, y], y.size);
-  return record(y, "maxPoolReluGather", [x, v], (G, needs) => [
+  const gx = output(x.shape, op);
+  if (g.tiles) {
+    launchPool(g, "maxpool_backward_tiled", "max_backward_tiled", [x, gy, gx], gy.size, true, relu);
+  } else {
+    launchPool(g, "maxpool_backward", "max_backward", [x, gy, gx], gx.size);
+  }
+  return record(gx, op, [x, gy], (G, needs) => [
     null,
-    needs[1] ? maxPoolReluBackward(x, G, options) : null,
+    needs[1] ? pickMax(x, G, options, relu) : null,
+  ]);
+}
+
+/** {@linkcode maxPoolGather}, or with `relu` {@linkcode maxPoolReluGather}. */
+function pickMax(x: Tensor, v: Tensor, options: PoolOptions, relu: boolean): Tensor {
+  const op = relu ? "maxPoolReluGather" : "maxPoolGather";
+  const g = maxGeo(x, options, op, relu);
+  if (v.shape.some((d, i) => d !== x.shape[i]) || v.rank !== 4) {
+    throw new Error(`${op}: v has shape [${v.shape}], expected [${x.shape}]`);
+  }
+  const y = output(g.shape, op);
+  launchPool(g, "maxpool_gather", "max_gather", [x, v, y], y.size, true, relu);
+  return record(y, op, [x, v], (G, needs) => [
+    null,
+    needs[1] ? routeMax(x, G, options, relu) : null,
   ]);
 }
 
