@@ -245,7 +245,10 @@ fn gy_channels(gb: u32, ok: vec4<bool>) -> vec4<f32> {
 
 // The invocation's unit and channels: eight output channels o0..o0+7 of one (image, slice) unit;
 // the L = ceil(O/8) invocations of a unit sit next to each other, SPW = 16 / L units a workgroup.
-struct FilterUnit { live: bool, o0: u32, oka: vec4<bool>, okb: vec4<bool>, bl: u32, s: u32 }
+struct FilterUnit {
+  live: bool, o0: u32, oka: vec4<bool>, okb: vec4<bool>,
+  bl: u32, b: u32, s: u32, // image in the window, image, slice
+}
 
 fn filter_unit(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> FilterUnit {
   var u: FilterUnit;
@@ -258,6 +261,7 @@ fn filter_unit(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> FilterUnit {
   u.oka = (vec4<u32>(u.o0) + vec4<u32>(0u, 1u, 2u, 3u)) < vec4<u32>(fp.O);
   u.okb = (vec4<u32>(u.o0) + vec4<u32>(4u, 5u, 6u, 7u)) < vec4<u32>(fp.O);
   u.bl = unit / fp.slices;
+  u.b = fp.B0 + u.bl;
   u.s = unit % fp.slices;
   return u;
 }
@@ -308,7 +312,7 @@ fn filter_taps(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   let oka = u.oka;
   let okb = u.okb;
   let bl = u.bl;
-  let b = fp.B0 + bl;
+  let b = u.b;
   let s = u.s;
   // tap t = (kh, kw, c): its offsets, computed once (constant indices keep them in registers)
   var th: array<i32, 32>;
@@ -422,31 +426,25 @@ fn filter_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
                @builtin(local_invocation_index) lid: u32) {
   let u = filter_unit(wid, nwg, lid);
   if (!u.live) { return; }
-  let o0 = u.o0;
-  let oka = u.oka;
-  let okb = u.okb;
-  let bl = u.bl;
-  let b = fp.B0 + bl;
-  let s = u.s;
   var xv: array<f32, 32>;
   var acc: array<vec4<f32>, 64>;
-  let r1 = min((s + 1u) * fp.PS, fp.OH);
-  for (var oh = s * fp.PS; oh < r1; oh++) {
+  let r1 = min((u.s + 1u) * fp.PS, fp.OH);
+  for (var oh = u.s * fp.PS; oh < r1; oh++) {
     let ih0 = i32(oh) - fp.PT;
     // the first FKW - 1 columns of the row's first pixel
-    for (var j = 0u; j + 1u < FKW; j++) { taps_step(&xv, bl, ih0, i32(j) - fp.PL); }
+    for (var j = 0u; j + 1u < FKW; j++) { taps_step(&xv, u.bl, ih0, i32(j) - fp.PL); }
     for (var ow = 0u; ow < fp.OW; ow++) {
-      taps_step(&xv, bl, ih0, i32(ow + FKW - 1u) - fp.PL);
-      let gb = ((b * fp.OH + oh) * fp.OW + ow) * fp.O + o0;
-      let ga = gy_channels(gb, oka);
-      let gc = gy_channels(select(gb, gb + 4u, okb.x), okb);
+      taps_step(&xv, u.bl, ih0, i32(ow + FKW - 1u) - fp.PL);
+      let gb = ((u.b * fp.OH + oh) * fp.OW + ow) * fp.O + u.o0;
+      let ga = gy_channels(gb, u.oka);
+      let gc = gy_channels(select(gb, gb + 4u, u.okb.x), u.okb);
       for (var t = 0u; t < KT; t++) {
         acc[t] += xv[t] * ga;
         acc[32u + t] += xv[t] * gc;
       }
     }
   }
-  store_parts(&acc, (b * fp.slices + s) * fp.KT, o0, okb);
+  store_parts(&acc, (u.b * fp.slices + u.s) * fp.KT, u.o0, u.okb);
 }
 
 // input_taps: the input gradient of a stride-1 convolution with few input channels (O % 4 = 0,
