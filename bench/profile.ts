@@ -72,7 +72,9 @@ export async function profileWorkload(
   for (const d of trace) {
     const name = d.kernel.name;
     const t0 = performance.now();
-    for (let r = 0; r < REPS; r++) rt.dispatch(d.kernel, d.buffers, d.params, d.groups, d.windows);
+    for (let r = 0; r < REPS; r++) {
+      rt.dispatch(d.kernel, d.buffers, d.params, d.groups, d.windows, d.textures);
+    }
     await rt.sync();
     const ms = Math.max(0, performance.now() - t0 - overhead) / REPS;
     if (detail.has(name)) launches.push({ name, ms, groups: d.groups, params: d.params });

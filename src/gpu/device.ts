@@ -39,6 +39,7 @@ const LIMITS_WANTED = [
   "maxComputeWorkgroupSizeY",
   "maxComputeWorkgroupStorageSize",
   "maxStorageBuffersPerShaderStage",
+  "maxTextureDimension2D",
   "maxBindGroups",
 ] as const;
 

@@ -48,14 +48,19 @@ export interface Kernel {
    * the storage bindings, each given per dispatch as a buffer and offset (default none).
    */
   windows?: number;
+  /**
+   * How many `texture_2d<f32>` bindings (`rgba32float` copies of tensors, see {@linkcode
+   * Runtime.texels}) follow the windows, each given per dispatch (default none).
+   */
+  textures?: number;
 }
 
 /** Bytes of one uniform-buffer window (see {@linkcode Kernel.windows}). */
 export const WINDOW_BYTES = 65536;
 
 /** Cache key of the bind-group layout for these bindings. */
-function layoutKey(nIn: number, nOut: number, windows = 0): string {
-  return `${nIn}:${nOut}:${windows}`;
+function layoutKey(nIn: number, nOut: number, windows = 0, textures = 0): string {
+  return `${nIn}:${nOut}:${windows}:${textures}`;
 }
 
 /** One recorded dispatch (see {@linkcode Runtime.trace}). */
@@ -70,6 +75,23 @@ export interface DispatchRecord {
   groups: [number, number, number];
   /** Its uniform windows, if the kernel has any. */
   windows?: UniformWindow[];
+  /** Its texture views, if the kernel has any. */
+  textures?: GPUTextureView[];
+}
+
+/**
+ * A copy of a tensor's data in an `rgba32float` texture, for kernels that read it with
+ * `textureLoad`: texel t (floats 4t..4t+3) lies at `(t & (2^shift − 1), t >> shift)`.
+ */
+export interface Texels {
+  /** The texture (`2^shift` texels wide, as many rows as the data needs). */
+  texture: GPUTexture;
+  /** The view to bind. */
+  view: GPUTextureView;
+  /** log2 of the texture's width in texels. */
+  shift: number;
+  /** Returns the texture to the pool; work already recorded still reads this copy. */
+  dispose(): void;
 }
 
 /** A uniform window: {@linkcode WINDOW_BYTES} bytes of `buffer` from `offset`. */
@@ -108,6 +130,7 @@ export class Runtime {
   private free = new Map<number, GPUBuffer[]>();
   private stats = { buffers: 0, bytes: 0, inUse: 0, inUseBytes: 0 };
   private stagingFree = new Map<number, GPUBuffer[]>();
+  private textureFree = new Map<string, GPUTexture[]>();
   private modules = new Map<string, GPUShaderModule>();
   private pipelines = new Map<string, GPUComputePipeline>();
   private layouts = new Map<string, GPUBindGroupLayout>();
@@ -221,6 +244,72 @@ export class Runtime {
       }
     }
     this.free.clear();
+    for (const list of this.textureFree.values()) for (const t of list) t.destroy();
+    this.textureFree.clear();
+  }
+
+  /**
+   * Copies the first `bytes` bytes of `buf` into a pooled `rgba32float` texture, ordered after
+   * every kernel recorded so far, for kernels that read it with `textureLoad` (see
+   * {@linkcode Texels}). On llvmpipe a texel fetch at a lane-varying address costs about a
+   * seventh of a storage-buffer vec4 load, which is a loop over the lanes per component.
+   * @param what names the tensor, for the limit error
+   */
+  texels(buf: GPUBuffer, bytes: number, what: string): Texels {
+    const n = Math.max(1, Math.ceil(bytes / 16));
+    const maxDim = this.limits.maxTextureDimension2D;
+    // rows of 16 texels at least: 256 bytes, the copy's row alignment
+    let shift = 4;
+    while (Math.ceil(n / 2 ** shift) > maxDim && 2 ** shift < maxDim) shift++;
+    const width = 2 ** shift, height = Math.ceil(n / width);
+    if (height > maxDim || n * 16 > buf.size) {
+      throw new GpuLimitError(
+        `${what}: ${bytes} bytes do not fit one ${maxDim}×${maxDim} texture ` +
+          `(maxTextureDimension2D=${maxDim}); use a smaller batch or chunk size`,
+      );
+    }
+    const key = `${width}x${height}`;
+    let tex = this.textureFree.get(key)?.pop();
+    if (!tex) {
+      tex = this.device.createTexture({
+        label: what,
+        size: [width, height],
+        format: "rgba32float",
+        usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST |
+          GPUTextureUsage.COPY_SRC,
+      });
+    }
+    this.endPass();
+    this.openEncoder();
+    const full = Math.floor(n / width), rest = n - full * width;
+    if (full > 0) {
+      this.encoder!.copyBufferToTexture(
+        { buffer: buf, bytesPerRow: width * 16 },
+        { texture: tex },
+        [width, full],
+      );
+    }
+    if (rest > 0) {
+      this.encoder!.copyBufferToTexture(
+        { buffer: buf, offset: full * width * 16, bytesPerRow: width * 16 },
+        { texture: tex, origin: [0, full] },
+        [rest, 1],
+      );
+    }
+    const t = tex;
+    let live = true;
+    return {
+      texture: t,
+      view: t.createView(),
+      shift,
+      dispose: () => {
+        if (!live) return;
+        live = false;
+        let list = this.textureFree.get(key);
+        if (!list) this.textureFree.set(key, list = []);
+        list.push(t);
+      },
+    };
   }
 
   /** Uploads host data into `buf`, ordered after every kernel recorded so far. */
@@ -268,8 +357,8 @@ export class Runtime {
   // ---------------------------------------------------------------- kernels
 
   /** The pipeline layout for `nIn` read-only and `nOut` writable storage bindings. */
-  private layoutFor(nIn: number, nOut: number, windows = 0): GPUPipelineLayout {
-    const key = layoutKey(nIn, nOut, windows);
+  private layoutFor(nIn: number, nOut: number, windows = 0, textures = 0): GPUPipelineLayout {
+    const key = layoutKey(nIn, nOut, windows, textures);
     let pl = this.pipelineLayouts.get(key);
     if (pl) return pl;
     const entries: GPUBindGroupLayoutEntry[] = [{
@@ -289,6 +378,13 @@ export class Runtime {
         binding: nIn + nOut + 1 + w,
         visibility: GPUShaderStage.COMPUTE,
         buffer: { type: "uniform", minBindingSize: WINDOW_BYTES },
+      });
+    }
+    for (let t = 0; t < textures; t++) {
+      entries.push({
+        binding: nIn + nOut + 1 + windows + t,
+        visibility: GPUShaderStage.COMPUTE,
+        texture: { sampleType: "unfilterable-float", viewDimension: "2d" },
       });
     }
     const bgl = this.device.createBindGroupLayout({ label: `layout ${key}`, entries });
@@ -324,7 +420,7 @@ export class Runtime {
     }
     p = this.device.createComputePipeline({
       label: k.name,
-      layout: this.layoutFor(k.nIn, k.nOut, k.windows),
+      layout: this.layoutFor(k.nIn, k.nOut, k.windows, k.textures),
       compute: { module: mod, entryPoint: entry, constants: consts },
     });
     this.pipelines.set(key, p);
@@ -351,7 +447,8 @@ export class Runtime {
    * Records one dispatch of `kernel` over `groups` workgroups (already split over dimensions
    * with {@linkcode Runtime.grid}). `params` are 32-bit words (use {@linkcode Params}).
    * `windows` binds the kernel's uniform windows (each `offset` bytes into its `buffer`, which
-   * must hold {@linkcode WINDOW_BYTES} bytes from there), as many as {@linkcode Kernel.windows}.
+   * must hold {@linkcode WINDOW_BYTES} bytes from there), as many as {@linkcode Kernel.windows},
+   * and `textures` its texture bindings, as many as {@linkcode Kernel.textures}.
    */
   dispatch(
     kernel: Kernel,
@@ -359,6 +456,7 @@ export class Runtime {
     params: Uint32Array,
     groups: [number, number, number],
     windows: UniformWindow[] = [],
+    textures: GPUTextureView[] = [],
   ): void {
     if (this.lost) throw new GpuKernelError(this.lost);
     if (buffers.length !== kernel.nIn + kernel.nOut) {
@@ -400,9 +498,19 @@ export class Runtime {
         resource: { buffer: w.buffer, offset: w.offset, size: WINDOW_BYTES },
       })
     );
+    if (textures.length !== (kernel.textures ?? 0)) {
+      throw new Error(
+        `kernel ${kernel.name}: expected ${kernel.textures ?? 0} textures, got ${textures.length}`,
+      );
+    }
+    textures.forEach((view, i) =>
+      entries.push({ binding: buffers.length + 1 + nw + i, resource: view })
+    );
     const bg = this.device.createBindGroup({
       label: kernel.name,
-      layout: this.layouts.get(layoutKey(kernel.nIn, kernel.nOut, kernel.windows))!,
+      layout: this.layouts.get(
+        layoutKey(kernel.nIn, kernel.nOut, kernel.windows, kernel.textures),
+      )!,
       entries,
     });
     if (!this.pass) this.pass = this.encoder!.beginComputePass({ label: "rar-pass" });
@@ -411,7 +519,14 @@ export class Runtime {
     this.pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
     this.batchKernels.add(kernel.name);
     this.dispatchCount++;
-    this.trace?.push({ kernel, buffers: [...buffers], params: params.slice(), groups, windows });
+    this.trace?.push({
+      kernel,
+      buffers: [...buffers],
+      params: params.slice(),
+      groups,
+      windows,
+      textures,
+    });
   }
 
   /**
@@ -487,8 +602,10 @@ export class Runtime {
     for (const list of [...this.free.values(), ...this.stagingFree.values()]) {
       for (const b of list) b.destroy();
     }
+    for (const list of this.textureFree.values()) for (const t of list) t.destroy();
     this.free.clear();
     this.stagingFree.clear();
+    this.textureFree.clear();
     this.arena.destroy();
     this.device.destroy();
   }

@@ -8,7 +8,10 @@ import { type DType, empty, type Tensor } from "../tensor.ts";
 
 export { type Kernel, Params };
 
-/** Builds a kernel descriptor (`windows`: its uniform windows, see `Kernel.windows`). */
+/**
+ * Builds a kernel descriptor (`windows`: its uniform windows, `textures`: its texture bindings,
+ * see `Kernel.windows` and `Kernel.textures`).
+ */
 export function kernel(
   name: string,
   code: string,
@@ -17,8 +20,9 @@ export function kernel(
   nOut: number,
   constants?: Record<string, number>,
   windows = 0,
+  textures = 0,
 ): Kernel {
-  return { name, code, entry, nIn, nOut, constants, windows };
+  return { name, code, entry, nIn, nOut, constants, windows, textures };
 }
 
 /** Launches `k` with one invocation per element (`n` of them), spread over dimensions. */

@@ -366,3 +366,38 @@ Deno.test("many ops followed by one read are submitted in a few batches", async 
   a.dispose();
   b.dispose();
 });
+
+Deno.test("texels copies a buffer into rgba32float texels, whole rows and a partial last row", async () => {
+  const rt = runtime();
+  // 1 texel; a partial row; one whole row of 16 texels; many rows and a partial one; more
+  // texels than 16-texel rows can hold within the device's height, so a wider texture
+  for (const n of [3, 40, 64, 4100, 16 * 4 * rt.limits.maxTextureDimension2D + 36]) {
+    const data = new Float32Array(n).map((_, i) => (i % 1009) - 0.5 * (i % 7));
+    const t = tensor(data, [n]);
+    const tex = rt.texels(t.buffer, n * 4, "test");
+    const width = 2 ** tex.shift;
+    const texels = Math.ceil(n / 4);
+    assert.ok(Math.ceil(texels / width) <= rt.limits.maxTextureDimension2D, `n ${n}`);
+    assert.equal(width, n < 16 * 4 * rt.limits.maxTextureDimension2D ? 16 : 32, `width, n ${n}`);
+    // read the texture back row by row and compare with the data
+    const rows = Math.ceil(texels / width);
+    const out = rt.device.createBuffer({
+      size: rows * width * 16,
+      usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ,
+    });
+    await rt.sync();
+    const enc = rt.device.createCommandEncoder();
+    enc.copyTextureToBuffer(
+      { texture: tex.texture },
+      { buffer: out, bytesPerRow: width * 16 },
+      [width, rows],
+    );
+    rt.device.queue.submit([enc.finish()]);
+    await out.mapAsync(GPUMapMode.READ);
+    const got = new Float32Array(out.getMappedRange().slice(0));
+    out.destroy();
+    assert.deepEqual(got.subarray(0, n), data, `n ${n}`);
+    tex.dispose();
+    t.dispose();
+  }
+});
