@@ -453,9 +453,11 @@ fn filter_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
 // Each invocation takes a block of RB ≤ 8 rows × PB ≤ 16 pixels of one channel c. For each
 // group of four output channels it walks the RB+KH-1 rows of gy the block reads (gy_pass),
 // loads each row's PB+KW-1 vec4 once and applies them to every block row they reach
-// (kh = r+KH-1-i). The gy loads are what costs on llvmpipe (a loop over the lanes per
-// component); a 7 × 14 block loads each gy value about twice, where the per-tap product loads
-// it once but then col2im loads 25 products per pixel. w, the same for every invocation, sits
+// (kh = r+KH-1-i). The gy loads are what costs on llvmpipe; a 7 × 14 block loads each gy value
+// about twice, where the per-tap product loads it once but then col2im loads 25 products per
+// pixel. gy is read as texels of a copy (GYT): as storage loads (a loop over the lanes per
+// component) they were three quarters of the kernel's time, and conv1's input gradient at
+// batch 50 went from 10.2 to 6.8–7.5 ms (with the 1.4 ms copy). w, the same for every invocation, sits
 // in a uniform window and is loaded once per channel group. PB, RB, KH and KW are pipeline
 // constants: every tap, pixel and row index below is then a constant, so the accumulators and
 // the row of gy stay in registers (the price: the unrolled body of a 7 × 14 block with 5 × 5
@@ -465,28 +467,29 @@ struct InputParams {
   OH: u32, OW: u32, O4: u32, KH: u32,
   PT: i32, PL: i32, bw: u32, bh: u32, // blocks per image row and per image column
   // forward_taps: images [B0, B0 + units/blocks), the first XL floats into x's window
-  units: u32, B0: u32, XL: u32, _c: u32,
+  // TS (input_taps): log2 of the width in texels of gy's texture
+  units: u32, B0: u32, XL: u32, TS: u32,
 }
 @group(0) @binding(0) var<uniform> ip: InputParams;
-@group(0) @binding(1) var<storage, read> igy4: array<vec4<f32>>;
-// binding 2 unused: the layout of forward_taps (x, bias, y, w), whose w loader it shares
+// bindings 1 and 2 unused: the layout of forward_taps (x, bias, y, w), whose w loader it shares
 @group(0) @binding(3) var<storage, read_write> igx: array<f32>;
 // w in a uniform window
 @group(0) @binding(4) var<uniform> IW: array<vec4<f32>, 4096>;
+// gy as texels (Runtime.texels): a texel fetch costs far less than a storage load on llvmpipe
+@group(0) @binding(5) var GYT: texture_2d<f32>;
 
 override PB: u32 = 16u; // pixels per block row (≤ 16)
 override RB: u32 = 8u; // rows per block (≤ 8)
 override IKW: u32 = 5u; // KW (≤ 5)
 override IKH: u32 = 5u; // KH (≤ 5)
 
-// Channels 4·o4..4·o4+3 of gy at (b, oh, ow); 0 outside the image, where the load is masked
-// off: a masked lane skips its turn in llvmpipe's per-lane loop (about 7% here, since a block's
-// halo is partly outside the image).
+// Channels 4·o4..4·o4+3 of gy at (b, oh, ow); 0 outside the image (fetched at texel 0 and
+// zeroed: a select, where a branch would mask the fetch lane by lane).
 fn gy_at(b: u32, oh: i32, ow: i32, o4: u32) -> vec4<f32> {
   let inside = (oh >= 0) & (oh < i32(ip.OH)) & (ow >= 0) & (ow < i32(ip.OW));
-  var v = vec4<f32>(0.0);
-  if (inside) { v = igy4[((b * ip.OH + u32(oh)) * ip.OW + u32(ow)) * ip.O4 + o4]; }
-  return v;
+  let t = select(0u, ((b * ip.OH + u32(oh)) * ip.OW + u32(ow)) * ip.O4 + o4, inside);
+  let v = textureLoad(GYT, vec2<u32>(t & ((1u << ip.TS) - 1u), t >> ip.TS), 0);
+  return select(vec4<f32>(0.0), v, inside);
 }
 
 // The PB+KW-1 gy vec4 of row oh from column ow0 on.

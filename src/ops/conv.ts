@@ -221,25 +221,29 @@ function inputTapsFit(g: Geo): boolean {
  * (`input_taps`): each invocation takes a block of up to 8 rows × 16 pixels of one channel,
  * the blocks sized to divide the image evenly (28×28: 7 × 14), so each gy value is loaded about
  * twice. The col2im form loads gy once, but for a 25-column product (7 of its 32 columns idle),
- * and then 25 products per pixel. w sits in a uniform window.
+ * and then 25 products per pixel. w sits in a uniform window, gy is read from a texel copy.
  */
 function backpropInputTaps(gy: Tensor, w: Tensor, xShape: readonly number[], g: Geo): Tensor {
   const gx = output([...xShape], "conv2dBackpropInput");
   const { bh, bw, rows: RB, pixels: PB } = pixelBlocks(g.H, g.W, 8, 16);
   const units = g.B * bh * bw * g.C;
-  const k = kernel("conv2d_input_taps", convWgsl, "input_taps", 2, 1, {
-    PB,
-    RB,
-    IKH: g.KH,
-    IKW: g.KW,
-  }, 1);
+  const consts = { PB, RB, IKH: g.KH, IKW: g.KW };
+  const k = kernel("conv2d_input_taps", convWgsl, "input_taps", 2, 1, consts, 1, 1);
   const ww = wWindow(w);
-  const words = tapsWords(g, bw, bh, units, 0, 0);
   const rt = runtime();
-  // the second input is unused (input_taps shares forward_taps's layout: x, bias, y, w)
-  rt.dispatch(k, [gy.buffer, gy.buffer, gx.buffer], words, rt.grid(Math.ceil(units / 16)), [
-    { buffer: ww.buffer, offset: 0 },
-  ]);
+  const gyt = rt.texels(gy.buffer, gy.size * 4, "conv2dBackpropInput gy");
+  const words = tapsWords(g, bw, bh, units, 0, 0, gyt.shift);
+  // the storage inputs are unused (input_taps shares forward_taps's layout: x, bias, y, w;
+  // it reads gy from its texels)
+  rt.dispatch(
+    k,
+    [gy.buffer, gy.buffer, gx.buffer],
+    words,
+    rt.grid(Math.ceil(units / 16)),
+    [{ buffer: ww.buffer, offset: 0 }],
+    [gyt.view],
+  );
+  gyt.dispose();
   ww.dispose();
   return gx;
 }
@@ -315,9 +319,10 @@ function tapsWords(
   units: number,
   b0: number,
   lead: number,
+  textureShift = 0,
 ): Uint32Array {
   return new Params().u32(g.B, g.H, g.W, g.C, g.OH, g.OW, g.O / 4, g.KH, g.PT, g.PL)
-    .u32(bw, bh, units, b0, lead, 0).build();
+    .u32(bw, bh, units, b0, lead, textureShift).build();
 }
 
 /** w copied to the start of a uniform window (its buffer holds the window's 64 KiB). */
