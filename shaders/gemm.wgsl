@@ -9,22 +9,29 @@
 // the same for the whole workgroup (uniform loads: on llvmpipe one gather per component, far
 // cheaper than its per-lane loop for a storage access; a scalar load and a broadcast only at a
 // compile-time-constant offset, which fully unrolled loops gave but measured no faster here),
-// and the 4 L values are the only per-invocation storage loads, so each feeds 32 (64) FMAs.
+// and the 4 L values are the only per-invocation reads, so each feeds 32 (64) FMAs. L is read
+// as texels of a copy of its buffer (LT below): on llvmpipe a texel fetch costs about a seventh
+// of a storage vec4 load, and where four values of L that one step needs (or four steps of one
+// row) are neighbours, one fetch gives all four. Against storage loads this made the products
+// of the MNIST CNN 1.2-1.3× faster (conv2's forward product and filter gradient at batch 500,
+// the fc products) and its training and IG-NORM steps 1.1× and 1.2×.
 // A workgroup of 64 covers up to 256 rows × 32 (64) columns. Products of 256 rows or more take
 // 8 rows per invocation (TALL): each U value then feeds 8 FMAs instead of 4, which made the
 // MNIST CNN's training step 1.07× and its IG-NORM step 1.15-1.2× faster on llvmpipe.
 //
 // Entry points differ in how L[i,k] is read:
-//   matmul:       L[i,k] = A[i*SI + k*SK]                               (A = in0)
+//   matmul:       L[i,k] = A[i*SI + k*SK]                               (A = L's buffer)
 //   conv_forward: i = (b,oh,ow), k = (kh,kw,c): x[b, oh*S+kh-PT, ow*S+kw-PL, c]
 //   conv_input:   i = (b,ih,iw), k = (kh,kw,o): gy[b, (ih+PT-kh)/S, (iw+PL-kw)/S, o]
 //   conv_filter:  i = (kh,kw,c), k = (b,oh,ow): x[b, oh*S+kh-PT, ow*S+kw-PL, c]
 // Zero wherever the tap falls outside the image (or between strided outputs).
 //
-// conv_input_vk (O % 4 = 0) reads gy[.., o..o+3] as one vec4, one storage access where
-// conv_input makes four: 1.1–1.3× faster for conv2's input gradient (32 columns, so 32 FMAs
-// per access). The same reads measured no faster in the 64-column forms (conv_forward,
-// conv_filter, matmul), whose accesses feed 64 FMAs each. conv_input_seg (stride 1, KW ≤ 5, 256
+// conv_input_vk (O % 4 = 0) reads gy[.., o..o+3] as one texel, where conv_input makes four
+// reads; conv_forward_vk (C % 4 = 0) reads x[.., c..c+3] so, conv_filter_vk (C % 4 = 0) takes
+// its rows in quads of channels c..c+3 and reads them so, and matmul (override MQ) takes rows
+// or steps of k in fours where they are neighbours in memory. (As storage vec4 loads, which
+// llvmpipe splits into one per-lane loop per component, the same reads were only 1.1–1.3×
+// faster for conv_input_vk and no faster in the 64-column forms.) conv_input_seg (stride 1, KW ≤ 5, 256
 // rows or more) takes 8 neighbouring pixels of an image row per invocation and loads the gy its
 // rows share once for all kw taps: 1.4-1.6x faster than conv_input_vk for conv2's input
 // gradient. conv_forward_xw (few input channels) reads x from a fifth uniform window of whole
@@ -37,10 +44,11 @@ struct Params {
   H: u32, W: u32, C: u32, OH: u32,
   OW: u32, O: u32, S: u32, KH: u32,
   KW: u32, PT: u32, PL: u32, XL: u32, // XL: conv_forward_xw's floats of XW before its first image
+  TS: u32, // log2 of the width in texels of LT
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> in0: array<f32>;
+// binding 1: L's buffer, read through its texels LT (below)
 // bias and out are read and written as vec4 (see finish); single values as components
 @group(0) @binding(2) var<storage, read> bias4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out4: array<vec4<f32>>;
@@ -49,7 +57,21 @@ struct Params {
 @group(0) @binding(5) var<uniform> U1: array<vec4<f32>, 4096>;
 @group(0) @binding(6) var<uniform> U2: array<vec4<f32>, 4096>;
 @group(0) @binding(7) var<uniform> U3: array<vec4<f32>, 4096>;
-@group(0) @binding(1) var<storage, read> in4: array<vec4<f32>>; // in0 as vec4 (conv_input_vk)
+// L's data as texels (Runtime.texels): on llvmpipe a texel fetch at a lane-varying address costs
+// about a seventh of a storage vec4 load (a loop over the lanes per component), and the entries
+// that read four neighbouring values of L at a time (the _vk ones, conv_input_seg) take them from
+// one texel. (Binding 8 is XW in conv_forward_xw, which reads x from there and has no LT.)
+@group(0) @binding(8) var LT: texture_2d<f32>;
+
+// Texel i of LT: floats 4i..4i+3 of L's buffer.
+fn l_texel(i: u32) -> vec4<f32> {
+  return textureLoad(LT, vec2<u32>(i & ((1u << p.TS) - 1u), i >> p.TS), 0);
+}
+
+// Float i of L's buffer.
+fn l_at(i: u32) -> f32 {
+  return l_texel(i >> 2u)[i & 3u];
+}
 
 override WIDE: bool = false;     // 64 columns per invocation (JW = 64) instead of 32
 // 8 rows per invocation instead of 4: rows 4..7 accumulate in a second array (`hi`), and each
@@ -71,12 +93,19 @@ struct Block { r: vec4<u32>, rows: vec4<u32>, j0: u32, ub: u32, r2: vec4<u32>, r
 // adapter runs as long as a full one); invocations from RQ on return at once. Rows count from
 // `first` (conv_forward_xw: the first row of its window of x).
 fn block(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, first: u32) -> Block {
+  return block_rows(wid, nwg, lid, first, false);
+}
+
+// block with `quads`: rows 4·l..4·l+3 (and 4·RQ + 4·l.. when TALL), whose L values lie in one
+// texel where L's rows are its innermost index (conv_filter_vk).
+fn block_rows(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, first: u32, quads: bool) -> Block {
   let g = linear_group(wid, nwg);
   var t: Block;
   let width = select(32u, 64u, WIDE);
   let tiles = p.JW / width;
   let i0 = (g / tiles) * select(4u, 8u, TALL) * p.RQ;
   t.r = vec4<u32>(first + i0 + lid) + vec4<u32>(0u, 1u, 2u, 3u) * p.RQ;
+  if (quads) { t.r = vec4<u32>(first + i0 + 4u * lid) + vec4<u32>(0u, 1u, 2u, 3u); }
   t.ub = (g % tiles) * (width / 4u);
   t.j0 = p.jg + t.ub * 4u;
   let last = vec4<u32>(max(p.I, 1u) - 1u);
@@ -381,16 +410,41 @@ fn put4(o: u32, v: vec4<f32>, b: vec4<f32>) {
 // its p.kn rows, read from binding U<w> (written out four times because each binding needs
 // its own loader). `A` is the entry's reader of L for step k (a function of k and its state).
 
+// How matmul reads L: 0, one value per row and step of k; 1 (SI = 1, I % 4 = 0, SK % 4 = 0), the
+// invocation's rows in quads of neighbouring rows, one texel per quad and step; 2 (SK = 1,
+// SI % 4 = 0, K % 4 = 0), one texel per row for four steps.
+override MQ: u32 = 0u;
+
 @compute @workgroup_size(64)
 fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_index) lid: u32) {
   if (lid >= p.RQ) { return; }
-  let t = block(wid, nwg, lid, 0u);
+  let t = block_rows(wid, nwg, lid, 0u, MQ == 1u);
   var acc: array<vec4<f32>, 64>;
   var hi: array<vec4<f32>, 64>; // rows 4..7 (TALL)
   let rb = t.rows * p.SI;
   let rb2 = t.rows2 * p.SI;
   let WR = window_rows();
+  if (MQ == 2u) {
+    for (var k = 0u; k < min(p.kn, WR); k += 4u) {
+      let a = matmul_a8(rb, rb2, k);
+      for (var e = 0u; e < 4u; e++) { input_step(&acc, &hi, a, e, urow0(k + e, t.ub)); }
+    }
+    for (var k = WR; k < min(p.kn, 2u * WR); k += 4u) {
+      let a = matmul_a8(rb, rb2, k);
+      for (var e = 0u; e < 4u; e++) { input_step(&acc, &hi, a, e, urow1(k - WR + e, t.ub)); }
+    }
+    for (var k = 2u * WR; k < min(p.kn, 3u * WR); k += 4u) {
+      let a = matmul_a8(rb, rb2, k);
+      for (var e = 0u; e < 4u; e++) { input_step(&acc, &hi, a, e, urow2(k - 2u * WR + e, t.ub)); }
+    }
+    for (var k = 3u * WR; k < p.kn; k += 4u) {
+      let a = matmul_a8(rb, rb2, k);
+      for (var e = 0u; e < 4u; e++) { input_step(&acc, &hi, a, e, urow3(k - 3u * WR + e, t.ub)); }
+    }
+    finish_all(t, &acc, &hi);
+    return;
+  }
   for (var k = 0u; k < min(p.kn, WR); k++) {
     let u = urow0(k, t.ub);
     fma_row(&acc, matmul_a(rb, k), u);
@@ -414,9 +468,24 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   finish_all(t, &acc, &hi);
 }
 
+// L of the rows rb (times SI) at step k (MQ 0 and 1).
 fn matmul_a(rb: vec4<u32>, k: u32) -> vec4<f32> {
   let ko = (p.k0 + k) * p.SK;
-  return vec4<f32>(in0[rb.x + ko], in0[rb.y + ko], in0[rb.z + ko], in0[rb.w + ko]);
+  if (MQ == 1u) { return l_texel((rb.x + ko) / 4u); }
+  return vec4<f32>(l_at(rb.x + ko), l_at(rb.y + ko), l_at(rb.z + ko), l_at(rb.w + ko));
+}
+
+// MQ 2: L of the rows for steps k..k+3, one texel per row.
+fn matmul_a8(rb: vec4<u32>, rb2: vec4<u32>, k: u32) -> A8 {
+  let ko = p.k0 + k;
+  var r: A8;
+  r.lo = A4(l_texel((rb.x + ko) / 4u), l_texel((rb.y + ko) / 4u), l_texel((rb.z + ko) / 4u),
+            l_texel((rb.w + ko) / 4u));
+  if (TALL) {
+    r.hi = A4(l_texel((rb2.x + ko) / 4u), l_texel((rb2.y + ko) / 4u),
+              l_texel((rb2.z + ko) / 4u), l_texel((rb2.w + ko) / 4u));
+  }
+  return r;
 }
 
 // Where tap (kh, kw) of output pixels (b, oh, ow) lies in x: the offset of its channel 0, and
@@ -469,13 +538,14 @@ fn walk_next(w: ptr<function, Walk>, NC: u32, step: u32) {
 
 fn gather(t: Taps, ch: u32) -> vec4<f32> {
   return select(vec4<f32>(0.0),
-    vec4<f32>(in0[t.base.x + ch], in0[t.base.y + ch], in0[t.base.z + ch], in0[t.base.w + ch]),
+    vec4<f32>(l_at(t.base.x + ch), l_at(t.base.y + ch), l_at(t.base.z + ch), l_at(t.base.w + ch)),
     t.valid);
 }
 
+// Channels ch..ch+3 of row e's tap, from LT.
 fn row4(t: Taps, ch: u32, e: u32) -> vec4<f32> {
   let v = t.valid[e];
-  return select(vec4<f32>(0.0), in4[select(0u, (t.base[e] + ch) / 4u, v)], v);
+  return select(vec4<f32>(0.0), l_texel(select(0u, (t.base[e] + ch) / 4u, v)), v);
 }
 
 // Output pixels (b, oh, ow) of the invocation's rows (input pixels for conv_input).
@@ -507,11 +577,18 @@ fn input_a(s: ptr<function, TapWalk>, px: Pix) -> vec4<f32> {
 // conv_input_vk: L[row, k..k+3] of the 4 rows (gy channels o..o+3).
 struct A4 { a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32> }
 
-fn input_a4(s: ptr<function, TapWalk>, px: Pix) -> A4 {
-  if ((*s).w.fresh) { (*s).taps = input_taps(px.b, px.h, px.w, (*s).w.kh, (*s).w.kw); }
+// forward: conv_forward_vk's L (x, channels ch..ch+3 of the tap), else conv_input_vk's (gy).
+fn vk_a4(s: ptr<function, TapWalk>, px: Pix, forward: bool) -> A4 {
+  if ((*s).w.fresh) {
+    if (forward) {
+      (*s).taps = forward_taps(px.b, px.h, px.w, (*s).w.kh, (*s).w.kw);
+    } else {
+      (*s).taps = input_taps(px.b, px.h, px.w, (*s).w.kh, (*s).w.kw);
+    }
+  }
   let t = (*s).taps;
   let ch = (*s).w.ch;
-  walk_next(&(*s).w, p.O, 4u);
+  walk_next(&(*s).w, select(p.O, p.C, forward), 4u);
   return A4(row4(t, ch, 0u), row4(t, ch, 1u), row4(t, ch, 2u), row4(t, ch, 3u));
 }
 
@@ -616,7 +693,7 @@ fn conv_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
   var hi: array<vec4<f32>, 64>; // rows 4..7 (TALL)
   let px = pixels(t.rows, p.H, p.W);
   let px2 = pixels(t.rows2, p.H, p.W);
-  var s = TapWalk(walk_start(p.O), Taps()); // in0 = gy
+  var s = TapWalk(walk_start(p.O), Taps()); // L = gy
   var s2 = s;
   let WR = window_rows();
   for (var k = 0u; k < min(p.kn, WR); k++) {
@@ -649,10 +726,11 @@ fn conv_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
 // faster.
 struct A8 { lo: A4, hi: A4 }
 
-fn input_a8(s: ptr<function, TapWalk>, s2: ptr<function, TapWalk>, px: Pix, px2: Pix) -> A8 {
+fn vk_a8(s: ptr<function, TapWalk>, s2: ptr<function, TapWalk>, px: Pix, px2: Pix,
+         forward: bool) -> A8 {
   var r: A8;
-  r.lo = input_a4(s, px);
-  if (TALL) { r.hi = input_a4(s2, px2); }
+  r.lo = vk_a4(s, px, forward);
+  if (TALL) { r.hi = vk_a4(s2, px2, forward); }
   return r;
 }
 
@@ -666,29 +744,42 @@ fn input_step(acc: ptr<function, array<vec4<f32>, 64>>, hi: ptr<function, array<
 @compute @workgroup_size(64)
 fn conv_input_vk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                  @builtin(local_invocation_index) lid: u32) {
+  conv_vk(wid, nwg, lid, false);
+}
+
+// conv_forward_vk (C % 4 = 0): conv_forward the same way, x read four channels at a time.
+@compute @workgroup_size(64)
+fn conv_forward_vk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                   @builtin(local_invocation_index) lid: u32) {
+  conv_vk(wid, nwg, lid, true);
+}
+
+fn conv_vk(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, forward: bool) {
   if (lid >= p.RQ) { return; }
   let t = block(wid, nwg, lid, 0u);
   var acc: array<vec4<f32>, 64>;
   var hi: array<vec4<f32>, 64>; // rows 4..7 (TALL)
-  let px = pixels(t.rows, p.H, p.W);
-  let px2 = pixels(t.rows2, p.H, p.W);
-  var s = TapWalk(walk_start(p.O), Taps());
+  let PH = select(p.H, p.OH, forward);
+  let PW = select(p.W, p.OW, forward);
+  let px = pixels(t.rows, PH, PW);
+  let px2 = pixels(t.rows2, PH, PW);
+  var s = TapWalk(walk_start(select(p.O, p.C, forward)), Taps());
   var s2 = s;
   let WR = window_rows();
   for (var k = 0u; k < min(p.kn, WR); k += 4u) {
-    let a = input_a8(&s, &s2, px, px2);
+    let a = vk_a8(&s, &s2, px, px2, forward);
     for (var e = 0u; e < 4u; e++) { input_step(&acc, &hi, a, e, urow0(k + e, t.ub)); }
   }
   for (var k = WR; k < min(p.kn, 2u * WR); k += 4u) {
-    let a = input_a8(&s, &s2, px, px2);
+    let a = vk_a8(&s, &s2, px, px2, forward);
     for (var e = 0u; e < 4u; e++) { input_step(&acc, &hi, a, e, urow1(k - WR + e, t.ub)); }
   }
   for (var k = 2u * WR; k < min(p.kn, 3u * WR); k += 4u) {
-    let a = input_a8(&s, &s2, px, px2);
+    let a = vk_a8(&s, &s2, px, px2, forward);
     for (var e = 0u; e < 4u; e++) { input_step(&acc, &hi, a, e, urow2(k - 2u * WR + e, t.ub)); }
   }
   for (var k = 3u * WR; k < p.kn; k += 4u) {
-    let a = input_a8(&s, &s2, px, px2);
+    let a = vk_a8(&s, &s2, px, px2, forward);
     for (var e = 0u; e < 4u; e++) { input_step(&acc, &hi, a, e, urow3(k - 3u * WR + e, t.ub)); }
   }
   finish_all(t, &acc, &hi);
@@ -699,8 +790,8 @@ fn conv_input_vk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 // stored). U is re-ordered (seg_weights) as k = ((kh·O/4 + oq)·8 + kw)·4 + o4, kw < KW (rows
 // of kw ≥ KW are zero and never read), so that for one (kh, oq) the invocation loads the
 // 8 + KW - 1 gy vec4 its rows reach once and slides them along kw in registers: 12 loads where
-// conv_input_vk makes 40. Each gy load is a loop over the lanes on llvmpipe, and those loads
-// were half the time of conv_input_vk.
+// conv_input_vk makes 40. As storage loads (a loop over the lanes on llvmpipe) those loads were
+// half the time of conv_input_vk; as texel fetches they are about a sixth of conv_input_seg's.
 override SKW: u32 = 5u;
 
 // The gy vec4 (channels 4·oq..) of pixels (oh, ow0 + m); s[r] = the one row r takes at kw = 0,
@@ -711,7 +802,7 @@ fn seg_gy(b: u32, oh: i32, ow: i32, oq: u32) -> vec4<f32> {
   let inside = (oh >= 0) & (oh < i32(p.OH)) & (ow >= 0) & (ow < i32(p.OW));
   let i = select(0u, ((b * p.OH + u32(max(oh, 0))) * p.OW + u32(max(ow, 0))) * (p.O / 4u) + oq,
                  inside);
-  return select(vec4<f32>(0.0), in4[i], inside);
+  return select(vec4<f32>(0.0), l_texel(i), inside);
 }
 
 fn seg_load(b: u32, oh: i32, ow0: i32, oq: u32) -> Seg {
@@ -836,7 +927,7 @@ fn conv_input_seg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
   finish_all(t, &acc, &hi);
 }
 
-// conv_filter: rows (kh, kw, c) fixed per invocation, k = (b, oh, ow) walked from k0; in0 = x.
+// conv_filter: rows (kh, kw, c) fixed per invocation, k = (b, oh, ow) walked from k0; L = x.
 struct FilterWalk { kh: vec4<i32>, kw: vec4<i32>, c: vec4<u32>, b: u32, oh: u32, ow: u32 }
 
 fn filter_a(s: ptr<function, FilterWalk>) -> vec4<f32> {
@@ -854,7 +945,28 @@ fn filter_a(s: ptr<function, FilterWalk>) -> vec4<f32> {
     (*s).oh++;
     if ((*s).oh == p.OH) { (*s).oh = 0u; (*s).b++; }
   }
-  return select(vec4<f32>(0.0), vec4<f32>(in0[xi.x], in0[xi.y], in0[xi.z], in0[xi.w]), valid);
+  return select(vec4<f32>(0.0), vec4<f32>(l_at(xi.x), l_at(xi.y), l_at(xi.z), l_at(xi.w)), valid);
+}
+
+// conv_filter_vk's L (C % 4 = 0): the four rows are channels c..c+3 of one tap, one texel.
+fn filter_a4(s: ptr<function, FilterWalk>) -> vec4<f32> {
+  let ih = (*s).kh.x + i32((*s).oh * p.S);
+  let iw = (*s).kw.x + i32((*s).ow * p.S);
+  let valid = (ih >= 0) & (ih < i32(p.H)) & (iw >= 0) & (iw < i32(p.W));
+  let xi = select(0u, (((*s).b * p.H + u32(ih)) * p.W + u32(iw)) * p.C + (*s).c.x, valid) / 4u;
+  (*s).ow++;
+  if ((*s).ow == p.OW) {
+    (*s).ow = 0u;
+    (*s).oh++;
+    if ((*s).oh == p.OH) { (*s).oh = 0u; (*s).b++; }
+  }
+  return select(vec4<f32>(0.0), l_texel(xi), valid);
+}
+
+// L of conv_filter (quads: conv_filter_vk) for one step of k.
+fn filter_l(s: ptr<function, FilterWalk>, quads: bool) -> vec4<f32> {
+  if (quads) { return filter_a4(s); }
+  return filter_a(s);
 }
 
 // The walk of conv_filter for rows `rows`, from k0.
@@ -868,8 +980,20 @@ fn filter_walk(rows: vec4<u32>) -> FilterWalk {
 @compute @workgroup_size(64)
 fn conv_filter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) lid: u32) {
+  conv_filter_rows(wid, nwg, lid, false);
+}
+
+// conv_filter_vk (C % 4 = 0): conv_filter with each invocation's rows in quads of channels,
+// each quad's x read as one texel per step of k.
+@compute @workgroup_size(64)
+fn conv_filter_vk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                  @builtin(local_invocation_index) lid: u32) {
+  conv_filter_rows(wid, nwg, lid, true);
+}
+
+fn conv_filter_rows(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, quads: bool) {
   if (lid >= p.RQ) { return; }
-  let t = block(wid, nwg, lid, 0u);
+  let t = block_rows(wid, nwg, lid, 0u, quads);
   var acc: array<vec4<f32>, 64>;
   var hi: array<vec4<f32>, 64>; // rows 4..7 (TALL)
   var s = filter_walk(t.rows);
@@ -877,23 +1001,23 @@ fn conv_filter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   let WR = window_rows();
   for (var k = 0u; k < min(p.kn, WR); k++) {
     let u = urow0(k, t.ub);
-    fma_row(&acc, filter_a(&s), u);
-    if (TALL) { fma_row(&hi, filter_a(&s2), u); }
+    fma_row(&acc, filter_l(&s, quads), u);
+    if (TALL) { fma_row(&hi, filter_l(&s2, quads), u); }
   }
   for (var k = WR; k < min(p.kn, 2u * WR); k++) {
     let u = urow1(k - WR, t.ub);
-    fma_row(&acc, filter_a(&s), u);
-    if (TALL) { fma_row(&hi, filter_a(&s2), u); }
+    fma_row(&acc, filter_l(&s, quads), u);
+    if (TALL) { fma_row(&hi, filter_l(&s2, quads), u); }
   }
   for (var k = 2u * WR; k < min(p.kn, 3u * WR); k++) {
     let u = urow2(k - 2u * WR, t.ub);
-    fma_row(&acc, filter_a(&s), u);
-    if (TALL) { fma_row(&hi, filter_a(&s2), u); }
+    fma_row(&acc, filter_l(&s, quads), u);
+    if (TALL) { fma_row(&hi, filter_l(&s2, quads), u); }
   }
   for (var k = 3u * WR; k < p.kn; k++) {
     let u = urow3(k - 3u * WR, t.ub);
-    fma_row(&acc, filter_a(&s), u);
-    if (TALL) { fma_row(&hi, filter_a(&s2), u); }
+    fma_row(&acc, filter_l(&s, quads), u);
+    if (TALL) { fma_row(&hi, filter_l(&s2, quads), u); }
   }
   finish_all(t, &acc, &hi);
 }

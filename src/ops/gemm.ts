@@ -79,8 +79,12 @@ export interface LAccess {
  * count is a multiple of 4 (see `shaders/gemm.wgsl`), the others read L one value at a time.
  */
 export function entryPoint(l: LAccess): string {
-  const O = l.conv?.[6] ?? 0;
-  return l.entry === "conv_input" && gemmSettings.vector && O % 4 === 0 ? "conv_input_vk" : l.entry;
+  const C = l.conv?.[3] ?? 0, O = l.conv?.[6] ?? 0;
+  if (!gemmSettings.vector) return l.entry;
+  if (l.entry === "conv_input" && O % 4 === 0) return "conv_input_vk";
+  if (l.entry === "conv_forward" && C % 4 === 0) return "conv_forward_vk";
+  if (l.entry === "conv_filter" && C % 4 === 0) return "conv_filter_vk";
+  return l.entry;
 }
 
 /**
@@ -97,6 +101,15 @@ export const gemmSettings = {
    */
   vector: true,
 };
+
+/** How `matmul` reads L (override MQ of `shaders/gemm.wgsl`): in texels of four rows or steps. */
+function matmulQuads(l: LAccess, K: number): number {
+  const SI = l.SI ?? 0, SK = l.SK ?? 0;
+  if (!gemmSettings.vector) return 0;
+  if (SI === 1 && l.I % 4 === 0 && SK % 4 === 0) return 1;
+  if (SK === 1 && SI % 4 === 0 && K % 4 === 0) return 2;
+  return 0;
+}
 
 /** conv_input_seg's invocations: blocks of 8 pixels of an image row (geometry words `conv`). */
 function segBlocks(conv: number[]): number {
@@ -264,6 +277,10 @@ function products(
   const conv = l.conv ?? new Array(12).fill(0);
   // conv_input_seg: 8 neighbouring pixels of one image row per invocation
   const seg = entry === "conv_input_seg";
+  // L as texels for the entries that read it so (see LT in gemm.wgsl)
+  const texels = entry !== "conv_forward_xw"
+    ? rt.texels(l.src.buffer, l.src.size * 4, `${origin} (L texels)`)
+    : null;
   for (const [xi, [r0, r1]] of ranges.entries()) {
     const n = r1 - r0;
     // rows per invocation: 8 (TALL, see gemm.wgsl) where there are rows enough, else 4
@@ -302,17 +319,36 @@ function products(
           1,
           ...conv,
           xw ? xw.leads[xi] : 0,
+          texels?.shift ?? 0,
         ).build();
         const epilogue = w0 > 0 ? 1 : bias ? (biasRows ? 3 : 2) : 0;
-        const k = kernel(`gemm_${entry}`, gemmWgsl, entry, 2, 1, {
-          WIDE: JW === 2 * COLS ? 1 : 0,
-          TALL: tall ? 1 : 0,
-          EPILOGUE: epilogue,
-          ...(seg ? { SKW: l.conv![9] } : {}),
-        }, PER_DISPATCH + (xw ? 1 : 0));
-        rt.dispatch(k, [l.src.buffer, (bias ?? l.src).buffer, out.buffer], params, groups, bound);
+        const k = kernel(
+          `gemm_${entry}`,
+          gemmWgsl,
+          entry,
+          2,
+          1,
+          {
+            WIDE: JW === 2 * COLS ? 1 : 0,
+            TALL: tall ? 1 : 0,
+            ...(entry === "matmul" ? { MQ: matmulQuads(l, K) } : {}),
+            EPILOGUE: epilogue,
+            ...(seg ? { SKW: l.conv![9] } : {}),
+          },
+          PER_DISPATCH + (xw ? 1 : 0),
+          texels ? 1 : 0,
+        );
+        rt.dispatch(
+          k,
+          [l.src.buffer, (bias ?? l.src).buffer, out.buffer],
+          params,
+          groups,
+          bound,
+          texels ? [texels.view] : [],
+        );
       }
     }
   }
+  texels?.dispose();
   packed?.dispose();
 }
