@@ -359,24 +359,41 @@ function backpropFilterTaps(x: Tensor, gy: Tensor, wShape: readonly number[], g:
   const windows = xw.windows.length;
   const VEC_O = g.O % 4 === 0 ? 1 : 0;
   const k = rows
-    ? kernel("conv2d_filter_rows", convWgsl, "filter_rows", 1, 1, {
-      KT,
-      VEC_O,
-      FKH: g.KH,
-      FKW: g.KW,
-      FC: g.C,
-    }, 1)
-    : kernel("conv2d_filter_taps", convWgsl, "filter_taps", 1, 1, { KT, VEC_O }, 1);
+    ? kernel(
+      "conv2d_filter_rows",
+      convWgsl,
+      "filter_rows",
+      1,
+      1,
+      {
+        KT,
+        VEC_O,
+        FKH: g.KH,
+        FKW: g.KW,
+        FC: g.C,
+      },
+      1,
+      1,
+    )
+    : kernel("conv2d_filter_taps", convWgsl, "filter_taps", 1, 1, { KT, VEC_O }, 1, 1);
   const rt = runtime();
+  // gy is read from its texels (FGT in the shader), the storage binding is unused
+  const gyt = rt.texels(gy.buffer, gy.size * 4, "conv2dBackpropFilter gy");
   for (let w = 0; w < windows; w++) {
     const b0 = w * perWindow;
     const nb = Math.min(perWindow, g.B - b0);
     const words = new Params().u32(b0, slices, PS, KT, g.H, g.W, g.C, g.OH, g.OW, g.O, g.S, g.KW)
-      .u32(g.PT, g.PL, nb * slices, xw.leads[w]).build();
-    rt.dispatch(k, [gy.buffer, part.buffer], words, rt.grid(Math.ceil(nb * slices / spw)), [
-      xw.windows[w],
-    ]);
+      .u32(g.PT, g.PL, nb * slices, xw.leads[w], gyt.shift).build();
+    rt.dispatch(
+      k,
+      [gy.buffer, part.buffer],
+      words,
+      rt.grid(Math.ceil(nb * slices / spw)),
+      [xw.windows[w]],
+      [gyt.view],
+    );
   }
+  gyt.dispose();
   xw.dispose();
   const gw = reshape(sum(part, [0]), [...wShape]);
   part.dispose();
