@@ -130,7 +130,8 @@ export class Runtime {
   private free = new Map<number, GPUBuffer[]>();
   private stats = { buffers: 0, bytes: 0, inUse: 0, inUseBytes: 0 };
   private stagingFree = new Map<number, GPUBuffer[]>();
-  private textureFree = new Map<string, GPUTexture[]>();
+  // pooled textures with the one view each is bound through
+  private textureFree = new Map<string, { texture: GPUTexture; view: GPUTextureView }[]>();
   private modules = new Map<string, GPUShaderModule>();
   private pipelines = new Map<string, GPUComputePipeline>();
   private layouts = new Map<string, GPUBindGroupLayout>();
@@ -244,8 +245,8 @@ export class Runtime {
       }
     }
     this.free.clear();
-    for (const list of this.textureFree.values()) for (const t of list) t.destroy();
-    this.textureFree.clear();
+    for (const list of this.textureFree.values()) for (const t of list) t.texture.destroy();
+    this.textureFree.clear(); // the textures go with the device
   }
 
   /**
@@ -269,16 +270,18 @@ export class Runtime {
       );
     }
     const key = `${width}x${height}`;
-    let tex = this.textureFree.get(key)?.pop();
-    if (!tex) {
-      tex = this.device.createTexture({
+    let entry = this.textureFree.get(key)?.pop();
+    if (!entry) {
+      const texture = this.device.createTexture({
         label: what,
         size: [width, height],
         format: "rgba32float",
         usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST |
           GPUTextureUsage.COPY_SRC,
       });
+      entry = { texture, view: texture.createView() };
     }
+    const tex = entry.texture;
     this.endPass();
     this.openEncoder();
     const full = Math.floor(n / width), rest = n - full * width;
@@ -296,18 +299,18 @@ export class Runtime {
         [rest, 1],
       );
     }
-    const t = tex;
+    const e = entry;
     let live = true;
     return {
-      texture: t,
-      view: t.createView(),
+      texture: e.texture,
+      view: e.view,
       shift,
       dispose: () => {
         if (!live) return;
         live = false;
         let list = this.textureFree.get(key);
         if (!list) this.textureFree.set(key, list = []);
-        list.push(t);
+        list.push(e);
       },
     };
   }
@@ -602,10 +605,9 @@ export class Runtime {
     for (const list of [...this.free.values(), ...this.stagingFree.values()]) {
       for (const b of list) b.destroy();
     }
-    for (const list of this.textureFree.values()) for (const t of list) t.destroy();
     this.free.clear();
     this.stagingFree.clear();
-    this.textureFree.clear();
+    this.textureFree.clear(); // the textures go with the device
     this.arena.destroy();
     this.device.destroy();
   }
