@@ -263,7 +263,10 @@ export class Runtime {
     let shift = 4;
     while (Math.ceil(n / 2 ** shift) > maxDim && 2 ** shift < maxDim) shift++;
     const width = 2 ** shift, height = Math.ceil(n / width);
-    if (height > maxDim || n * 16 > buf.size) {
+    if (n * 16 > buf.size) {
+      throw new Error(`${what}: ${bytes} bytes asked for from a buffer of ${buf.size} bytes`);
+    }
+    if (height > maxDim) {
       throw new GpuLimitError(
         `${what}: ${bytes} bytes do not fit one ${maxDim}×${maxDim} texture ` +
           `(maxTextureDimension2D=${maxDim}); use a smaller batch or chunk size`,

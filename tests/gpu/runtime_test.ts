@@ -400,4 +400,10 @@ Deno.test("texels copies a buffer into rgba32float texels, whole rows and a part
     tex.dispose();
     t.dispose();
   }
+  const small = tensor(new Float32Array(8), [8]);
+  assert.throws(
+    () => rt.texels(small.buffer, small.buffer.size + 16, "x"),
+    /asked for from a buffer/,
+  );
+  small.dispose();
 });
