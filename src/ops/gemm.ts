@@ -75,8 +75,9 @@ export interface LAccess {
 }
 
 /**
- * The entry point for `l`: `conv_input_vk` reads gy as vec4 along its channels where their
- * count is a multiple of 4 (see `shaders/gemm.wgsl`), the others read L one value at a time.
+ * The entry point for `l`: where the channels L is read along are a multiple of 4,
+ * `conv_input_vk` (gy), `conv_forward_vk` and `conv_filter_vk` (x) read four of them per texel
+ * fetch (see `shaders/gemm.wgsl`); the others read L one value at a time.
  */
 export function entryPoint(l: LAccess): string {
   const C = l.conv?.[3] ?? 0, O = l.conv?.[6] ?? 0;
