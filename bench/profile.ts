@@ -9,8 +9,8 @@
  *
  * `--launches` also lists every launch of the named kernels in step order: its time, workgroup
  * grid and parameter words (for the windowed products, decoded: rows, columns, column group and
- * its start, first k and k count, invocations per workgroup), which shows a product that runs on
- * too few workgroups or a copy that takes longer than the product it follows.
+ * its start, first k and k count), which shows a product that runs on too few workgroups or a
+ * copy that takes longer than the product it follows.
  * @module
  */
 
@@ -100,7 +100,7 @@ export async function profileWorkload(
 function launchLine(l: LaunchTiming): string {
   const w = l.params;
   const what = l.name.startsWith("gemm_") && l.name !== "gemm_pack"
-    ? `I ${w[0]}, J ${w[1]}, group ${w[2]} from ${w[3]}, k ${w[4]} + ${w[5]}, RQ ${w[6]}`
+    ? `I ${w[0]}, J ${w[1]}, group ${w[2]} from ${w[3]}, k ${w[4]} + ${w[5]}`
     : `words ${[...w.slice(0, 12)].join(" ")}`;
   return `${l.name} ${l.ms.toFixed(2)} ms, groups ${l.groups.join("×")}: ${what}`;
 }

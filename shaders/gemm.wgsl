@@ -39,7 +39,7 @@
 
 struct Params {
   I: u32, J: u32, JW: u32, jg: u32, // jg: first column of this window's group
-  k0: u32, kn: u32, RQ: u32, SI: u32, // RQ: invocations in use per workgroup (≤ 64)
+  k0: u32, kn: u32, unused: u32, SI: u32,
   SK: u32, OSI: u32, OSJ: u32, B: u32, // OSJ = 1 (whole vec4 rows, see finish)
   H: u32, W: u32, C: u32, OH: u32,
   OW: u32, O: u32, S: u32, KH: u32,
@@ -48,6 +48,14 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
+
+// Invocations per workgroup of the products: one SIMD batch (8 lanes) of a CPU adapter.
+// llvmpipe runs each workgroup on one thread, so small workgroups spread a product evenly over
+// the cores (fc1's 392 invocations: 49 workgroups, where 7 of 56 left one core idle a seventh
+// of the time), and it runs every SIMD batch of a workgroup, so idle invocations of a larger
+// workgroup still cost their straight-line code. Against 64-invocation workgroups with only
+// some in use: fc1's products at batch 500 1.1-1.4x faster, the convolutions the same.
+const PWG: u32 = 8u;
 // binding 1: L's buffer, read through its texels LT (below)
 // bias and out are read and written as vec4 (see finish); single values as components
 @group(0) @binding(2) var<storage, read> bias4: array<vec4<f32>>;
@@ -87,30 +95,28 @@ override EPILOGUE: u32 = 0u;
 // last row for loading and are not stored).
 struct Block { r: vec4<u32>, rows: vec4<u32>, j0: u32, ub: u32, r2: vec4<u32>, rows2: vec4<u32> }
 
-// Rows l, l+RQ, l+2RQ, l+3RQ of the workgroup's 4·RQ (neighbouring invocations read
-// neighbouring rows). RQ < 64 spreads a product of few rows evenly over its workgroups
-// (800 rows: 4 workgroups of 224 instead of 3 full ones and one of 32, which on a CPU
-// adapter runs as long as a full one); invocations from RQ on return at once. Rows count from
-// `first` (conv_forward_xw: the first row of its window of x).
+// Rows l, l+PWG, l+2·PWG, l+3·PWG of the workgroup's 4·PWG (neighbouring invocations read
+// neighbouring rows). Rows count from `first` (conv_forward_xw: the first row of its window of
+// x).
 fn block(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, first: u32) -> Block {
   return block_rows(wid, nwg, lid, first, false);
 }
 
-// block with `quads`: rows 4·l..4·l+3 (and 4·RQ + 4·l.. when TALL), whose L values lie in one
+// block with `quads`: rows 4·l..4·l+3 (and 4·PWG + 4·l.. when TALL), whose L values lie in one
 // texel where L's rows are its innermost index (conv_filter_vk).
 fn block_rows(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, first: u32, quads: bool) -> Block {
   let g = linear_group(wid, nwg);
   var t: Block;
   let width = select(32u, 64u, WIDE);
   let tiles = p.JW / width;
-  let i0 = (g / tiles) * select(4u, 8u, TALL) * p.RQ;
-  t.r = vec4<u32>(first + i0 + lid) + vec4<u32>(0u, 1u, 2u, 3u) * p.RQ;
+  let i0 = (g / tiles) * select(4u, 8u, TALL) * PWG;
+  t.r = vec4<u32>(first + i0 + lid) + vec4<u32>(0u, 1u, 2u, 3u) * PWG;
   if (quads) { t.r = vec4<u32>(first + i0 + 4u * lid) + vec4<u32>(0u, 1u, 2u, 3u); }
   t.ub = (g % tiles) * (width / 4u);
   t.j0 = p.jg + t.ub * 4u;
   let last = vec4<u32>(max(p.I, 1u) - 1u);
   t.rows = min(t.r, last);
-  t.r2 = t.r + vec4<u32>(4u * p.RQ);
+  t.r2 = t.r + vec4<u32>(4u * PWG);
   t.rows2 = min(t.r2, last);
   return t;
 }
@@ -415,10 +421,9 @@ fn put4(o: u32, v: vec4<f32>, b: vec4<f32>) {
 // SI % 4 = 0, K % 4 = 0), one texel per row for four steps.
 override MQ: u32 = 0u;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(PWG)
 fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_index) lid: u32) {
-  if (lid >= p.RQ) { return; }
   let t = block_rows(wid, nwg, lid, 0u, MQ == 1u);
   var acc: array<vec4<f32>, 64>;
   var hi: array<vec4<f32>, 64>; // rows 4..7 (TALL)
@@ -592,10 +597,9 @@ fn vk_a4(s: ptr<function, TapWalk>, px: Pix, forward: bool) -> A4 {
   return A4(row4(t, ch, 0u), row4(t, ch, 1u), row4(t, ch, 2u), row4(t, ch, 3u));
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(PWG)
 fn conv_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_index) lid: u32) {
-  if (lid >= p.RQ) { return; }
   let t = block(wid, nwg, lid, 0u);
   var acc: array<vec4<f32>, 64>;
   var hi: array<vec4<f32>, 64>; // rows 4..7 (TALL)
@@ -646,10 +650,9 @@ fn forward_xa(s: ptr<function, TapWalk>, px: Pix) -> vec4<f32> {
   return a;
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(PWG)
 fn conv_forward_xw(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                    @builtin(local_invocation_index) lid: u32) {
-  if (lid >= p.RQ) { return; }
   let t = block(wid, nwg, lid, p.SI);
   var acc: array<vec4<f32>, 64>;
   var hi: array<vec4<f32>, 64>; // rows 4..7 (TALL)
@@ -684,10 +687,9 @@ fn conv_forward_xw(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
   finish_all(t, &acc, &hi);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(PWG)
 fn conv_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
-  if (lid >= p.RQ) { return; }
   let t = block(wid, nwg, lid, 0u);
   var acc: array<vec4<f32>, 64>;
   var hi: array<vec4<f32>, 64>; // rows 4..7 (TALL)
@@ -741,21 +743,20 @@ fn input_step(acc: ptr<function, array<vec4<f32>, 64>>, hi: ptr<function, array<
   if (TALL) { fma_row(hi, vec4<f32>(a.hi.a0[e], a.hi.a1[e], a.hi.a2[e], a.hi.a3[e]), u); }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(PWG)
 fn conv_input_vk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                  @builtin(local_invocation_index) lid: u32) {
   conv_vk(wid, nwg, lid, false);
 }
 
 // conv_forward_vk (C % 4 = 0): conv_forward the same way, x read four channels at a time.
-@compute @workgroup_size(64)
+@compute @workgroup_size(PWG)
 fn conv_forward_vk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                    @builtin(local_invocation_index) lid: u32) {
   conv_vk(wid, nwg, lid, true);
 }
 
 fn conv_vk(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, forward: bool) {
-  if (lid >= p.RQ) { return; }
   let t = block(wid, nwg, lid, 0u);
   var acc: array<vec4<f32>, 64>;
   var hi: array<vec4<f32>, 64>; // rows 4..7 (TALL)
@@ -866,11 +867,10 @@ fn seg_group(k: u32, b: u32, ih: u32, iw0: u32) -> Seg {
   return seg_load(b, i32(ih + p.PT) - i32(kh), i32(iw0 + p.PL) - i32(SKW - 1u), grp % O4);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(PWG)
 fn conv_input_seg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                   @builtin(local_invocation_index) lid: u32) {
-  if (lid >= p.RQ) { return; }
-  let q = linear_group(wid, nwg) * p.RQ + lid;
+  let q = linear_group(wid, nwg) * PWG + lid;
   let bw = (p.W + 7u) / 8u;
   let iw0 = (q % bw) * 8u;
   let ih = (q / bw) % p.H;
@@ -977,7 +977,7 @@ fn filter_walk(rows: vec4<u32>) -> FilterWalk {
                     p.k0 / (p.OW * p.OH), (p.k0 / p.OW) % p.OH, p.k0 % p.OW);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(PWG)
 fn conv_filter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) lid: u32) {
   conv_filter_rows(wid, nwg, lid, false);
@@ -985,14 +985,13 @@ fn conv_filter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
 
 // conv_filter_vk (C % 4 = 0): conv_filter with each invocation's rows in quads of channels,
 // each quad's x read as one texel per step of k.
-@compute @workgroup_size(64)
+@compute @workgroup_size(PWG)
 fn conv_filter_vk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                   @builtin(local_invocation_index) lid: u32) {
   conv_filter_rows(wid, nwg, lid, true);
 }
 
 fn conv_filter_rows(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, quads: bool) {
-  if (lid >= p.RQ) { return; }
   let t = block_rows(wid, nwg, lid, 0u, quads);
   var acc: array<vec4<f32>, 64>;
   var hi: array<vec4<f32>, 64>; // rows 4..7 (TALL)

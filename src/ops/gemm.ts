@@ -13,6 +13,8 @@ import type { Tensor } from "../tensor.ts";
 import { kernel, launch, MAX_RANK, output, Params } from "./launch.ts";
 
 const COLS = 32; // columns per invocation and workgroup (64 in the WIDE form)
+/** Invocations per workgroup of the products (PWG of gemm.wgsl: one SIMD batch of a CPU adapter). */
+const WORKGROUP = 8;
 /** Fewest rows of a product (or of a window of x) that run 8 rows per invocation. */
 const TALL_ROWS = 256;
 const WINDOW_FLOATS = WINDOW_BYTES / 4;
@@ -287,15 +289,7 @@ function products(
     // rows per invocation: 8 (TALL, see gemm.wgsl) where there are rows enough, else 4
     const tall = seg || n >= TALL_ROWS;
     const invocations = seg ? segBlocks(l.conv!) : Math.ceil(n / (tall ? 8 : 4));
-    // invocations per workgroup in use: spread evenly over the workgroups, in whole SIMD
-    // batches of 8 (see block() in gemm.wgsl), and over two workgroups at least: a CPU
-    // adapter runs each workgroup on one thread, so a product of 50 or 500 rows in one
-    // workgroup left the second core idle (fc1's forward product at batch 50: 54 → 36 ms)
-    const RQ = Math.min(
-      64,
-      Math.ceil(invocations / Math.max(2, Math.ceil(invocations / 64)) / 8) * 8,
-    );
-    const groups = rt.grid(Math.ceil(invocations / RQ));
+    const groups = rt.grid(Math.ceil(invocations / WORKGROUP));
     for (let g = 0; g < G; g++) {
       // up to PER_DISPATCH successive windows per dispatch (unused bindings repeat the first)
       for (let w0 = 0; w0 < windows; w0 += PER_DISPATCH) {
@@ -313,7 +307,7 @@ function products(
           g * JW,
           k0,
           Math.min(PER_DISPATCH * rows, K - k0),
-          RQ,
+          0,
           xw ? r0 : (l.SI ?? 0),
           l.SK ?? 0,
           OSI,
