@@ -49,13 +49,15 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 
-// Invocations per workgroup of the products: one SIMD batch (8 lanes) of a CPU adapter.
+// Invocations per workgroup of the products: 8 on a CPU adapter (one SIMD batch), 64 on a GPU.
 // llvmpipe runs each workgroup on one thread, so small workgroups spread a product evenly over
 // the cores (fc1's 392 invocations: 49 workgroups, where 7 of 56 left one core idle a seventh
 // of the time), and it runs every SIMD batch of a workgroup, so idle invocations of a larger
 // workgroup still cost their straight-line code. Against 64-invocation workgroups with only
-// some in use: fc1's products at batch 500 1.1-1.4x faster, the convolutions the same.
-const PWG: u32 = 8u;
+// some in use: fc1's products at batch 500 1.1-1.4x faster, the convolutions the same. On a GPU
+// a workgroup of 8 would leave most of each warp idle. Invocations past the rows repeat the
+// last row and store nothing.
+override PWG: u32 = 64u;
 // binding 1: L's buffer, read through its texels LT (below)
 // bias and out are read and written as vec4 (see finish); single values as components
 @group(0) @binding(2) var<storage, read> bias4: array<vec4<f32>>;

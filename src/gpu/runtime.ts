@@ -125,6 +125,12 @@ export class Runtime {
   readonly device: GPUDevice;
   /** Adapter description. */
   readonly adapterName: string;
+  /**
+   * Whether the adapter runs on the CPU (Mesa's llvmpipe or lavapipe, SwiftShader, or any
+   * fallback adapter): kernels then size their workgroups for SIMD batches of a CPU thread
+   * rather than for GPU warps (see `shaders/gemm.wgsl`).
+   */
+  readonly cpu: boolean;
   /** Device limits the engine respects. */
   readonly limits: GPUSupportedLimits;
   private free = new Map<number, GPUBuffer[]>();
@@ -160,10 +166,12 @@ export class Runtime {
   /**
    * Wraps a device. @param device a device from {@linkcode acquireDevice}
    * @param adapterName its description
+   * @param isFallback whether the adapter said it is a fallback (software) adapter
    */
-  constructor(device: GPUDevice, adapterName: string) {
+  constructor(device: GPUDevice, adapterName: string, isFallback = false) {
     this.device = device;
     this.adapterName = adapterName;
+    this.cpu = isFallback || /llvmpipe|lavapipe|softpipe|swiftshader/i.test(adapterName);
     this.limits = device.limits;
     this.arena = device.createBuffer({
       label: "param-arena",
@@ -668,8 +676,8 @@ let pending: Promise<Runtime> | null = null;
 export function initRuntime(options: DeviceOptions = {}): Promise<Runtime> {
   if (current) return Promise.resolve(current);
   if (!pending) {
-    pending = acquireDevice(options).then(({ device, adapterName }) => {
-      const rt = new Runtime(device, adapterName);
+    pending = acquireDevice(options).then(({ device, adapterName, isFallback }) => {
+      const rt = new Runtime(device, adapterName, isFallback);
       current = rt;
       // release GPU memory and the device deterministically when the program ends
       globalThis.addEventListener?.("unload", () => rt.destroy());

@@ -13,8 +13,6 @@ import type { Tensor } from "../tensor.ts";
 import { kernel, launch, MAX_RANK, output, Params } from "./launch.ts";
 
 const COLS = 32; // columns per invocation and workgroup (64 in the WIDE form)
-/** Invocations per workgroup of the products (PWG of gemm.wgsl: one SIMD batch of a CPU adapter). */
-const WORKGROUP = 8;
 /** Fewest rows of a product (or of a window of x) that run 8 rows per invocation. */
 const TALL_ROWS = 256;
 const WINDOW_FLOATS = WINDOW_BYTES / 4;
@@ -97,6 +95,11 @@ export function entryPoint(l: LAccess): string {
 export const gemmSettings = {
   /** Products run on the windowed engine. */
   enabled: true,
+  /**
+   * Invocations per workgroup of the products (PWG of `shaders/gemm.wgsl`), or 0 for the
+   * adapter's own: 8 on a CPU adapter, 64 on a GPU (tests run the GPU form on any adapter).
+   */
+  workgroup: 0,
   /**
    * vec4 reads where {@linkcode entryPoint} allows them, x in uniform windows for few-channel
    * forward convolutions, and their input gradient in one pass (`input_taps` in `conv.ts`,
@@ -268,6 +271,7 @@ function products(
       : { buffer: u.src.buffer, offset: k0 * JW * 4 };
   const rt = runtime();
   const entry = entryPoint(l);
+  const PWG = gemmSettings.workgroup || (rt.cpu ? 8 : 64);
   const xw = l.xWindows;
   if (xw && windows > PER_DISPATCH) {
     throw new Error(`${origin}: x windows need one pass over U, got ${windows} windows of it`);
@@ -289,7 +293,7 @@ function products(
     // rows per invocation: 8 (TALL, see gemm.wgsl) where there are rows enough, else 4
     const tall = seg || n >= TALL_ROWS;
     const invocations = seg ? segBlocks(l.conv!) : Math.ceil(n / (tall ? 8 : 4));
-    const groups = rt.grid(Math.ceil(invocations / WORKGROUP));
+    const groups = rt.grid(Math.ceil(invocations / PWG));
     for (let g = 0; g < G; g++) {
       // up to PER_DISPATCH successive windows per dispatch (unused bindings repeat the first)
       for (let w0 = 0; w0 < windows; w0 += PER_DISPATCH) {
@@ -328,6 +332,7 @@ function products(
             TALL: tall ? 1 : 0,
             ...(entry === "matmul" ? { MQ: matmulQuads(l, K) } : {}),
             EPILOGUE: epilogue,
+            PWG,
             ...(seg ? { SKW: l.conv![9] } : {}),
           },
           PER_DISPATCH + (xw ? 1 : 0),

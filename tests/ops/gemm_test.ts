@@ -108,3 +108,27 @@ Deno.test("windowed convolutions equal the direct kernels", async () => {
     await check(() => conv2dBackpropFilter(x, gy, ws, opts), `conv2dBackpropFilter ${what}`);
   }
 });
+
+Deno.test("windowed products in 64-invocation workgroups (the GPU form) equal the direct kernels", async () => {
+  // CPU adapters run the products in workgroups of 8 invocations, GPUs in workgroups of 64
+  // (PWG of gemm.wgsl); this runs the GPU form here (vec4 reads only), with products whose
+  // last workgroup is partly past the rows
+  const x = rand([3, 14, 14, 32], 1), w = rand([5, 5, 32, 64], 2), gy = rand([3, 14, 14, 64], 4);
+  const a = rand([270, 1100], 5), b = rand([1100, 40], 6), bias = rand([40], 7);
+  const cases: [string, () => Tensor][] = [
+    ["matmul 270x1100x40 (TALL)", () => matmul(a, b, { bias })],
+    ["conv2d", () => conv2d(x, w)],
+    ["conv2dBackpropInput", () => conv2dBackpropInput(gy, w, x.shape)],
+    ["conv2dBackpropFilter", () => conv2dBackpropFilter(x, gy, w.shape)],
+  ];
+  for (const [what, f] of cases) {
+    gemmSettings.workgroup = 64;
+    let wide: Float32Array;
+    try {
+      wide = await read(f());
+    } finally {
+      gemmSettings.workgroup = 0;
+    }
+    assertClose(wide, await without("enabled", f), `${what}, workgroups of 64`, 1e-5);
+  }
+});
