@@ -11,7 +11,7 @@
 struct Params {
   B: u32, H: u32, W: u32, C: u32,
   OH: u32, OW: u32, K: u32, S: u32,
-  PT: u32, PL: u32, n: u32, _p: u32,
+  PT: u32, PL: u32, n: u32, TS: u32, // TS: log2 of the width in texels of XT, VT (`…4` forms)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -178,18 +178,29 @@ fn max_backward_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
   }
 }
 
-// Four channels c..c+3 per invocation (C % 4 = 0; `o4`, `i4` count vec4): one storage access
-// per cell for four channels. The window's cells are the same for the four, each channel keeps
-// its own first maximum. Padded cells read element 0 and never win (no branch around a load).
-@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+// Four channels c..c+3 per invocation (C % 4 = 0; `o4`, `i4` count vec4): one read per cell for
+// four channels. The window's cells are the same for the four, each channel keeps its own first
+// maximum. Padded cells read element 0 and never win (no branch around a load).
+// x (and gather's v) are read as texels of a copy of the buffer (Runtime.texels): on llvmpipe a
+// texel fetch costs about a seventh of a storage vec4 load, which is a per-lane loop per
+// component there. XT is bound after the storage buffers: binding 3 in max_forward4 (one input),
+// 4 in the others (two inputs), and VT at 5.
 @group(0) @binding(2) var<storage, read_write> out14: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> second4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out24: array<vec4<f32>>;
+@group(0) @binding(3) var XT3: texture_2d<f32>;
+@group(0) @binding(4) var XT: texture_2d<f32>;
+@group(0) @binding(5) var VT: texture_2d<f32>;
+
+// Texel i4 of t: floats 4·i4..4·i4+3 of the copied buffer.
+fn texel(t: texture_2d<f32>, i4: u32) -> vec4<f32> {
+  return textureLoad(t, vec2<u32>(i4 & ((1u << p.TS) - 1u), i4 >> p.TS), 0);
+}
 
 // Per channel: the vec4 index of its first maximum's cell, and the maximum.
 struct Max4 { best: vec4<u32>, m: vec4<f32> }
 
-fn window_argmax4(q: Out) -> Max4 {
+fn window_argmax4(t: texture_2d<f32>, q: Out) -> Max4 {
   var r: Max4;
   var found = vec4<bool>(false);
   for (var kh = 0u; kh < K; kh++) {
@@ -197,7 +208,7 @@ fn window_argmax4(q: Out) -> Max4 {
       let cell = window_cell(q.b, q.oh, q.ow, q.c, kh, kw);
       let inside = cell >= 0;
       let i4 = select(0u, u32(cell) / 4u, inside);
-      let v = x4[i4];
+      let v = texel(t, i4);
       let take = vec4<bool>(inside) & (!found | (v > r.m));
       r.m = select(r.m, v, take);
       r.best = select(r.best, vec4<u32>(i4), take);
@@ -212,7 +223,7 @@ fn max_forward4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
                 @builtin(local_invocation_index) lid: u32) {
   let o4 = linear_index(wid, nwg, lid);
   if (o4 >= p.n) { return; }
-  let m = window_argmax4(out_coords(o4 * 4u)).m;
+  let m = window_argmax4(XT3, out_coords(o4 * 4u)).m;
   out14[o4] = select(m, max(m, vec4<f32>(0.0)), RELU);
 }
 
@@ -222,14 +233,14 @@ fn max_gather4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   let o4 = linear_index(wid, nwg, lid);
   if (o4 >= p.n) { return; }
   let q = out_coords(o4 * 4u);
-  let mx = window_argmax4(q);
+  let mx = window_argmax4(XT, q);
   let best = mx.best;
   var r = vec4<f32>(0.0);
   for (var kh = 0u; kh < K; kh++) {
     for (var kw = 0u; kw < K; kw++) {
       let cell = window_cell(q.b, q.oh, q.ow, q.c, kh, kw);
       let i4 = select(0u, u32(cell) / 4u, cell >= 0);
-      r = select(r, second4[i4], (best == vec4<u32>(i4)) & vec4<bool>(cell >= 0));
+      r = select(r, texel(VT, i4), (best == vec4<u32>(i4)) & vec4<bool>(cell >= 0));
     }
   }
   out24[o4] = select(r, select(vec4<f32>(0.0), r, mx.m > vec4<f32>(0.0)), RELU);
@@ -242,7 +253,7 @@ fn max_backward_tiled4(@builtin(workgroup_id) wid: vec3<u32>,
   let o4 = linear_index(wid, nwg, lid);
   if (o4 >= p.n) { return; }
   let q = out_coords(o4 * 4u);
-  let mx = window_argmax4(q);
+  let mx = window_argmax4(XT, q);
   let best = mx.best;
   let gy = second4[o4];
   let g = select(gy, select(vec4<f32>(0.0), gy, mx.m > vec4<f32>(0.0)), RELU);

@@ -9,6 +9,7 @@ import { record } from "../autograd/tape.ts";
 import type { Tensor } from "../tensor.ts";
 import { convGeometry, type Padding } from "./conv.ts";
 import { relu } from "./elementwise.ts";
+import { runtime, WG } from "../gpu/runtime.ts";
 import { expectDType, expectRank, kernel, launch, output, Params } from "./launch.ts";
 
 /** Options of the pooling ops. */
@@ -28,7 +29,8 @@ interface PoolGeo {
   /** The window size, also a pipeline constant of the kernels. */
   K: number;
   tiles: boolean;
-  params: (n: number) => Params;
+  /** Parameter words for `n` invocations; `ts`: log2 of the texel width of XT and VT. */
+  params: (n: number, ts?: number) => Params;
 }
 
 function geo(x: readonly number[], o: PoolOptions, defPad: Padding, op: string): PoolGeo {
@@ -45,14 +47,16 @@ function geo(x: readonly number[], o: PoolOptions, defPad: Padding, op: string):
     tiles: K === S && gh.out * S - gh.before >= H && gw.out * S - gw.before >= W,
     K,
     v4: C % 4 === 0 ? "4" : "",
-    params: (n) => new Params().u32(B, H, W, C, gh.out, gw.out, K, S, gh.before, gw.before, n, 0),
+    params: (n, ts = 0) =>
+      new Params().u32(B, H, W, C, gh.out, gw.out, K, S, gh.before, gw.before, n, ts),
   };
 }
 
 /**
  * Launches pooling kernel `entry` over `n` elements: one invocation each, or one per four
  * channels in its `…4` form where `four` and the channel count allow it. `ts`: the inputs, then
- * the output. `relu`: the max-pool entry with relu fused (RELU; `…4` forms only).
+ * the output. `relu`: the max-pool entry with relu fused (RELU; `…4` forms only). The `…4` forms
+ * of the max-pool read x, and the gather also v, from texel copies (see `shaders/pool.wgsl`).
  */
 function launchPool(
   g: PoolGeo,
@@ -67,12 +71,36 @@ function launchPool(
   const count = v4 ? n / 4 : n;
   const label = relu ? name.replace("maxpool_", "maxpool_relu_") : name;
   const constants: Record<string, number> = relu ? { K: g.K, RELU: 1 } : { K: g.K };
-  launch(
-    kernel(`${label}${v4}`, poolWgsl, `${entry}${v4}`, ts.length - 1, 1, constants),
-    ts.map((t) => t.buffer),
-    g.params(count),
-    count,
+  // inputs read as texels: x, and v of the gather
+  const textured = v4 && name.startsWith("maxpool_")
+    ? ts.slice(0, name === "maxpool_gather" ? 2 : 1)
+    : [];
+  const k = kernel(
+    `${label}${v4}`,
+    poolWgsl,
+    `${entry}${v4}`,
+    ts.length - 1,
+    1,
+    constants,
+    0,
+    textured.length,
   );
+  if (!textured.length) {
+    launch(k, ts.map((t) => t.buffer), g.params(count), count);
+    return;
+  }
+  const rt = runtime();
+  // x and v have one shape, so one texel width
+  const texels = textured.map((t) => rt.texels(t.buffer, t.size * 4, `${label}${v4} (texels)`));
+  rt.dispatch(
+    k,
+    ts.map((t) => t.buffer),
+    g.params(count, texels[0].shift).build(),
+    rt.grid(Math.ceil(count / WG)),
+    [],
+    texels.map((t) => t.view),
+  );
+  for (const t of texels) t.dispose();
 }
 
 /** Max-pool (window 2, stride 2, SAME by default); padded cells never win. */
