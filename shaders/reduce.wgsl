@@ -108,12 +108,14 @@ fn per_group(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
 }
 
 // sum_rows: partial sums over chunks of `chunk` rows of x as [rows, 4·C4] (vec4 columns):
-// out4[q·C4 + c] = Σ_{r in chunk q} x4[r·C4 + c]. Neighbouring invocations read neighbouring
-// vec4s; the caller then adds up the partial sums.
-struct RowsParams { n_out: u32, rows: u32, C4: u32, chunk: u32 }
+// out4[q·C4 + c] = Σ_{r in chunk q} x[r·C4 + c] (vec4 index). Neighbouring invocations read
+// neighbouring vec4s; the caller then adds up the partial sums. x is read as texels of a copy of
+// its buffer (XT, Runtime.texels): on llvmpipe a texel fetch costs about a seventh of a storage
+// vec4 load (a per-lane loop per component there).
+struct RowsParams { n_out: u32, rows: u32, C4: u32, chunk: u32, TS: u32 }
 @group(0) @binding(0) var<uniform> rp: RowsParams;
-@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> out4: array<vec4<f32>>;
+@group(0) @binding(3) var XT: texture_2d<f32>;
 
 @compute @workgroup_size(64)
 fn sum_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -123,7 +125,11 @@ fn sum_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   let q = e / rp.C4;
   let c = e % rp.C4;
   let r1 = min((q + 1u) * rp.chunk, rp.rows);
+  let mask = (1u << rp.TS) - 1u;
   var acc = vec4<f32>(0.0);
-  for (var r = q * rp.chunk; r < r1; r++) { acc += x4[r * rp.C4 + c]; }
+  for (var r = q * rp.chunk; r < r1; r++) {
+    let i = r * rp.C4 + c;
+    acc += textureLoad(XT, vec2<u32>(i & mask, i >> rp.TS), 0);
+  }
   out4[e] = acc;
 }

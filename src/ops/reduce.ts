@@ -7,6 +7,7 @@
 import reduceWgsl from "../../shaders/reduce.wgsl" with { type: "text" };
 import layoutWgsl from "../../shaders/layout.wgsl" with { type: "text" };
 import { record } from "../autograd/tape.ts";
+import { runtime, WG } from "../gpu/runtime.ts";
 import type { Tensor } from "../tensor.ts";
 import {
   broadcastPattern,
@@ -134,12 +135,7 @@ function reduceRaw(
     red[0].stride === C && C % 4 === 0;
   if (rows && nRed < 2 * ROWS_CHUNK && alpha === 1 && C >= 256) {
     // a few long rows (e.g. the path points of a batch): one pass, a vec4 column per invocation
-    launch(
-      kernel("reduce_sum_rows", reduceWgsl, "sum_rows", 1, 1),
-      [x.buffer, out.buffer],
-      new Params().u32(C / 4, nRed, C / 4, nRed),
-      C / 4,
-    );
+    sumRows(x, out, C / 4, nRed, C / 4, nRed);
     return out;
   }
   if (rows && nRed >= 2 * ROWS_CHUNK) {
@@ -148,12 +144,7 @@ function reduceRaw(
     // partial sums; the general kernels would read with a stride of C floats
     const chunks = Math.ceil(nRed / ROWS_CHUNK);
     const part = output([chunks, C], op);
-    launch(
-      kernel("reduce_sum_rows", reduceWgsl, "sum_rows", 1, 1),
-      [x.buffer, part.buffer],
-      new Params().u32(chunks * C / 4, nRed, C / 4, ROWS_CHUNK),
-      chunks * C / 4,
-    );
+    sumRows(x, part, chunks * C / 4, nRed, C / 4, ROWS_CHUNK);
     reduceInto(
       part.buffer,
       out.buffer,
@@ -167,6 +158,24 @@ function reduceRaw(
   }
   reduceInto(x.buffer, out.buffer, kept, red, op, alpha);
   return out;
+}
+
+/**
+ * `sum_rows` of `shaders/reduce.wgsl` (x read from a texel copy): `nOut` vec4 partial sums of
+ * chunks of `chunk` rows of x as [rows, 4·C4].
+ */
+function sumRows(x: Tensor, out: Tensor, nOut: number, rows: number, C4: number, chunk: number) {
+  const rt = runtime();
+  const texels = rt.texels(x.buffer, rows * C4 * 16, "sum over rows (texels)");
+  rt.dispatch(
+    kernel("reduce_sum_rows", reduceWgsl, "sum_rows", 1, 1, undefined, 0, 1),
+    [x.buffer, out.buffer],
+    new Params().u32(nOut, rows, C4, chunk, texels.shift).build(),
+    rt.grid(Math.ceil(nOut / WG)),
+    [],
+    [texels.view],
+  );
+  texels.dispose();
 }
 
 /** The shape of `g` viewed with the reduced axes kept as 1. */
