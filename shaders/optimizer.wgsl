@@ -3,27 +3,43 @@
 //   momentum: acc = mu·acc + g;  θ −= lr·acc
 
 // Both work on four parameters per invocation (n4 = ceil(n / 4) vec4s; buffers hold whole
-// vec4s, and the lanes past n update padding that no tensor reads).
+// vec4s, and the lanes past n update padding that no tensor reads). They read g, θ and the
+// slots from texel copies of their buffers (Runtime.texels, width 2^TS) and write the buffers:
+// on llvmpipe a texel fetch costs about a seventh of a storage vec4 load (a per-lane loop per
+// component there). The copies are bound after the storage buffers, in the order g, θ, slots.
 
-struct Params { n4: u32, _p0: u32, _p1: u32, _p2: u32, lr: f32, b1: f32, b2: f32, eps: f32 }
+struct Params { n4: u32, TS: u32, _p1: u32, _p2: u32, lr: f32, b1: f32, b2: f32, eps: f32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> g: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> theta: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> s1: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> s2: array<vec4<f32>>;
+// adam's copies (after its four buffers)
+@group(0) @binding(5) var AG: texture_2d<f32>;
+@group(0) @binding(6) var AT: texture_2d<f32>;
+@group(0) @binding(7) var AS1: texture_2d<f32>;
+@group(0) @binding(8) var AS2: texture_2d<f32>;
+// momentum's copies (after its three buffers)
+@group(0) @binding(4) var MG: texture_2d<f32>;
+@group(0) @binding(5) var MT: texture_2d<f32>;
+@group(0) @binding(6) var MS1: texture_2d<f32>;
+
+// Texel i of a copy: floats 4i..4i+3 of its buffer.
+fn texel(t: texture_2d<f32>, i: u32) -> vec4<f32> {
+  return textureLoad(t, vec2<u32>(i & ((1u << p.TS) - 1u), i >> p.TS), 0);
+}
 
 @compute @workgroup_size(64)
 fn adam(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let i = linear_index(wid, nwg, lid);
   if (i >= p.n4) { return; }
-  let gi = g[i];
-  let m = p.b1 * s1[i] + (1.0 - p.b1) * gi;
-  let v = p.b2 * s2[i] + (1.0 - p.b2) * gi * gi;
+  let gi = texel(AG, i);
+  let m = p.b1 * texel(AS1, i) + (1.0 - p.b1) * gi;
+  let v = p.b2 * texel(AS2, i) + (1.0 - p.b2) * gi * gi;
   s1[i] = m;
   s2[i] = v;
-  theta[i] = theta[i] - p.lr * m / (sqrt(v) + p.eps);
+  theta[i] = texel(AT, i) - p.lr * m / (sqrt(v) + p.eps);
 }
 
 // b1 holds the momentum mu.
@@ -32,7 +48,7 @@ fn momentum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
             @builtin(local_invocation_index) lid: u32) {
   let i = linear_index(wid, nwg, lid);
   if (i >= p.n4) { return; }
-  let acc = p.b1 * s1[i] + g[i];
+  let acc = p.b1 * texel(MS1, i) + texel(MG, i);
   s1[i] = acc;
-  theta[i] = theta[i] - p.lr * acc;
+  theta[i] = texel(MT, i) - p.lr * acc;
 }

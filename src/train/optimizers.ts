@@ -6,7 +6,8 @@
 
 import optimizerWgsl from "../../shaders/optimizer.wgsl" with { type: "text" };
 import { type Tensor, tensor } from "../tensor.ts";
-import { kernel, launch, Params as Words } from "../ops/launch.ts";
+import { type Kernel, runtime, WG } from "../gpu/runtime.ts";
+import { kernel, Params as Words } from "../ops/launch.ts";
 import { zeros } from "../ops/mod.ts";
 import type { Params } from "../nn/model.ts";
 
@@ -74,7 +75,7 @@ export function adam(params: Params, options: AdamOptions = {}): Optimizer {
   const b1 = options.beta1 ?? 0.9, b2 = options.beta2 ?? 0.999, eps = options.epsilon ?? 1e-8;
   let step = 0;
   const st = slots(params, ["adam_m", "adam_v"]);
-  const k = kernel("adam", optimizerWgsl, "adam", 1, 3);
+  const k = kernel("adam", optimizerWgsl, "adam", 1, 3, undefined, 0, 4);
   return {
     get step() {
       return step;
@@ -85,16 +86,11 @@ export function adam(params: Params, options: AdamOptions = {}): Optimizer {
       const lrT = lr * Math.sqrt(1 - b2 ** t) / (1 - b1 ** t);
       for (const name of Object.keys(p)) {
         const n = p[name].size;
-        launch(
+        update4(
           k,
-          [
-            g[name].buffer,
-            p[name].buffer,
-            st[`adam_m:${name}`].buffer,
-            st[`adam_v:${name}`].buffer,
-          ],
-          new Words().u32(Math.ceil(n / 4), 0, 0, 0).f32(lrT, b1, b2, eps),
-          Math.ceil(n / 4),
+          [g[name], p[name], st[`adam_m:${name}`], st[`adam_v:${name}`]],
+          n,
+          [lrT, b1, b2, eps],
         );
       }
       step = t;
@@ -125,11 +121,30 @@ export interface MomentumOptions {
   momentum: number;
 }
 
+/**
+ * One update kernel of `shaders/optimizer.wgsl` over `n` parameters: `ts` are g, θ and the
+ * slots (the buffers, and texel copies of them that the kernel reads), `f` its four floats.
+ */
+function update4(k: Kernel, ts: Tensor[], n: number, f: number[]): void {
+  const rt = runtime();
+  const n4 = Math.ceil(n / 4);
+  const texels = ts.map((t) => rt.texels(t.buffer, n4 * 16, `${k.name} (texels)`));
+  rt.dispatch(
+    k,
+    ts.map((t) => t.buffer),
+    new Words().u32(n4, texels[0].shift, 0, 0).f32(...f).build(),
+    rt.grid(Math.ceil(n4 / WG)),
+    [],
+    texels.map((t) => t.view),
+  );
+  for (const t of texels) t.dispose();
+}
+
 /** Momentum SGD: `acc = μ·acc + g; θ −= lr·acc`, lr from the schedule. */
 export function momentum(params: Params, options: MomentumOptions): Optimizer {
   let step = 0;
   const st = slots(params, ["momentum"]);
-  const k = kernel("momentum", optimizerWgsl, "momentum", 1, 2);
+  const k = kernel("momentum", optimizerWgsl, "momentum", 1, 2, undefined, 0, 3);
   return {
     get step() {
       return step;
@@ -140,12 +155,7 @@ export function momentum(params: Params, options: MomentumOptions): Optimizer {
       for (const name of Object.keys(p)) {
         const n = p[name].size;
         const acc = st[`momentum:${name}`];
-        launch(
-          k,
-          [g[name].buffer, p[name].buffer, acc.buffer],
-          new Words().u32(Math.ceil(n / 4), 0, 0, 0).f32(lr, options.momentum, 0, 0),
-          Math.ceil(n / 4),
-        );
+        update4(k, [g[name], p[name], acc], n, [lr, options.momentum, 0, 0]);
       }
       step++;
     },
