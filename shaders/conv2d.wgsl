@@ -213,7 +213,7 @@ struct FilterParams {
 
 // Texel i of gy: floats 4i..4i+3.
 fn gy_texel(i: u32) -> vec4<f32> {
-  return textureLoad(FGT, vec2<u32>(i & ((1u << fp.TS) - 1u), i >> fp.TS), 0);
+  return texel_at(FGT, fp.TS, i);
 }
 
 override VEC_O: bool = false;
@@ -497,7 +497,7 @@ override IKH: u32 = 5u; // KH (≤ 5)
 fn gy_at(b: u32, oh: i32, ow: i32, o4: u32) -> vec4<f32> {
   let inside = (oh >= 0) & (oh < i32(ip.OH)) & (ow >= 0) & (ow < i32(ip.OW));
   let t = select(0u, ((b * ip.OH + u32(oh)) * ip.OW + u32(ow)) * ip.O4 + o4, inside);
-  let v = textureLoad(GYT, vec2<u32>(t & ((1u << ip.TS) - 1u), t >> ip.TS), 0);
+  let v = texel_at(GYT, ip.TS, t);
   return select(vec4<f32>(0.0), v, inside);
 }
 

@@ -75,7 +75,7 @@ override PWG: u32 = 64u;
 
 // Texel i of LT: floats 4i..4i+3 of L's buffer.
 fn l_texel(i: u32) -> vec4<f32> {
-  return textureLoad(LT, vec2<u32>(i & ((1u << p.TS) - 1u), i >> p.TS), 0);
+  return texel_at(LT, p.TS, i);
 }
 
 // Float i of L's buffer.

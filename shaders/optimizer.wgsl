@@ -24,22 +24,17 @@ struct Params { n4: u32, TS: u32, _p1: u32, _p2: u32, lr: f32, b1: f32, b2: f32,
 @group(0) @binding(5) var MT: texture_2d<f32>;
 @group(0) @binding(6) var MS1: texture_2d<f32>;
 
-// Texel i of a copy: floats 4i..4i+3 of its buffer.
-fn texel(t: texture_2d<f32>, i: u32) -> vec4<f32> {
-  return textureLoad(t, vec2<u32>(i & ((1u << p.TS) - 1u), i >> p.TS), 0);
-}
-
 @compute @workgroup_size(64)
 fn adam(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let i = linear_index(wid, nwg, lid);
   if (i >= p.n4) { return; }
-  let gi = texel(AG, i);
-  let m = p.b1 * texel(AS1, i) + (1.0 - p.b1) * gi;
-  let v = p.b2 * texel(AS2, i) + (1.0 - p.b2) * gi * gi;
+  let gi = texel_at(AG, p.TS, i);
+  let m = p.b1 * texel_at(AS1, p.TS, i) + (1.0 - p.b1) * gi;
+  let v = p.b2 * texel_at(AS2, p.TS, i) + (1.0 - p.b2) * gi * gi;
   s1[i] = m;
   s2[i] = v;
-  theta[i] = texel(AT, i) - p.lr * m / (sqrt(v) + p.eps);
+  theta[i] = texel_at(AT, p.TS, i) - p.lr * m / (sqrt(v) + p.eps);
 }
 
 // b1 holds the momentum mu.
@@ -48,7 +43,7 @@ fn momentum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
             @builtin(local_invocation_index) lid: u32) {
   let i = linear_index(wid, nwg, lid);
   if (i >= p.n4) { return; }
-  let acc = p.b1 * texel(MS1, i) + texel(MG, i);
+  let acc = p.b1 * texel_at(MS1, p.TS, i) + texel_at(MG, p.TS, i);
   s1[i] = acc;
-  theta[i] = texel(MT, i) - p.lr * acc;
+  theta[i] = texel_at(MT, p.TS, i) - p.lr * acc;
 }

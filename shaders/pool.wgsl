@@ -192,11 +192,6 @@ fn max_backward_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
 @group(0) @binding(4) var XT: texture_2d<f32>;
 @group(0) @binding(5) var VT: texture_2d<f32>;
 
-// Texel i4 of t: floats 4·i4..4·i4+3 of the copied buffer.
-fn texel(t: texture_2d<f32>, i4: u32) -> vec4<f32> {
-  return textureLoad(t, vec2<u32>(i4 & ((1u << p.TS) - 1u), i4 >> p.TS), 0);
-}
-
 // Per channel: the vec4 index of its first maximum's cell, and the maximum.
 struct Max4 { best: vec4<u32>, m: vec4<f32> }
 
@@ -208,7 +203,7 @@ fn window_argmax4(t: texture_2d<f32>, q: Out) -> Max4 {
       let cell = window_cell(q.b, q.oh, q.ow, q.c, kh, kw);
       let inside = cell >= 0;
       let i4 = select(0u, u32(cell) / 4u, inside);
-      let v = texel(t, i4);
+      let v = texel_at(t, p.TS, i4);
       let take = vec4<bool>(inside) & (!found | (v > r.m));
       r.m = select(r.m, v, take);
       r.best = select(r.best, vec4<u32>(i4), take);
@@ -240,7 +235,7 @@ fn max_gather4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
     for (var kw = 0u; kw < K; kw++) {
       let cell = window_cell(q.b, q.oh, q.ow, q.c, kh, kw);
       let i4 = select(0u, u32(cell) / 4u, cell >= 0);
-      r = select(r, texel(VT, i4), (best == vec4<u32>(i4)) & vec4<bool>(cell >= 0));
+      r = select(r, texel_at(VT, p.TS, i4), (best == vec4<u32>(i4)) & vec4<bool>(cell >= 0));
     }
   }
   out24[o4] = select(r, select(vec4<f32>(0.0), r, mx.m > vec4<f32>(0.0)), RELU);

@@ -125,11 +125,7 @@ fn sum_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   let q = e / rp.C4;
   let c = e % rp.C4;
   let r1 = min((q + 1u) * rp.chunk, rp.rows);
-  let mask = (1u << rp.TS) - 1u;
   var acc = vec4<f32>(0.0);
-  for (var r = q * rp.chunk; r < r1; r++) {
-    let i = r * rp.C4 + c;
-    acc += textureLoad(XT, vec2<u32>(i & mask, i >> rp.TS), 0);
-  }
+  for (var r = q * rp.chunk; r < r1; r++) { acc += texel_at(XT, rp.TS, r * rp.C4 + c); }
   out4[e] = acc;
 }

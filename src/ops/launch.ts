@@ -31,6 +31,32 @@ export function launch(k: Kernel, buffers: GPUBuffer[], params: Params, n: numbe
   rt.dispatch(k, buffers, params.build(), rt.grid(Math.ceil(n / WG)));
 }
 
+/**
+ * {@linkcode launch} for a kernel that reads some of its operands from texel copies
+ * (`Runtime.texels`): one copy of the first `bytes` bytes of each buffer in `read`, bound after
+ * `buffers` in that order; `params` gets the copies' shift (log2 of their width in texels).
+ */
+export function launchTexels(
+  k: Kernel,
+  buffers: GPUBuffer[],
+  read: GPUBuffer[],
+  bytes: number,
+  params: (shift: number) => Params,
+  n: number,
+): void {
+  const rt = runtime();
+  const texels = read.map((b) => rt.texels(b, bytes, `${k.name} (texels)`));
+  rt.dispatch(
+    k,
+    buffers,
+    params(texels[0].shift).build(),
+    rt.grid(Math.ceil(n / WG)),
+    [],
+    texels.map((t) => t.view),
+  );
+  for (const t of texels) t.dispose();
+}
+
 /** Launches `k` with one workgroup per unit of work (`groups` of them). */
 export function launchGroups(
   k: Kernel,

@@ -9,8 +9,7 @@ import { record } from "../autograd/tape.ts";
 import type { Tensor } from "../tensor.ts";
 import { convGeometry, type Padding } from "./conv.ts";
 import { relu } from "./elementwise.ts";
-import { runtime, WG } from "../gpu/runtime.ts";
-import { expectDType, expectRank, kernel, launch, output, Params } from "./launch.ts";
+import { expectDType, expectRank, kernel, launch, launchTexels, output, Params } from "./launch.ts";
 
 /** Options of the pooling ops. */
 export interface PoolOptions {
@@ -85,22 +84,20 @@ function launchPool(
     0,
     textured.length,
   );
-  if (!textured.length) {
-    launch(k, ts.map((t) => t.buffer), g.params(count), count);
-    return;
+  const buffers = ts.map((t) => t.buffer);
+  if (!textured.length) launch(k, buffers, g.params(count), count);
+  else {
+    // x and v have one shape
+    const bytes = textured[0].size * 4;
+    launchTexels(
+      k,
+      buffers,
+      textured.map((t) => t.buffer),
+      bytes,
+      (s) => g.params(count, s),
+      count,
+    );
   }
-  const rt = runtime();
-  // x and v have one shape, so one texel width
-  const texels = textured.map((t) => rt.texels(t.buffer, t.size * 4, `${label}${v4} (texels)`));
-  rt.dispatch(
-    k,
-    ts.map((t) => t.buffer),
-    g.params(count, texels[0].shift).build(),
-    rt.grid(Math.ceil(count / WG)),
-    [],
-    texels.map((t) => t.view),
-  );
-  for (const t of texels) t.dispose();
 }
 
 /** Max-pool (window 2, stride 2, SAME by default); padded cells never win. */

@@ -7,7 +7,6 @@
 import reduceWgsl from "../../shaders/reduce.wgsl" with { type: "text" };
 import layoutWgsl from "../../shaders/layout.wgsl" with { type: "text" };
 import { record } from "../autograd/tape.ts";
-import { runtime, WG } from "../gpu/runtime.ts";
 import type { Tensor } from "../tensor.ts";
 import {
   broadcastPattern,
@@ -16,6 +15,7 @@ import {
   kernel,
   launch,
   launchGroups,
+  launchTexels,
   MAX_RANK,
   output,
   Params,
@@ -165,17 +165,14 @@ function reduceRaw(
  * chunks of `chunk` rows of x as [rows, 4·C4].
  */
 function sumRows(x: Tensor, out: Tensor, nOut: number, rows: number, C4: number, chunk: number) {
-  const rt = runtime();
-  const texels = rt.texels(x.buffer, rows * C4 * 16, "sum over rows (texels)");
-  rt.dispatch(
+  launchTexels(
     kernel("reduce_sum_rows", reduceWgsl, "sum_rows", 1, 1, undefined, 0, 1),
     [x.buffer, out.buffer],
-    new Params().u32(nOut, rows, C4, chunk, texels.shift).build(),
-    rt.grid(Math.ceil(nOut / WG)),
-    [],
-    [texels.view],
+    [x.buffer],
+    rows * C4 * 16,
+    (shift) => new Params().u32(nOut, rows, C4, chunk, shift),
+    nOut,
   );
-  texels.dispose();
 }
 
 /** The shape of `g` viewed with the reduced axes kept as 1. */

@@ -6,8 +6,7 @@
 
 import optimizerWgsl from "../../shaders/optimizer.wgsl" with { type: "text" };
 import { type Tensor, tensor } from "../tensor.ts";
-import { type Kernel, runtime, WG } from "../gpu/runtime.ts";
-import { kernel, Params as Words } from "../ops/launch.ts";
+import { type Kernel, kernel, launchTexels, Params as Words } from "../ops/launch.ts";
 import { zeros } from "../ops/mod.ts";
 import type { Params } from "../nn/model.ts";
 
@@ -126,18 +125,9 @@ export interface MomentumOptions {
  * slots (the buffers, and texel copies of them that the kernel reads), `f` its four floats.
  */
 function update4(k: Kernel, ts: Tensor[], n: number, f: number[]): void {
-  const rt = runtime();
   const n4 = Math.ceil(n / 4);
-  const texels = ts.map((t) => rt.texels(t.buffer, n4 * 16, `${k.name} (texels)`));
-  rt.dispatch(
-    k,
-    ts.map((t) => t.buffer),
-    new Words().u32(n4, texels[0].shift, 0, 0).f32(...f).build(),
-    rt.grid(Math.ceil(n4 / WG)),
-    [],
-    texels.map((t) => t.view),
-  );
-  for (const t of texels) t.dispose();
+  const buffers = ts.map((t) => t.buffer);
+  launchTexels(k, buffers, buffers, n4 * 16, (s) => new Words().u32(n4, s, 0, 0).f32(...f), n4);
 }
 
 /** Momentum SGD: `acc = μ·acc + g; θ −= lr·acc`, lr from the schedule. */
