@@ -82,12 +82,12 @@ export async function profileWorkload(
     s.launches++;
     s.ms += ms;
     // windowed product words: 0 rows I, 1 columns J, 2 group width JW, 3 group start, 5 k count,
-    // 7 the first row where x sits in windows (conv_forward_xw: rows [word 7, I)), 20 KW
+    // 6 the first row where x sits in windows (conv_forward_xw: rows [word 6, I)), 19 KW
     if (name.startsWith("gemm_") && name !== "gemm_pack") {
       const w = d.params;
-      const rows = name === "gemm_conv_forward_xw" ? w[0] - w[7] : w[0];
-      // conv_input_seg's k runs over 8 kw slots of which KW (word 20) hold taps
-      const taps = name === "gemm_conv_input_seg" ? w[20] / 8 : 1;
+      const rows = name === "gemm_conv_forward_xw" ? w[0] - w[6] : w[0];
+      // conv_input_seg's k runs over 8 kw slots of which KW (word 19) hold taps
+      const taps = name === "gemm_conv_input_seg" ? w[19] / 8 : 1;
       s.flops += 2 * rows * Math.min(w[2], w[1] - w[3]) * w[5] * taps;
     }
     totals.set(name, s);

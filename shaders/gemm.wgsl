@@ -39,8 +39,8 @@
 
 struct Params {
   I: u32, J: u32, JW: u32, jg: u32, // jg: first column of this window's group
-  k0: u32, kn: u32, unused: u32, SI: u32,
-  SK: u32, OSI: u32, OSJ: u32, B: u32, // OSJ = 1 (whole vec4 rows, see finish)
+  k0: u32, kn: u32, SI: u32, SK: u32,
+  OSI: u32, OSJ: u32, B: u32, // OSJ = 1 (whole vec4 rows, see finish)
   H: u32, W: u32, C: u32, OH: u32,
   OW: u32, O: u32, S: u32, KH: u32,
   KW: u32, PT: u32, PL: u32, XL: u32, // XL: conv_forward_xw's floats of XW before its first image

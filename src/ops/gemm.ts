@@ -311,7 +311,6 @@ function products(
           g * JW,
           k0,
           Math.min(PER_DISPATCH * rows, K - k0),
-          0,
           xw ? r0 : (l.SI ?? 0),
           l.SK ?? 0,
           OSI,
