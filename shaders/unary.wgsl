@@ -1,14 +1,17 @@
 // Elementwise unary operations: y = f(x). The operation is the pipeline constant OP.
 // Parameters: n elements, two scalars alpha and beta used by some operations. `main4` does
-// four elements per invocation (n a multiple of 4).
+// four elements per invocation (n a multiple of 4), and `main4_tex` does so reading x from a
+// texel copy (XT, Runtime.texels): on llvmpipe a storage vec4 load is a loop over the lanes per
+// component, and the texel reads made large operations about 2.2x faster, copy included.
 
-struct Params { n: u32, alpha: f32, beta: f32, _pad: u32 }
+struct Params { n: u32, alpha: f32, beta: f32, TS: u32 } // TS: log2 of XT's width in texels
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>; // main4's views of x, y
 @group(0) @binding(2) var<storage, read_write> y4: array<vec4<f32>>;
+@group(0) @binding(3) var XT: texture_2d<f32>; // main4_tex's x
 
 override OP: u32;
 
@@ -66,6 +69,17 @@ fn main4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
          @builtin(local_invocation_index) lid: u32) {
   let q = linear_index(wid, nwg, lid);
   if (q >= p.n / 4u) { return; }
-  let v = x4[q];
-  y4[q] = vec4<f32>(apply(v.x), apply(v.y), apply(v.z), apply(v.w));
+  y4[q] = apply4(x4[q]);
+}
+
+@compute @workgroup_size(64)
+fn main4_tex(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_index) lid: u32) {
+  let q = linear_index(wid, nwg, lid);
+  if (q >= p.n / 4u) { return; }
+  y4[q] = apply4(texel_at(XT, p.TS, q));
+}
+
+fn apply4(v: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(apply(v.x), apply(v.y), apply(v.z), apply(v.w));
 }

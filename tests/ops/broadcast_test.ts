@@ -53,6 +53,13 @@ const cases: [number[], number[]][] = [
   [[3, 1, 1], [1, 3, 5]], // outer with a period of 15 (one per invocation)
   [[1, 3, 5], [3, 1, 1]], // the same the other way round
   [[6, 1], [8]], // outer of a column and a row
+  // 38304 elements: on a software adapter the inputs of the output's size come from texel copies
+  // (9576 texels, rows of 16 with a partial last row)
+  [[2, 3, 76, 84], [2, 3, 76, 84]], // same shape (both inputs as texels)
+  [[2, 3, 76, 84], [84]], // suffix (a as texels)
+  [[2, 3, 76, 84], [2, 1, 1, 1]], // prefix
+  [[84], [2, 3, 76, 84]], // suffix on the left input (b as texels)
+  [[2, 1, 1, 1], [2, 3, 76, 84]], // prefix on the left input
 ];
 
 for (const [as, bs] of cases) {
