@@ -7,7 +7,6 @@
 import unaryWgsl from "../../shaders/unary.wgsl" with { type: "text" };
 import binaryWgsl from "../../shaders/binary.wgsl" with { type: "text" };
 import { record } from "../autograd/tape.ts";
-import { runtime } from "../gpu/runtime.ts";
 import type { Tensor } from "../tensor.ts";
 import {
   broadcastPattern,
@@ -20,6 +19,7 @@ import {
   output,
   Params,
   stridesOf,
+  viaTexels,
 } from "./launch.ts";
 import { sumTo } from "./reduce.ts";
 
@@ -45,21 +45,6 @@ const UNARY = {
 } as const;
 
 type UnaryName = keyof typeof UNARY;
-
-/**
- * Size (elements) from which the four-per-invocation kernels read their inputs of the output's
- * size from texel copies (`Runtime.texels`), on a software adapter only: there a storage vec4
- * load is a loop over the lanes per component, and the texel reads made an add of
- * [500, 14, 14, 64] 2.8x and a relu of it 2.2x faster, copies included. Below this size the copy's
- * own cost (a second command between two passes) ate the gain: [50, 1024] gained 0.3 ms per add,
- * [50, 12] lost 0.1 ms. GPUs read storage buffers natively and skip the copies.
- */
-const TEXEL_MIN = 32768;
-
-/** Whether an elementwise kernel over `size` elements reads its inputs from texel copies. */
-function viaTexels(size: number): boolean {
-  return size >= TEXEL_MIN && runtime().cpu;
-}
 
 function unary(x: Tensor, op: UnaryName, alpha = 0, beta = 0): Tensor {
   expectDType(x, "f32", op);

@@ -10,7 +10,7 @@ import gemmWgsl from "../../shaders/gemm.wgsl" with { type: "text" };
 import layoutWgsl from "../../shaders/layout.wgsl" with { type: "text" };
 import { runtime, type UniformWindow, WINDOW_BYTES } from "../gpu/runtime.ts";
 import type { Tensor } from "../tensor.ts";
-import { kernel, launch, MAX_RANK, output, Params } from "./launch.ts";
+import { kernel, launch, launchTexels, MAX_RANK, output, Params, viaTexels } from "./launch.ts";
 
 const COLS = 32; // columns per invocation and workgroup (64 in the WIDE form)
 /** Fewest rows of a product (or of a window of x) that run 8 rows per invocation. */
@@ -162,12 +162,16 @@ export function windowed(I: number, J: number, K: number): boolean {
  */
 export function pack(u: UAccess, JW: number, G: number, floats: number, origin: string): Tensor {
   const packed = output([Math.max(floats, G * u.K * JW)], origin);
-  launch(
-    kernel("gemm_pack", gemmWgsl, "pack", 1, 1),
-    [u.src.buffer, packed.buffer],
-    new Params().u32(u.K, u.J, JW, u.K2, u.S1, u.S2, u.SJ, G, u.base ?? 0, 0, 0, 0),
-    G * u.K * JW,
-  );
+  const n = G * u.K * JW;
+  const params = (shift = 0) =>
+    new Params().u32(u.K, u.J, JW, u.K2, u.S1, u.S2, u.SJ, G, u.base ?? 0, shift, 0, 0);
+  const buffers = [u.src.buffer, packed.buffer];
+  // four per invocation, src from a texel copy, where the pack is large and reads most of src
+  // (the copy is all of it); JW is a multiple of 4
+  if (viaTexels(n) && u.src.size <= 4 * u.K * u.J) {
+    const k = kernel("gemm_pack", gemmWgsl, "pack4_tex", 1, 1, undefined, 0, 1);
+    launchTexels(k, buffers, [u.src.buffer], u.src.size * 4, params, n / 4);
+  } else launch(kernel("gemm_pack", gemmWgsl, "pack", 1, 1), buffers, params(), n);
   return packed;
 }
 
