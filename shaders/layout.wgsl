@@ -3,10 +3,12 @@
 // `pad`:  out[i] = x[idx - a] when 0 <= idx_d - a_d < b_d for all d, else 0 (a = before, b = input shape).
 // `tile4`, `blocks4`: two broadcasts four elements at a time, without decomposing indices:
 // x repeated over leading dimensions, or each element of x over a block of trailing ones.
-// `transpose4`: out[j·I + i] = x[i·a0 + j], 4 × 4 blocks at a time.
+// `transpose4`: out[j·I + i] = x[i·a0 + j], 4 × 4 blocks at a time; `transpose4_tex` the same
+// reading x from a texel copy (XT, Runtime.texels), which on llvmpipe took 4-5 ms off the
+// [500, 64]·[64, 3136] product whose [3136, 500] result it puts in place (40 -> 36 ms).
 
 struct Params {
-  n: u32, rank: u32, offset: u32, _p: u32,
+  n: u32, rank: u32, offset: u32, TS: u32, // TS: log2 of XT's width in texels
   shape: array<vec4<u32>, 2>,
   a: array<vec4<u32>, 2>,
   b: array<vec4<u32>, 2>,
@@ -83,17 +85,41 @@ fn transpose4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
               @builtin(local_invocation_index) lid: u32) {
   let q = linear_index(wid, nwg, lid);
   if (q >= p.n) { return; }
+  let b = block4(q);
+  put_block4(b, x4[b.src], x4[b.src + b.s], x4[b.src + 2u * b.s], x4[b.src + 3u * b.s]);
+}
+
+@group(0) @binding(3) var XT: texture_2d<f32>;
+
+@compute @workgroup_size(64)
+fn transpose4_tex(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                  @builtin(local_invocation_index) lid: u32) {
+  let q = linear_index(wid, nwg, lid);
+  if (q >= p.n) { return; }
+  let b = block4(q);
+  put_block4(b, texel_at(XT, p.TS, b.src), texel_at(XT, p.TS, b.src + b.s),
+             texel_at(XT, p.TS, b.src + 2u * b.s), texel_at(XT, p.TS, b.src + 3u * b.s));
+}
+
+// Block q of transpose4: its first input vec4 (src), the input row stride in vec4 (s), its
+// block row (bi) and first output row (j0).
+struct Block4 { src: u32, s: u32, bi: u32, j0: u32 }
+
+fn block4(q: u32) -> Block4 {
   let I4 = p.shape[0].x / 4u;
-  let J = p.shape[0].y;
   let s = p.a[0].x / 4u;
   let bi = q % I4;
   let j0 = 4u * (q / I4);
-  let r0 = x4[4u * bi * s + j0 / 4u];
-  let r1 = x4[(4u * bi + 1u) * s + j0 / 4u];
-  let r2 = x4[(4u * bi + 2u) * s + j0 / 4u];
-  let r3 = x4[(4u * bi + 3u) * s + j0 / 4u];
-  out4[j0 * I4 + bi] = vec4<f32>(r0.x, r1.x, r2.x, r3.x);
-  if (j0 + 1u < J) { out4[(j0 + 1u) * I4 + bi] = vec4<f32>(r0.y, r1.y, r2.y, r3.y); }
-  if (j0 + 2u < J) { out4[(j0 + 2u) * I4 + bi] = vec4<f32>(r0.z, r1.z, r2.z, r3.z); }
-  if (j0 + 3u < J) { out4[(j0 + 3u) * I4 + bi] = vec4<f32>(r0.w, r1.w, r2.w, r3.w); }
+  return Block4(4u * bi * s + j0 / 4u, s, bi, j0);
+}
+
+// The stores of block b from its input rows r0..r3.
+fn put_block4(b: Block4, r0: vec4<f32>, r1: vec4<f32>, r2: vec4<f32>, r3: vec4<f32>) {
+  let I4 = p.shape[0].x / 4u;
+  let J = p.shape[0].y;
+  let j0 = b.j0;
+  out4[j0 * I4 + b.bi] = vec4<f32>(r0.x, r1.x, r2.x, r3.x);
+  if (j0 + 1u < J) { out4[(j0 + 1u) * I4 + b.bi] = vec4<f32>(r0.y, r1.y, r2.y, r3.y); }
+  if (j0 + 2u < J) { out4[(j0 + 2u) * I4 + b.bi] = vec4<f32>(r0.z, r1.z, r2.z, r3.z); }
+  if (j0 + 3u < J) { out4[(j0 + 3u) * I4 + b.bi] = vec4<f32>(r0.w, r1.w, r2.w, r3.w); }
 }

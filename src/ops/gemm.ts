@@ -211,13 +211,14 @@ export function gemm(
   if (OSI === 1 && l.I % 4 === 0) {
     // [J, I] from whole vec4 rows: 4 × 4 blocks
     const blocks = (l.I / 4) * (Jp / 4);
-    launch(
-      kernel("transpose4", layoutWgsl, "transpose4", 1, 1),
-      [rows.buffer, out.buffer],
-      new Params().u32(blocks, 2, 0, 0).vec([l.I, u.J], MAX_RANK, 1).vec([Jp], MAX_RANK)
-        .vec([], MAX_RANK),
-      blocks,
-    );
+    const params = (shift = 0) =>
+      new Params().u32(blocks, 2, 0, shift).vec([l.I, u.J], MAX_RANK, 1).vec([Jp], MAX_RANK)
+        .vec([], MAX_RANK);
+    const buffers = [rows.buffer, out.buffer];
+    if (viaTexels(l.I * Jp)) {
+      const k = kernel("transpose4", layoutWgsl, "transpose4_tex", 1, 1, undefined, 0, 1);
+      launchTexels(k, buffers, [rows.buffer], l.I * Jp * 4, params, blocks);
+    } else launch(kernel("transpose4", layoutWgsl, "transpose4", 1, 1), buffers, params(), blocks);
   } else {
     const shape = OSJ === 1 ? [l.I, u.J] : [u.J, l.I];
     launch(

@@ -58,7 +58,7 @@ export function launchTexels(
 }
 
 /**
- * Size (elements) from which the elementwise kernels and `gemm_pack` read their large inputs
+ * Size (elements) from which the elementwise kernels, `gemm_pack` and `transpose4` read their large inputs
  * from texel copies (`Runtime.texels`), on a software adapter only: there a storage load at a
  * lane-varying address is a loop over the lanes (per component), and the texel reads made an
  * add of [500, 14, 14, 64] 2.8x and a relu of it 2.2x faster, copies included. Below this size
