@@ -58,11 +58,11 @@ export function launchTexels(
 }
 
 /**
- * Size (elements) from which the elementwise kernels, `gemm_pack` and `transpose4` read their large inputs
- * from texel copies (`Runtime.texels`), on a software adapter only: there a storage load at a
- * lane-varying address is a loop over the lanes (per component), and the texel reads made an
- * add of [500, 14, 14, 64] 2.8x and a relu of it 2.2x faster, copies included. Below this size
- * the copy's own cost (a second command between two passes) ate the gain: [50, 1024] gained
+ * Size (elements) from which the elementwise kernels, `gemm_pack` and `transpose4` read their
+ * large inputs from texel copies (`Runtime.texels`), on a software adapter only: there a storage
+ * load at a lane-varying address is a loop over the lanes (per component), and the texel reads
+ * made an add of [500, 14, 14, 64] 2.8x and a relu of it 2.2x faster, copies included. Below this
+ * size the copy's own cost (a second command between two passes) ate the gain: [50, 1024] gained
  * 0.3 ms per add, [50, 12] lost 0.1 ms. GPUs read storage buffers natively and skip the copies.
  */
 export const TEXEL_MIN = 32768;
