@@ -90,14 +90,12 @@ fn main4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
   let q = linear_index(wid, nwg, lid);
   if (q >= p.n / 4u) { return; }
   let i = 4u * q;
-  let s = i / p.period; // modes 3, 5, 6 and 7: the block's scalar
-  let r = (i % p.period) / 4u; // modes 2, 4, 6 and 7: the repeating input's vec4
+  let s = i / p.period; // modes 6 and 7: the block's scalar
+  let r = (i % p.period) / 4u; // modes 6 and 7: the repeating input's vec4
   switch (MODE) {
     case 1u: { out4[q] = apply4(a4[q], b4[q]); }
-    case 2u: { out4[q] = apply4(a4[q], b4[r]); }
-    case 3u: { out4[q] = apply4(a4[q], vec4<f32>(b4[s / 4u][s % 4u])); }
-    case 4u: { out4[q] = apply4(a4[r], b4[q]); }
-    case 5u: { out4[q] = apply4(vec4<f32>(a4[s / 4u][s % 4u]), b4[q]); }
+    case 2u, 3u: { out4[q] = with_full(q, a4[q]); }
+    case 4u, 5u: { out4[q] = with_full(q, b4[q]); }
     case 6u: { out4[q] = apply4(vec4<f32>(a4[s / 4u][s % 4u]), b4[r]); }
     case 7u: { out4[q] = apply4(a4[r], vec4<f32>(b4[s / 4u][s % 4u])); }
     default: {}
@@ -109,16 +107,22 @@ fn main4_tex(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
              @builtin(local_invocation_index) lid: u32) {
   let q = linear_index(wid, nwg, lid);
   if (q >= p.n / 4u) { return; }
+  out4[q] = with_full(q, texel_at(T0, p.TS, q));
+}
+
+// Modes 2–5, vec4 q of the output: f, the vec4 q of the input of the output's size (a in modes 2
+// and 3, b in 4 and 5), combined with the other input's repeating vec4 (2, 4) or block scalar
+// (3, 5).
+fn with_full(q: u32, f: vec4<f32>) -> vec4<f32> {
   let i = 4u * q;
   let s = i / p.period;
   let r = (i % p.period) / 4u;
-  let t = texel_at(T0, p.TS, q);
   switch (MODE) {
-    case 2u: { out4[q] = apply4(t, b4[r]); }
-    case 3u: { out4[q] = apply4(t, vec4<f32>(b4[s / 4u][s % 4u])); }
-    case 4u: { out4[q] = apply4(a4[r], t); }
-    case 5u: { out4[q] = apply4(vec4<f32>(a4[s / 4u][s % 4u]), t); }
-    default: {}
+    case 2u: { return apply4(f, b4[r]); }
+    case 3u: { return apply4(f, vec4<f32>(b4[s / 4u][s % 4u])); }
+    case 4u: { return apply4(a4[r], f); }
+    case 5u: { return apply4(vec4<f32>(a4[s / 4u][s % 4u]), f); }
+    default: { return f; }
   }
 }
 
