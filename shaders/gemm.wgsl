@@ -1047,8 +1047,8 @@ fn pack_source(e: u32) -> vec2<u32> {
   let k = gk % pp.K;
   let j = (gk / pp.K) * pp.JW + jj;
   let inside = j < pp.J;
-  return vec2<u32>(u32(inside),
-                   select(0u, pp.base + (k / pp.K2) * pp.S1 + (k % pp.K2) * pp.S2 + j * pp.SJ, inside));
+  let at = pp.base + (k / pp.K2) * pp.S1 + (k % pp.K2) * pp.S2 + j * pp.SJ;
+  return vec2<u32>(u32(inside), select(0u, at, inside));
 }
 
 @compute @workgroup_size(64)
