@@ -533,14 +533,18 @@ fn walk_start(NC: u32) -> Walk {
   return Walk(p.k0 / (NC * p.KW), (p.k0 / NC) % p.KW, p.k0 % NC, true);
 }
 
-fn walk_next(w: ptr<function, Walk>, NC: u32, step: u32) {
-  (*w).ch += step;
-  (*w).fresh = (*w).ch == NC;
-  if ((*w).fresh) {
-    (*w).ch = 0u;
-    (*w).kw++;
-    if ((*w).kw == p.KW) { (*w).kw = 0u; (*w).kh++; }
+// The walk after w, `step` channels on. By value: a pointer to a field of a struct behind a
+// pointer (`&(*s).w`) as a call argument makes naga's SPIR-V backend (Vulkan) panic.
+fn walk_next(w: Walk, NC: u32, step: u32) -> Walk {
+  var n = w;
+  n.ch += step;
+  n.fresh = n.ch == NC;
+  if (n.fresh) {
+    n.ch = 0u;
+    n.kw++;
+    if (n.kw == p.KW) { n.kw = 0u; n.kh++; }
   }
+  return n;
 }
 
 fn gather(t: Taps, ch: u32) -> vec4<f32> {
@@ -570,14 +574,14 @@ struct TapWalk { w: Walk, taps: Taps }
 fn forward_a(s: ptr<function, TapWalk>, px: Pix) -> vec4<f32> {
   if ((*s).w.fresh) { (*s).taps = forward_taps(px.b, px.h, px.w, (*s).w.kh, (*s).w.kw); }
   let a = gather((*s).taps, (*s).w.ch);
-  walk_next(&(*s).w, p.C, 1u);
+  (*s).w = walk_next((*s).w, p.C, 1u);
   return a;
 }
 
 fn input_a(s: ptr<function, TapWalk>, px: Pix) -> vec4<f32> {
   if ((*s).w.fresh) { (*s).taps = input_taps(px.b, px.h, px.w, (*s).w.kh, (*s).w.kw); }
   let a = gather((*s).taps, (*s).w.ch);
-  walk_next(&(*s).w, p.O, 1u);
+  (*s).w = walk_next((*s).w, p.O, 1u);
   return a;
 }
 
@@ -595,7 +599,7 @@ fn vk_a4(s: ptr<function, TapWalk>, px: Pix, forward: bool) -> A4 {
   }
   let t = (*s).taps;
   let ch = (*s).w.ch;
-  walk_next(&(*s).w, select(p.O, p.C, forward), 4u);
+  (*s).w = walk_next((*s).w, select(p.O, p.C, forward), 4u);
   return A4(row4(t, ch, 0u), row4(t, ch, 1u), row4(t, ch, 2u), row4(t, ch, 3u));
 }
 
@@ -648,7 +652,7 @@ fn xw_gather(t: Taps, ch: u32) -> vec4<f32> {
 fn forward_xa(s: ptr<function, TapWalk>, px: Pix) -> vec4<f32> {
   if ((*s).w.fresh) { (*s).taps = forward_taps(px.b, px.h, px.w, (*s).w.kh, (*s).w.kw); }
   let a = xw_gather((*s).taps, (*s).w.ch);
-  walk_next(&(*s).w, p.C, 1u);
+  (*s).w = walk_next((*s).w, p.C, 1u);
   return a;
 }
 
