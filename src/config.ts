@@ -17,7 +17,7 @@
  * ```
  *
  * Accepted keys are those of the reference format (SPEC §12) plus a few of ours: `dataset`,
- * `learning_rate` and `memory_budget_mb`. `k` and `a` are aliases of `num_steps` and `step_size`.
+ * `learning_rate`, `memory_budget_mb` and `init_from`. `k` and `a` are aliases of `num_steps` and `step_size`.
  * Keys named `_comment` are ignored (they repeat in the reference files); other unknown keys
  * produce a warning. Type errors, unknown enum values and missing required keys throw a
  * {@link ConfigError} that lists every problem, each naming the file (and line), the key, the
@@ -83,6 +83,11 @@ export interface Config {
   m: number;
   /** Resume from the latest checkpoint in `model_dir`. */
   continue_train: boolean;
+  /**
+   * Start a fresh run (optimiser state new, step 0) from the parameters of this checkpoint file,
+   * or of the latest checkpoint of this model directory (our key; fine-tuning).
+   */
+  init_from?: string;
   /** Weight λ of the IG term. */
   lambda: number;
   /** Use every `approx_factor`-th path point in `IG_term_approx`. */
@@ -204,6 +209,7 @@ const SPECS: Readonly<Record<keyof Config, Spec>> = {
   momentum: { kind: "num", min: 0 },
   m: { kind: "int", min: 1 },
   continue_train: { kind: "bool" },
+  init_from: { kind: "str", nonEmpty: true },
   lambda: { kind: "num", min: 0 },
   approx_factor: { kind: "int", min: 1 },
   training_objective: { kind: "enum", values: OBJECTIVES },
@@ -256,6 +262,7 @@ type Defaults = Omit<
   | "learning_rate"
   | "memory_budget_mb"
   | "eval_k_top"
+  | "init_from"
 >;
 
 const MNIST_DEFAULTS: Defaults = {
@@ -677,7 +684,7 @@ interface Entry {
  *   `attribution_attack_times` 1; `eval_k_top` = `k_top`; any other key (when the requirement
  *   does not ask for it) the value of the dataset's NATURAL reference configuration, MNIST's when
  *   the dataset is unknown and there is no `step_size_schedule`, GTSRB's when there is one.
- *   `data_path`, `learning_rate` and `memory_budget_mb` stay undefined when absent.
+ *   `data_path`, `learning_rate`, `memory_budget_mb` and `init_from` stay undefined when absent.
  *
  * Every error found is reported at once in a single {@link ConfigError}.
  */
