@@ -371,36 +371,45 @@ interface JsonDoc {
   duplicates: { key: string; line: number }[];
 }
 
-function lineCol(text: string, pos: number): [number, number] {
-  let line = 1;
-  let start = 0;
-  for (let i = 0; i < pos && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      start = i + 1;
-    }
-  }
-  return [line, pos - start + 1];
-}
+/** Deepest nesting of arrays and objects accepted (the top-level object is level 1). */
+const MAX_DEPTH = 64;
 
+/**
+ * Parses `text` as strict JSON in one pass (no backtracking, nesting at most
+ * {@link MAX_DEPTH}), recording the line of each top-level key. Line numbers are tracked while
+ * skipping whitespace: raw newlines can only occur there, since strings must escape them.
+ */
 function readJson(text: string, source: string): JsonDoc {
   let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  /** 1-based line of `pos`, and the index where that line starts. */
+  let line = 1;
+  let lineStart = 0;
   const lines = new Map<string, number>();
   const duplicates: { key: string; line: number }[] = [];
 
+  const here = () => `${source}:${line}:${pos - lineStart + 1}`;
   const fail = (what: string): never => {
-    const [line, col] = lineCol(text, pos);
     const found = pos >= text.length
       ? "the end of the file"
       : JSON.stringify(text.slice(pos, pos + 12).split(/\r?\n/)[0]);
-    throw new ConfigError([
-      `${source}:${line}:${col}: invalid JSON: expected ${what}, found ${found}`,
-    ]);
+    throw new ConfigError([`${here()}: invalid JSON: expected ${what}, found ${found}`]);
+  };
+  const nest = (depth: number) => {
+    if (depth >= MAX_DEPTH) {
+      throw new ConfigError([
+        `${here()}: invalid JSON: nesting deeper than ${MAX_DEPTH} levels of arrays and ` +
+        `objects; a configuration needs at most 3`,
+      ]);
+    }
   };
   const ws = () => {
     while (pos < text.length) {
       const c = text.charCodeAt(pos);
-      if (c === 32 || c === 9 || c === 10 || c === 13) pos++;
+      if (c === 10) {
+        pos++;
+        line++;
+        lineStart = pos;
+      } else if (c === 32 || c === 9 || c === 13) pos++;
       else break;
     }
   };
@@ -436,6 +445,7 @@ function readJson(text: string, source: string): JsonDoc {
     ws();
     const c = text[pos];
     if (c === "{") {
+      nest(depth);
       pos++;
       const obj: Record<string, unknown> = {};
       ws();
@@ -445,16 +455,15 @@ function readJson(text: string, source: string): JsonDoc {
       }
       for (;;) {
         ws();
-        const keyPos = pos;
+        const keyLine = line;
         const key = str();
         ws();
         if (text[pos] !== ":") fail(`":" after the key ${JSON.stringify(key)}`);
         pos++;
         const v = value(depth + 1);
         if (depth === 0) {
-          const line = lineCol(text, keyPos)[0];
-          if (Object.hasOwn(obj, key)) duplicates.push({ key, line });
-          lines.set(key, line);
+          if (Object.hasOwn(obj, key)) duplicates.push({ key, line: keyLine });
+          lines.set(key, keyLine);
         }
         Object.defineProperty(obj, key, {
           value: v,
@@ -475,6 +484,7 @@ function readJson(text: string, source: string): JsonDoc {
       }
     }
     if (c === "[") {
+      nest(depth);
       pos++;
       const arr: unknown[] = [];
       ws();
@@ -571,8 +581,15 @@ function levenshtein(a: string, b: string): number {
   return prev[b.length];
 }
 
-/** The closest candidate to `word`, if it is close enough to be a likely typo. */
+/** Longest word {@link nearest} looks at; longer ones are no typo of a key or value. */
+const MAX_SUGGEST_LENGTH = 64;
+
+/**
+ * The closest candidate to `word`, if it is close enough to be a likely typo. Words longer
+ * than {@link MAX_SUGGEST_LENGTH} get none, which bounds the edit-distance work per word.
+ */
 function nearest(word: string, candidates: readonly string[]): string | undefined {
+  if (word.length > MAX_SUGGEST_LENGTH) return undefined;
   const norm = (s: string) => s.toLowerCase().replace(/[-_ ]/g, "");
   const w = norm(word);
   let best: string | undefined;
