@@ -567,14 +567,19 @@ function allowed(spec: Spec): string {
   }
 }
 
+/** Edit distance between `a` and `b`, with one row of `b.length + 1` cells. */
 function levenshtein(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const prev: number[] = [];
+  for (let j = 0; j <= b.length; j++) prev.push(j);
   for (let i = 1; i <= a.length; i++) {
+    const ca = a.charCodeAt(i - 1);
     let diag = prev[0];
     prev[0] = i;
     for (let j = 1; j <= b.length; j++) {
       const up = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      const sub = diag + (ca === b.charCodeAt(j - 1) ? 0 : 1);
+      const del = up + 1, ins = prev[j - 1] + 1;
+      prev[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
       diag = up;
     }
   }
@@ -590,19 +595,35 @@ const MAX_SUGGEST_LENGTH = 64;
  */
 function nearest(word: string, candidates: readonly string[]): string | undefined {
   if (word.length > MAX_SUGGEST_LENGTH) return undefined;
-  const norm = (s: string) => s.toLowerCase().replace(/[-_ ]/g, "");
-  const w = norm(word);
+  const w = normalize(word);
+  const limit = Math.max(2, Math.floor(w.length / 4));
   let best: string | undefined;
   let bestD = Infinity;
   for (const c of candidates) {
-    const d = norm(c) === w ? 0 : levenshtein(w, norm(c)) + 0.5;
+    const n = normalizedCandidate(c);
+    // the edit distance is at least the difference in length: too far to be suggested
+    if (Math.abs(n.length - w.length) > limit) continue;
+    const d = n === w ? 0 : levenshtein(w, n) + 0.5;
     if (d < bestD) {
       bestD = d;
       best = c;
     }
   }
-  const limit = Math.max(2, Math.floor(w.length / 4)) + 0.5;
-  return bestD <= limit ? best : undefined;
+  return bestD <= limit + 0.5 ? best : undefined;
+}
+
+/** A word compared case-insensitively, ignoring `-`, `_` and spaces. */
+function normalize(s: string): string {
+  return s.toLowerCase().replace(/[-_ ]/g, "");
+}
+
+/** Normalised candidates (keys and enum values of the fixed tables), computed once each. */
+const NORMALIZED = new Map<string, string>();
+
+function normalizedCandidate(c: string): string {
+  let n = NORMALIZED.get(c);
+  if (n === undefined) NORMALIZED.set(c, n = normalize(c));
+  return n;
 }
 
 function didYouMean(word: string, candidates: readonly string[]): string {
