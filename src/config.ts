@@ -697,10 +697,11 @@ interface Entry {
  * Parses and validates a configuration file's text.
  *
  * - `source` names the file in every message (`source:line: …`).
- * - JSON syntax errors throw a {@link ConfigError} naming the line and column.
+ * - JSON syntax errors throw a {@link ConfigError} naming the line and column; so does nesting
+ *   of arrays and objects deeper than 64 levels. Reading is linear in the size of the text.
  * - `_comment` keys are ignored; other unknown keys produce a warning (with a "did you mean"
- *   suggestion for near misses); a key repeated in the file produces a warning (the last value
- *   is used, as `JSON.parse` does).
+ *   suggestion for near misses of at most 64 characters); a key repeated in the file produces a
+ *   warning (the last value is used, as `JSON.parse` does).
  * - An alias and its canonical key (`k`/`num_steps`, `a`/`step_size`), or `random_seed` and
  *   `tf_random_seed`, given with different values is an error.
  * - `options.overrides` (`"key=value"`, from `--set`) are applied before validation, in order:
