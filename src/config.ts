@@ -378,36 +378,45 @@ interface JsonDoc {
   duplicates: { key: string; line: number }[];
 }
 
-function lineCol(text: string, pos: number): [number, number] {
-  let line = 1;
-  let start = 0;
-  for (let i = 0; i < pos && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      start = i + 1;
-    }
-  }
-  return [line, pos - start + 1];
-}
+/** Deepest nesting of arrays and objects accepted (the top-level object is level 1). */
+const MAX_DEPTH = 64;
 
+/**
+ * Parses `text` as strict JSON in one pass (no backtracking, nesting at most
+ * {@link MAX_DEPTH}), recording the line of each top-level key. Line numbers are tracked while
+ * skipping whitespace: raw newlines can only occur there, since strings must escape them.
+ */
 function readJson(text: string, source: string): JsonDoc {
   let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  /** 1-based line of `pos`, and the index where that line starts. */
+  let line = 1;
+  let lineStart = 0;
   const lines = new Map<string, number>();
   const duplicates: { key: string; line: number }[] = [];
 
+  const here = () => `${source}:${line}:${pos - lineStart + 1}`;
   const fail = (what: string): never => {
-    const [line, col] = lineCol(text, pos);
     const found = pos >= text.length
       ? "the end of the file"
       : JSON.stringify(text.slice(pos, pos + 12).split(/\r?\n/)[0]);
-    throw new ConfigError([
-      `${source}:${line}:${col}: invalid JSON: expected ${what}, found ${found}`,
-    ]);
+    throw new ConfigError([`${here()}: invalid JSON: expected ${what}, found ${found}`]);
+  };
+  const nest = (depth: number) => {
+    if (depth >= MAX_DEPTH) {
+      throw new ConfigError([
+        `${here()}: invalid JSON: nesting deeper than ${MAX_DEPTH} levels of arrays and ` +
+        `objects; a configuration needs at most 3`,
+      ]);
+    }
   };
   const ws = () => {
     while (pos < text.length) {
       const c = text.charCodeAt(pos);
-      if (c === 32 || c === 9 || c === 10 || c === 13) pos++;
+      if (c === 10) {
+        pos++;
+        line++;
+        lineStart = pos;
+      } else if (c === 32 || c === 9 || c === 13) pos++;
       else break;
     }
   };
@@ -443,6 +452,7 @@ function readJson(text: string, source: string): JsonDoc {
     ws();
     const c = text[pos];
     if (c === "{") {
+      nest(depth);
       pos++;
       const obj: Record<string, unknown> = {};
       ws();
@@ -452,16 +462,15 @@ function readJson(text: string, source: string): JsonDoc {
       }
       for (;;) {
         ws();
-        const keyPos = pos;
+        const keyLine = line;
         const key = str();
         ws();
         if (text[pos] !== ":") fail(`":" after the key ${JSON.stringify(key)}`);
         pos++;
         const v = value(depth + 1);
         if (depth === 0) {
-          const line = lineCol(text, keyPos)[0];
-          if (Object.hasOwn(obj, key)) duplicates.push({ key, line });
-          lines.set(key, line);
+          if (Object.hasOwn(obj, key)) duplicates.push({ key, line: keyLine });
+          lines.set(key, keyLine);
         }
         Object.defineProperty(obj, key, {
           value: v,
@@ -482,6 +491,7 @@ function readJson(text: string, source: string): JsonDoc {
       }
     }
     if (c === "[") {
+      nest(depth);
       pos++;
       const arr: unknown[] = [];
       ws();
@@ -564,35 +574,63 @@ function allowed(spec: Spec): string {
   }
 }
 
+/** Edit distance between `a` and `b`, with one row of `b.length + 1` cells. */
 function levenshtein(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const prev: number[] = [];
+  for (let j = 0; j <= b.length; j++) prev.push(j);
   for (let i = 1; i <= a.length; i++) {
+    const ca = a.charCodeAt(i - 1);
     let diag = prev[0];
     prev[0] = i;
     for (let j = 1; j <= b.length; j++) {
       const up = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      const sub = diag + (ca === b.charCodeAt(j - 1) ? 0 : 1);
+      const del = up + 1, ins = prev[j - 1] + 1;
+      prev[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
       diag = up;
     }
   }
   return prev[b.length];
 }
 
-/** The closest candidate to `word`, if it is close enough to be a likely typo. */
+/** Longest word {@link nearest} looks at; longer ones are no typo of a key or value. */
+const MAX_SUGGEST_LENGTH = 64;
+
+/**
+ * The closest candidate to `word`, if it is close enough to be a likely typo. Words longer
+ * than {@link MAX_SUGGEST_LENGTH} get none, which bounds the edit-distance work per word.
+ */
 function nearest(word: string, candidates: readonly string[]): string | undefined {
-  const norm = (s: string) => s.toLowerCase().replace(/[-_ ]/g, "");
-  const w = norm(word);
+  if (word.length > MAX_SUGGEST_LENGTH) return undefined;
+  const w = normalize(word);
+  const limit = Math.max(2, Math.floor(w.length / 4));
   let best: string | undefined;
   let bestD = Infinity;
   for (const c of candidates) {
-    const d = norm(c) === w ? 0 : levenshtein(w, norm(c)) + 0.5;
+    const n = normalizedCandidate(c);
+    // the edit distance is at least the difference in length: too far to be suggested
+    if (Math.abs(n.length - w.length) > limit) continue;
+    const d = n === w ? 0 : levenshtein(w, n) + 0.5;
     if (d < bestD) {
       bestD = d;
       best = c;
     }
   }
-  const limit = Math.max(2, Math.floor(w.length / 4)) + 0.5;
-  return bestD <= limit ? best : undefined;
+  return bestD <= limit + 0.5 ? best : undefined;
+}
+
+/** A word compared case-insensitively, ignoring `-`, `_` and spaces. */
+function normalize(s: string): string {
+  return s.toLowerCase().replace(/[-_ ]/g, "");
+}
+
+/** Normalised candidates (keys and enum values of the fixed tables), computed once each. */
+const NORMALIZED = new Map<string, string>();
+
+function normalizedCandidate(c: string): string {
+  let n = NORMALIZED.get(c);
+  if (n === undefined) NORMALIZED.set(c, n = normalize(c));
+  return n;
 }
 
 function didYouMean(word: string, candidates: readonly string[]): string {
@@ -666,10 +704,11 @@ interface Entry {
  * Parses and validates a configuration file's text.
  *
  * - `source` names the file in every message (`source:line: …`).
- * - JSON syntax errors throw a {@link ConfigError} naming the line and column.
+ * - JSON syntax errors throw a {@link ConfigError} naming the line and column; so does nesting
+ *   of arrays and objects deeper than 64 levels. Reading is linear in the size of the text.
  * - `_comment` keys are ignored; other unknown keys produce a warning (with a "did you mean"
- *   suggestion for near misses); a key repeated in the file produces a warning (the last value
- *   is used, as `JSON.parse` does).
+ *   suggestion for near misses of at most 64 characters); a key repeated in the file produces a
+ *   warning (the last value is used, as `JSON.parse` does).
  * - An alias and its canonical key (`k`/`num_steps`, `a`/`step_size`), or `random_seed` and
  *   `tf_random_seed`, given with different values is an error.
  * - `options.overrides` (`"key=value"`, from `--set`) are applied before validation, in order:

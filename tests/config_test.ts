@@ -580,3 +580,115 @@ Deno.test("config: family-specific keys in the wrong family warn", () => {
   const w3 = parseConfig(mnistWith({ m: 10, approx_factor: 3 }), "w3.json").warnings;
   assert.match(w3[0], /not a multiple of "approx_factor"/);
 });
+
+/**
+ * Runs `parseConfig` on a generated text in a child process that is killed after `seconds`
+ * (a hang detector, not a timing); returns the child's stdout.
+ */
+async function parseInChild(makeText: string, seconds: number): Promise<string> {
+  const config = new URL("../src/config.ts", import.meta.url).href;
+  const code = `import { parseConfig } from ${JSON.stringify(config)};
+const text = (${makeText})();
+const { warnings } = parseConfig(text, "big.json");
+const [first, last] = [warnings[0], warnings.at(-1)];
+console.log(JSON.stringify({ chars: text.length, warnings: warnings.length, first, last }));`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", code],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(seconds * 1000),
+  }).output();
+  const err = new TextDecoder().decode(out.stderr);
+  assert.ok(out.success, `the parse did not finish within ${seconds} s (a hang) ${err}`);
+  return new TextDecoder().decode(out.stdout);
+}
+
+Deno.test("config: parsing is linear in the number of keys and lines", async () => {
+  // n keys on n lines: `_comment` repeats, repeated and unknown keys, each with a line number.
+  const make = (n: number) =>
+    `() => {
+      const lines = ['{"model_dir": "m",'];
+      for (let i = 0; i < ${n}; i++) {
+        lines.push(i % 3 === 0 ? '"_comment": "c",' : i % 3 === 1 ? '"epsilon": 0.1,' : '"x' + i + '": 1,');
+      }
+      lines.push('"k": 3}');
+      return lines.join("\\n");
+    }`;
+  for (const n of [20_000, 200_000]) {
+    const r = JSON.parse(await parseInChild(make(n), 120));
+    const repeats = Math.floor((n + 1) / 3) - 1, unknown = Math.floor(n / 3);
+    assert.equal(r.warnings, repeats + unknown, `${n} keys: warnings`);
+    // key i is on line i + 2; repeats are reported first, then unknown keys in file order
+    assert.match(r.first, /^big\.json:6: key "epsilon" is given more than once/);
+    const lastUnknown = n - 1 - ((n - 1 - 2) % 3);
+    assert.match(
+      r.last,
+      new RegExp(`^big\\.json:${lastUnknown + 2}: unknown key "x${lastUnknown}"`),
+    );
+  }
+  // one unknown key of 4 MB: no suggestion is computed for it
+  const long = `() => '{"model_dir": "m",\\n"' + "q".repeat(4_000_000) + '": 1}'`;
+  const r = JSON.parse(await parseInChild(long, 120));
+  assert.equal(r.warnings, 1);
+  assert.match(r.first, /^big\.json:2: unknown key "q+" is ignored$/);
+});
+
+Deno.test("config: suggestions are computed only for keys of at most 64 characters", () => {
+  // `-`, `_` and spaces are ignored when comparing, so these are near misses of num_steps
+  const near = (len: number) => "num_steps" + "_".repeat(len - "num_steps".length);
+  const w64 = parseConfig(`{"model_dir": "x", "${near(64)}": 3}`, "l.json").warnings;
+  assert.match(w64[0], /did you mean "num_steps"\?/);
+  const w65 = parseConfig(`{"model_dir": "x", "${near(65)}": 3}`, "l.json").warnings;
+  assert.equal(w65.length, 1);
+  assert.ok(!w65[0].includes("did you mean"), w65[0]);
+  throwsWith(
+    () => parseConfig(`{"model_dir": "x"}`, "l.json", { overrides: [`${near(65)}=3`] }),
+    "l.json (--set",
+    "unknown key",
+  );
+});
+
+Deno.test("config: nesting deeper than 64 levels is an error naming the file, line and limit", () => {
+  const nested = (depth: number) => "[".repeat(depth) + "]".repeat(depth);
+  // the top-level object is level 1: 63 more levels are fine
+  const ok = parseConfig(`{"model_dir": "x",\n"deep": ${nested(63)}}`, "d.json");
+  assert.equal(ok.warnings.length, 1);
+  throwsWith(
+    () => parseConfig(`{"model_dir": "x",\n"deep": ${nested(64)}}`, "d.json"),
+    "d.json:2:72: invalid JSON",
+    "nesting deeper than 64",
+  );
+  for (const open of ["[", '{"a":']) {
+    throwsWith(
+      () => parseConfig(`{"model_dir": "x",\n\n"deep": ${open.repeat(200_000)}`, "deep.json"),
+      "deep.json:3:",
+      "nesting deeper than 64",
+    );
+  }
+});
+
+Deno.test("config: prototype property names are neither keys nor values", () => {
+  const names = ["__proto__", "constructor", "toString", "hasOwnProperty", "valueOf"];
+  const text = `{"model_dir": "x", ${names.map((n) => `"${n}": 1`).join(", ")}}`;
+  const { warnings, config } = parseConfig(text, "p.json");
+  assert.equal(warnings.length, names.length);
+  for (const n of names) {
+    assert.ok(warnings.some((w) => w.includes(`unknown key "${n}" is ignored`)), n);
+  }
+  assert.equal(Object.getPrototypeOf(config), Object.prototype);
+  for (const key of ["dataset", "loss_func", "training_objective", "saliency_type"]) {
+    for (const v of ["constructor", "toString", "__proto__"]) {
+      throwsWith(
+        () => parseConfig(`{"model_dir": "x", "${key}": "${v}"}`, "p.json"),
+        `"${key}" must be one of`,
+        `found "${v}" (unknown value`,
+      );
+    }
+  }
+  for (const n of names) {
+    throwsWith(
+      () => parseConfig(`{"model_dir": "x"}`, "p.json", { overrides: [`${n}=1`] }),
+      `p.json (--set ${n}=1): unknown key "${n}" in override`,
+    );
+  }
+});

@@ -39,30 +39,66 @@ export interface SafeTensorInput {
   data: Float32Array | Int32Array;
 }
 
-const FILE_DTYPE_SIZE: Record<string, number> = { F32: 4, I32: 4, F64: 8, I64: 8, U8: 1 };
+/** Bytes per element of each dtype a file may hold (a `Map`, so no inherited names match). */
+const FILE_DTYPE_SIZE: ReadonlyMap<string, number> = new Map([
+  ["F32", 4],
+  ["I32", 4],
+  ["F64", 8],
+  ["I64", 8],
+  ["U8", 1],
+]);
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
+/** At most 80 characters describing `v` (parsed JSON), for messages. */
 function describe(v: unknown): string {
+  let s: string | undefined;
   try {
-    const s = JSON.stringify(v);
-    if (s === undefined) return String(v);
-    return s.length > 80 ? s.slice(0, 77) + "..." : s;
+    s = JSON.stringify(v);
   } catch {
-    return String(v);
+    s = undefined;
   }
+  if (s === undefined) {
+    s = Array.isArray(v) ? "an array" : typeof v === "object" && v !== null ? "an object" : `${v}`;
+  }
+  return s.length > 80 ? s.slice(0, 77) + "..." : s;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** The entry's own property `key` (never one inherited from `Object.prototype`). */
+function own(o: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(o, key) ? o[key] : undefined;
+}
+
+/** Sets `o[key]` as an own data property, so that a key such as `__proto__` is kept as data. */
+function define(o: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** A header entry that passed validation: where its bytes lie and how to decode them. */
+interface Span {
+  name: string;
+  dtype: string;
+  shape: number[];
+  count: number;
+  begin: number;
+  end: number;
+}
+
 /**
  * Parses a safetensors file held in memory.
  *
- * Supports `F32` and `I32` tensors, and converts `F64` to `F32` (rounding), `I64` to `I32`
- * (throwing if a value is outside the int32 range) and `U8` to `I32`. Data are copied into
- * new, properly aligned typed arrays, so the source may start at any byte offset.
+ * Supports `F32` and `I32` tensors, and converts `F64` to `F32` (rounding; throwing if a finite
+ * value is beyond the float32 range), `I64` to `I32` (throwing if a value is outside the int32
+ * range) and `U8` to `I32`. Data are copied into new, properly aligned typed arrays, so the
+ * source may start at any byte offset.
+ *
+ * The whole header is validated (dtypes, shapes, offsets inside the data section, sizes
+ * matching shape × dtype, no overlaps) before any tensor is decoded, so the tensors decoded
+ * never take more than 4 bytes per byte of the data section.
  *
  * @param bytes the whole file.
  * @param source a name for the file (e.g. its path) used in error messages.
@@ -71,7 +107,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  *   was expected: file shorter than 8 bytes, header length beyond the file, header not valid
  *   UTF-8 JSON or not an object, bad metadata, unknown dtype, shape not an array of
  *   non-negative integers, `data_offsets` not matching shape × dtype size, offsets outside the
- *   data section (truncated data), overlapping entries, or an `I64` value outside int32.
+ *   data section (truncated data), overlapping entries, an `F64` value beyond float32 or an
+ *   `I64` value outside int32.
  */
 export function parseSafetensors(bytes: Uint8Array, source = "<bytes>"): SafeFile {
   const fail = (msg: string): never => {
@@ -109,7 +146,7 @@ export function parseSafetensors(bytes: Uint8Array, source = "<bytes>"): SafeFil
   const head = header as Record<string, unknown>;
 
   const metadata: Record<string, string> = {};
-  if ("__metadata__" in head) {
+  if (Object.hasOwn(head, "__metadata__")) {
     const meta = head["__metadata__"];
     if (!isPlainObject(meta)) {
       fail(`__metadata__ is ${describe(meta)}, expected an object of strings`);
@@ -118,75 +155,91 @@ export function parseSafetensors(bytes: Uint8Array, source = "<bytes>"): SafeFil
       if (typeof v !== "string") {
         fail(`__metadata__ key "${k}" is ${describe(v)}, expected a string`);
       }
-      metadata[k] = v as string;
+      define(metadata, k, v);
     }
   }
 
   const dataStart = 8 + headerLen;
   const dataLen = bytes.byteLength - dataStart;
-  const tensors = new Map<string, SafeEntry>();
-  const ranges: { name: string; begin: number; end: number }[] = [];
-
+  const spans: Span[] = [];
   for (const [name, raw] of Object.entries(head)) {
     if (name === "__metadata__") continue;
-    const tfail = (msg: string): never => fail(`tensor "${name}": ${msg}`);
-    if (!isPlainObject(raw)) {
-      tfail(`entry is ${describe(raw)}, expected {dtype, shape, data_offsets}`);
-    }
-    const entry = raw as Record<string, unknown>;
-    const dtype = entry.dtype;
-    if (typeof dtype !== "string" || !(dtype in FILE_DTYPE_SIZE)) {
-      tfail(
-        `unknown dtype ${describe(dtype)}, expected one of ${
-          Object.keys(FILE_DTYPE_SIZE).join(", ")
-        }`,
-      );
-    }
-    const dt = dtype as string;
-    const shape = entry.shape;
-    if (
-      !Array.isArray(shape) ||
-      !shape.every((d) => typeof d === "number" && Number.isSafeInteger(d) && d >= 0)
-    ) {
-      tfail(`shape ${describe(shape)} is not an array of non-negative integers`);
-    }
-    const dims = shape as number[];
-    let count = 1;
-    for (const d of dims) count *= d;
-    const offs = entry.data_offsets;
-    if (
-      !Array.isArray(offs) || offs.length !== 2 ||
-      !offs.every((o) => typeof o === "number" && Number.isSafeInteger(o) && o >= 0)
-    ) {
-      tfail(`data_offsets ${describe(offs)}, expected [begin, end] with integers >= 0`);
-    }
-    const [begin, end] = offs as number[];
-    if (end < begin) {
-      tfail(`data_offsets [${begin}, ${end}] end before begin`);
-    }
-    const size = FILE_DTYPE_SIZE[dt];
-    const expected = count * size;
-    if (end - begin !== expected) {
-      tfail(
-        `data_offsets [${begin}, ${end}] span ${end - begin} bytes, expected ${expected} ` +
-          `(shape ${describe(dims)} x ${dt} ${size} bytes)`,
-      );
-    }
-    if (end > dataLen) {
-      tfail(
-        `data_offsets [${begin}, ${end}] are outside the data section of ${dataLen} bytes ` +
-          `(file truncated?)`,
-      );
-    }
-    if (end > begin) ranges.push({ name, begin, end });
-    const data = decode(bytes, dataStart + begin, count, dt, view, tfail);
-    tensors.set(name, {
-      dtype: dt === "F32" || dt === "F64" ? "F32" : "I32",
-      shape: [...dims],
-      data,
+    spans.push(validateEntry(name, raw, dataLen, fail));
+  }
+  checkDisjoint(spans, fail);
+
+  const tensors = new Map<string, SafeEntry>();
+  for (const s of spans) {
+    const tfail = (msg: string): never => fail(`tensor "${s.name}": ${msg}`);
+    tensors.set(s.name, {
+      dtype: s.dtype === "F32" || s.dtype === "F64" ? "F32" : "I32",
+      shape: s.shape,
+      data: decode(bytes, dataStart + s.begin, s.count, s.dtype, view, tfail),
     });
   }
+  return { tensors, metadata };
+}
 
+/** Checks one header entry against the data section; decodes nothing. */
+function validateEntry(
+  name: string,
+  raw: unknown,
+  dataLen: number,
+  fail: (msg: string) => never,
+): Span {
+  const tfail = (msg: string): never => fail(`tensor "${name}": ${msg}`);
+  if (!isPlainObject(raw)) {
+    tfail(`entry is ${describe(raw)}, expected {dtype, shape, data_offsets}`);
+  }
+  const entry = raw as Record<string, unknown>;
+  const dtype = own(entry, "dtype");
+  const size = typeof dtype === "string" ? FILE_DTYPE_SIZE.get(dtype) : undefined;
+  if (size === undefined) {
+    tfail(
+      `unknown dtype ${describe(dtype)}, expected one of ${[...FILE_DTYPE_SIZE.keys()].join(", ")}`,
+    );
+  }
+  const dt = dtype as string;
+  const shape = own(entry, "shape");
+  if (
+    !Array.isArray(shape) ||
+    !shape.every((d) => typeof d === "number" && Number.isSafeInteger(d) && d >= 0)
+  ) {
+    tfail(`shape ${describe(shape)} is not an array of non-negative integers`);
+  }
+  const dims = shape as number[];
+  let count = 1;
+  for (const d of dims) count *= d;
+  const offs = own(entry, "data_offsets");
+  if (
+    !Array.isArray(offs) || offs.length !== 2 ||
+    !offs.every((o) => typeof o === "number" && Number.isSafeInteger(o) && o >= 0)
+  ) {
+    tfail(`data_offsets ${describe(offs)}, expected [begin, end] with integers >= 0`);
+  }
+  const [begin, end] = offs as number[];
+  if (end < begin) {
+    tfail(`data_offsets [${begin}, ${end}] end before begin`);
+  }
+  const expected = count * size!;
+  if (end - begin !== expected) {
+    tfail(
+      `data_offsets [${begin}, ${end}] span ${end - begin} bytes, expected ${expected} ` +
+        `(shape ${describe(dims)} x ${dt} ${size} bytes)`,
+    );
+  }
+  if (end > dataLen) {
+    tfail(
+      `data_offsets [${begin}, ${end}] are outside the data section of ${dataLen} bytes ` +
+        `(file truncated?)`,
+    );
+  }
+  return { name, dtype: dt, shape: [...dims], count, begin, end };
+}
+
+/** Throws when two non-empty byte ranges overlap. */
+function checkDisjoint(spans: readonly Span[], fail: (msg: string) => never): void {
+  const ranges = spans.filter((s) => s.end > s.begin);
   ranges.sort((a, b) => a.begin - b.begin || a.end - b.end);
   for (let k = 1, prev = ranges[0]; k < ranges.length; k++) {
     const c = ranges[k];
@@ -198,7 +251,6 @@ export function parseSafetensors(bytes: Uint8Array, source = "<bytes>"): SafeFil
     }
     if (c.end > prev.end) prev = c;
   }
-  return { tensors, metadata };
 }
 
 function decode(
@@ -224,7 +276,13 @@ function decode(
     }
     case "F64": {
       const out = new Float32Array(count);
-      for (let k = 0; k < count; k++) out[k] = view.getFloat64(at + 8 * k, true);
+      for (let k = 0; k < count; k++) {
+        const v = view.getFloat64(at + 8 * k, true);
+        out[k] = v;
+        if (!Number.isFinite(out[k]) && Number.isFinite(v)) {
+          tfail(`F64 element ${k} is ${v}, outside the float32 range it is converted to`);
+        }
+      }
       return out;
     }
     case "I64": {
@@ -276,7 +334,9 @@ export function serializeSafetensors(
         );
       }
     }
-    header["__metadata__"] = { ...metadata };
+    const meta: Record<string, string> = {};
+    for (const [k, v] of Object.entries(metadata)) define(meta, k, v);
+    define(header, "__metadata__", meta);
   }
   let offset = 0;
   for (const [name, t] of items) {
@@ -308,11 +368,11 @@ export function serializeSafetensors(
         })`,
       );
     }
-    header[name] = {
+    define(header, name, {
       dtype: inferred,
       shape: [...t.shape],
       data_offsets: [offset, offset + 4 * count],
-    };
+    });
     offset += 4 * count;
   }
 

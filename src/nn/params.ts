@@ -84,8 +84,9 @@ export interface LoadedCheckpoint {
 }
 
 /**
- * Loads a safetensors checkpoint for `model`. A missing parameter, a wrong shape or dtype
- * gives an error naming the tensor, what was expected and what was found. Tensors whose
+ * Loads a safetensors checkpoint for `model`. A missing parameter, a wrong shape or dtype, or a
+ * non-finite value (NaN, ±Infinity; the first one is reported, with its flat index) gives an
+ * error naming the tensor, what was expected and what was found. Tensors whose
  * names are not parameters are returned in `extra` when they contain a `/`-free prefix
  * followed by `:` (e.g. `adam_m:W_conv1`); any other unknown name is an error.
  */
@@ -107,6 +108,13 @@ export function loadParams(
     }
     if (e.shape.length !== s.shape.length || e.shape.some((d, i) => d !== s.shape[i])) {
       throw new Error(`${source}: tensor ${s.name} has shape [${e.shape}], expected [${s.shape}]`);
+    }
+    const bad = e.data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      throw new Error(
+        `${source}: tensor ${s.name} has value ${e.data[bad]} at index ${bad}, ` +
+          `expected a finite number`,
+      );
     }
   }
   const extra = new Map<string, { shape: number[]; data: Float32Array | Int32Array }>();

@@ -1,6 +1,8 @@
 /**
  * Allocation guard for the fuzz tests: replaces the global typed-array and `ArrayBuffer`
- * constructors with proxies that refuse (and record) any allocation above a limit.
+ * constructors with proxies, and their `slice` methods with wrappers, that refuse (and record)
+ * any allocation above a limit, or one that takes the running total since the last reset above
+ * a total limit.
  *
  * Import this module FIRST in a fuzz test file, before the parsers under test, so that
  * modules which capture `Uint8Array` and friends at load time (fflate does) capture the
@@ -8,29 +10,52 @@
  * @module
  */
 
-/** Raised by a guarded constructor asked for more than the current limit. */
+/**
+ * Raised by a guarded allocation asked for more than the current limit, or that takes the
+ * running total above the total limit (`total`).
+ */
 export class AllocationLimitError extends Error {
-  /** The bytes asked for. */
+  /** The bytes asked for (the running total, when `total`). */
   readonly bytes: number;
-  constructor(what: string, bytes: number, limit: number) {
-    super(`allocation of ${bytes} bytes (${what}) above the fuzz limit of ${limit} bytes`);
+  constructor(what: string, bytes: number, limit: number, total = false) {
+    super(
+      total
+        ? `allocations totalling ${bytes} bytes (the last: ${what}) above the fuzz total limit ` +
+          `of ${limit} bytes`
+        : `allocation of ${bytes} bytes (${what}) above the fuzz limit of ${limit} bytes`,
+    );
     this.bytes = bytes;
   }
 }
 
 let limit = Infinity;
+let totalLimit = Infinity;
 let largest = 0;
+let total = 0;
 const violations: AllocationLimitError[] = [];
 
-/** Sets the largest allocation allowed (bytes); `reset` also clears the largest one seen. */
+/**
+ * Sets the largest allocation allowed (bytes); `reset` also clears the largest one seen and
+ * the running total.
+ */
 export function setAllocationLimit(bytes: number, reset = false): void {
   limit = bytes;
-  if (reset) largest = 0;
+  if (reset) largest = total = 0;
+}
+
+/** Sets the largest running total of allocations allowed since the last reset (bytes). */
+export function setTotalAllocationLimit(bytes: number): void {
+  totalLimit = bytes;
 }
 
 /** The largest allocation seen since the last {@link setAllocationLimit}, in bytes. */
 export function largestAllocation(): number {
   return largest;
+}
+
+/** The bytes allocated since the last reset of {@link setAllocationLimit}. */
+export function totalAllocation(): number {
+  return total;
 }
 
 /** Allocations refused since the last call (cleared on read). */
@@ -40,22 +65,64 @@ export function takeViolations(): AllocationLimitError[] {
 
 const g = globalThis as unknown as Record<string, unknown>;
 
+/** Records an allocation of `bytes`; throws (and records) one above either limit. */
+function note(what: string, bytes: number): void {
+  if (!(bytes > 0)) return; // a negative or NaN length throws in the constructor itself
+  if (bytes > largest) largest = bytes;
+  total += bytes;
+  let err: AllocationLimitError | undefined;
+  if (bytes > limit) err = new AllocationLimitError(what, bytes, limit);
+  else if (total > totalLimit) {
+    err = new AllocationLimitError(what, total, totalLimit, true);
+  }
+  if (err) {
+    violations.push(err);
+    throw err;
+  }
+}
+
 function guard(name: string, bytesPer: number): void {
   const Target = g[name] as new (...args: unknown[]) => unknown;
+  const count = (args: unknown[]) => {
+    const n = args[0];
+    if (typeof n === "number") note(`new ${name}(${n})`, n * bytesPer);
+  };
   g[name] = new Proxy(Target, {
     construct(target, args, newTarget) {
-      const n = args[0];
-      if (typeof n === "number") {
-        const bytes = n * bytesPer;
-        if (bytes > largest) largest = bytes;
-        if (bytes > limit) {
-          const err = new AllocationLimitError(`new ${name}(${n})`, bytes, limit);
-          violations.push(err);
-          throw err;
-        }
-      }
+      count(args);
       return Reflect.construct(target, args, newTarget === g[name] ? target : newTarget);
     },
+    // `Array(n)` allocates like `new Array(n)`; typed arrays throw when called anyway.
+    apply(target, self, args) {
+      count(args);
+      return Reflect.apply(target, self, args);
+    },
+  });
+}
+
+/** Index `v` of `slice(start, end)` resolved against `len`, as the specification does. */
+function sliceIndex(v: unknown, len: number, absent: number): number {
+  if (v === undefined) return absent;
+  const n = Math.trunc(Number(v)) || 0;
+  return n < 0 ? Math.max(len + n, 0) : Math.min(n, len);
+}
+
+/** Wraps `proto.slice` so that the copy it makes is counted like a constructor's. */
+function guardSlice(
+  proto: object,
+  what: string,
+  size: (self: never) => { len: number; per: number },
+): void {
+  const original = (proto as { slice: (...a: unknown[]) => unknown }).slice;
+  Object.defineProperty(proto, "slice", {
+    value: function slice(this: never, start?: unknown, end?: unknown) {
+      const { len, per } = size(this);
+      const n = Math.max(sliceIndex(end, len, len) - sliceIndex(start, len, 0), 0) || 0;
+      note(`${what}.slice(${n} elements)`, n * per);
+      return original.call(this, start, end);
+    },
+    writable: true,
+    configurable: true,
   });
 }
 
@@ -73,3 +140,14 @@ guard("Float64Array", 8);
 guard("BigInt64Array", 8);
 guard("BigUint64Array", 8);
 guard("Array", 8);
+
+type AnyTyped = { length: number; BYTES_PER_ELEMENT: number };
+guardSlice(
+  Object.getPrototypeOf(Uint8Array.prototype),
+  "TypedArray",
+  (t: AnyTyped) => ({ len: t.length, per: t.BYTES_PER_ELEMENT }),
+);
+guardSlice(ArrayBuffer.prototype, "ArrayBuffer", (b: ArrayBuffer) => ({
+  len: b.byteLength,
+  per: 1,
+}));

@@ -9,6 +9,7 @@ import {
   AllocationLimitError,
   largestAllocation,
   setAllocationLimit,
+  setTotalAllocationLimit,
   takeViolations,
 } from "./_guard.ts";
 
@@ -142,6 +143,12 @@ export interface FuzzOptions {
    * passes its own bound.
    */
   allocationLimit?: (bytes: Uint8Array) => number;
+  /**
+   * The most bytes all allocations of one input may add up to (garbage included); default
+   * unbounded. Catches a parser that makes many allocations each under `allocationLimit`,
+   * e.g. one copy per header entry of the same file-backed range.
+   */
+  totalAllocationLimit?: (bytes: Uint8Array) => number;
   /** Seconds one case may take before it counts as a hang (default 10). */
   hangSeconds?: number;
 }
@@ -159,18 +166,21 @@ export interface FuzzReport {
 /**
  * Runs every case through `parse` under the allocation guard and throws on the first case
  * that ends in anything but a load or an `Error` naming the file: a `TypeError`/`RangeError`
- * from deep inside, a message without the file's name, an allocation above the limit (even
- * one the parser caught), or a case slower than `hangSeconds`. Prints one report line.
+ * from deep inside, a message without the file's name, an allocation above the limit or a
+ * running total above the total limit (even one the parser caught), or a case slower than
+ * `hangSeconds`. Prints one report line.
  */
 export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
   const report: FuzzReport = { cases: 0, loaded: 0, rejected: 0 };
   const hang = (opts.hangSeconds ?? 10) * 1000;
   const bound = opts.allocationLimit ?? ((b: Uint8Array) => 16 * b.length + 2 ** 20);
+  const totalBound = opts.totalAllocationLimit ?? (() => Infinity);
   for (const c of opts.cases) {
     report.cases++;
     const what = `${opts.format} case ${report.cases} (${c.how}, ${c.bytes.length} bytes)`;
     takeViolations();
     setAllocationLimit(bound(c.bytes), true);
+    setTotalAllocationLimit(totalBound(c.bytes));
     const t0 = performance.now();
     let error: unknown = undefined;
     try {
@@ -179,6 +189,7 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
       error = e;
     } finally {
       setAllocationLimit(Infinity);
+      setTotalAllocationLimit(Infinity);
     }
     const ms = performance.now() - t0;
     const refused = takeViolations();

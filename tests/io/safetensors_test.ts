@@ -238,3 +238,92 @@ Deno.test("safetensors: serialize checks data length and dtype", () => {
     /tensor "w".*shape \[-1\] is not an array of non-negative integers/,
   );
 });
+
+Deno.test("safetensors: the whole header is validated before any tensor is decoded", () => {
+  // "a" holds an I64 value outside int32, which only decoding sees; "b" overlaps "a".
+  const data = new Uint8Array(8);
+  new DataView(data.buffer).setBigInt64(0, 2n ** 40n, true);
+  const h = {
+    a: { dtype: "I64", shape: [1], data_offsets: [0, 8] },
+    b: { dtype: "U8", shape: [8], data_offsets: [0, 8] },
+  };
+  assert.throws(
+    () => parseSafetensors(rawFile(h, data), "order.st"),
+    /order\.st.*tensor "b".*overlap tensor "a"/,
+  );
+  // a bad entry after the first one is reported without decoding the first
+  const h2 = {
+    a: { dtype: "I64", shape: [1], data_offsets: [0, 8] },
+    z: { dtype: "F32", shape: [1], data_offsets: [8, 12] },
+  };
+  assert.throws(
+    () => parseSafetensors(rawFile(h2, data), "late.st"),
+    /late\.st.*tensor "z".*outside the data section of 8 bytes/,
+  );
+});
+
+Deno.test("safetensors: prototype property names are not dtypes", () => {
+  for (const dtype of ["toString", "constructor", "__proto__", "hasOwnProperty", "valueOf"]) {
+    const h = { w: { dtype, shape: [1], data_offsets: [0, 4] } };
+    assert.throws(
+      () => parseSafetensors(rawFile(h, new Uint8Array(4)), "proto.st"),
+      new RegExp(`proto\\.st.*tensor "w".*unknown dtype "${dtype}".*expected one of F32`),
+    );
+  }
+  // entry fields come from the entry itself, not from its prototype
+  const inherited = `{"w": {"__proto__": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}}`;
+  assert.throws(
+    () => parseSafetensors(rawFile(inherited, new Uint8Array(4)), "inh.st"),
+    /inh\.st.*tensor "w".*unknown dtype undefined/,
+  );
+});
+
+Deno.test("safetensors: a tensor or metadata key named __proto__ round-trips", () => {
+  const tensors = new Map([
+    ["__proto__", { shape: [2], data: new Float32Array([1, 2]) }],
+    ["constructor", { shape: [1], data: new Int32Array([3]) }],
+  ]);
+  const meta: Record<string, string> = {};
+  Object.defineProperty(meta, "__proto__", { value: "p", enumerable: true, writable: true });
+  meta["toString"] = "t";
+  const f = parseSafetensors(serializeSafetensors(tensors, meta), "proto.st");
+  assert.deepEqual([...f.tensors.keys()], ["__proto__", "constructor"]);
+  assert.deepEqual(f.tensors.get("__proto__")!.data, new Float32Array([1, 2]));
+  assert.deepEqual(f.tensors.get("constructor")!.data, new Int32Array([3]));
+  assert.ok(Object.hasOwn(f.metadata, "__proto__"), "metadata key __proto__ kept");
+  assert.equal(f.metadata["__proto__"], "p");
+  assert.equal(f.metadata["toString"], "t");
+  assert.equal(Object.getPrototypeOf(f.metadata), Object.prototype);
+});
+
+Deno.test("safetensors: an F64 value beyond the float32 range is an error, not Infinity", () => {
+  const data = new Uint8Array(24);
+  const v = new DataView(data.buffer);
+  v.setFloat64(0, 1, true);
+  v.setFloat64(8, 1e39, true);
+  v.setFloat64(16, -1e300, true);
+  assert.throws(
+    () =>
+      parseSafetensors(
+        rawFile({ d: { dtype: "F64", shape: [3], data_offsets: [0, 24] } }, data),
+        "wide.st",
+      ),
+    /wide\.st.*tensor "d".*F64 element 1 is 1e\+39, outside the float32 range/,
+  );
+  // infinities and NaN stored as F64 stay what they are
+  v.setFloat64(8, Infinity, true);
+  v.setFloat64(16, NaN, true);
+  const f = parseSafetensors(
+    rawFile({ d: { dtype: "F64", shape: [3], data_offsets: [0, 24] } }, data),
+    "inf.st",
+  );
+  assert.deepEqual(f.tensors.get("d")!.data, new Float32Array([1, Infinity, NaN]));
+});
+
+Deno.test("safetensors: a shape whose product is not a safe integer is rejected", () => {
+  const h = { w: { dtype: "F32", shape: [2 ** 40, 2 ** 40], data_offsets: [0, 4] } };
+  assert.throws(
+    () => parseSafetensors(rawFile(h, new Uint8Array(4)), "big.st"),
+    /big\.st.*tensor "w".*span 4 bytes, expected/,
+  );
+});

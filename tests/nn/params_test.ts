@@ -357,3 +357,31 @@ Deno.test("checkpoint errors name the source, the tensor, what was expected and 
   assert.equal(Number(m[2]) - Number(m[1]), 40, "b_fc2 spans 10 float32 values");
   assert.equal(Number(m[3]), Number(m[2]) - 8, "found data size");
 });
+
+Deno.test("checkpoint: a non-finite parameter is an error naming the file, tensor and index", () => {
+  for (const [name, index, value] of [["W_fc1", 12345, NaN], ["b_conv1", 0, Infinity]] as const) {
+    const t = mnistTensors();
+    (t[name].data as Float32Array)[index] = value;
+    (t[name].data as Float32Array)[index + 1] = -Infinity; // only the first is reported
+    assert.match(
+      loadError(serializeSafetensors(t)).message,
+      new RegExp(
+        `^ckpt\\.safetensors: tensor ${name} has value ${value} at index ${index}, ` +
+          `expected a finite number`,
+      ),
+    );
+  }
+  // an F64 value too large for float32 does not load as Infinity
+  const json = new TextEncoder().encode(
+    JSON.stringify({ b_fc2: { dtype: "F64", shape: [10], data_offsets: [0, 80] } }),
+  );
+  const bytes = new Uint8Array(8 + json.length + 80);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, json.length, true);
+  bytes.set(json, 8);
+  view.setFloat64(8 + json.length + 3 * 8, -1e39, true);
+  assert.match(
+    loadError(bytes).message,
+    /^ckpt\.safetensors: tensor "b_fc2": F64 element 3 is -1e\+39, outside the float32 range/,
+  );
+});
