@@ -75,7 +75,7 @@ export interface EvaluationSpec {
   attribution: Record<string, unknown>;
   /** PGD settings as configuration keys, plus `examples` (see {@link PGD_KEYS}). */
   pgd: Record<string, unknown>;
-  /** How many of the attacked images the comparison figure shows. */
+  /** How many of the attacked images the comparison figure shows (default: up to 4). */
   figureImages: number;
   /** Test images of the natural accuracy (default: all). */
   naturalExamples?: number;
@@ -274,7 +274,9 @@ export function parseExperiment(
     const ex = evaluation.pgd.examples;
     if (ex !== undefined && !posInt(ex)) bad("evaluation.pgd.examples", "a positive integer", ex);
   }
-  if (evaluation.figureImages > evaluation.images) {
+  if (isObject(ev) && ev.figure_images === undefined) {
+    evaluation.figureImages = Math.min(evaluation.figureImages, evaluation.images);
+  } else if (evaluation.figureImages > evaluation.images) {
     errors.push(
       `evaluation.figure_images: ${evaluation.figureImages} is more than the ${evaluation.images} attacked images`,
     );
