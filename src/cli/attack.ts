@@ -20,7 +20,9 @@ import { modelForDataset } from "../train/trainer.ts";
 import { naturalAndAdversarialAccuracy } from "../eval/accuracy.ts";
 import {
   type AttributionRecord,
+  mergedPath,
   mergeResults,
+  parseResultFile,
   parseShard,
   type PgdRecord,
   type ResultFile,
@@ -398,18 +400,19 @@ async function runExplain(o: ExplainOptions): Promise<void> {
 }
 
 async function runMerge(files: string[], o: { out?: string }): Promise<void> {
+  const out = mergedPath(files, o.out);
   const loaded = [];
   for (const name of files) {
-    let data;
+    let text;
     try {
-      data = JSON.parse(await Deno.readTextFile(name));
+      text = await Deno.readTextFile(name);
     } catch (e) {
       throw new Error(`merge: cannot read ${name}: ${(e as Error).message}`);
     }
-    loaded.push({ name, data });
+    loaded.push({ name, data: parseResultFile(text, name) });
   }
+  await refuseAlias(out, files);
   const merged = mergeResults(loaded);
-  const out = o.out ?? files[0].replace(/\.shard-\d+-of-\d+\.json$/, ".json");
   await atomicWrite(out, JSON.stringify(merged, null, 1) + "\n");
   console.log(`merged ${files.length} shards (${merged.records.length} images) into ${out}`);
   printTable(
@@ -417,6 +420,21 @@ async function runMerge(files: string[], o: { out?: string }): Promise<void> {
       [k, v],
     ) => [k, Number.isInteger(v) ? String(v) : v.toFixed(4)]),
   );
+}
+
+/** Refuses an existing output that is one of the inputs under another name (a link). */
+async function refuseAlias(out: string, files: string[]): Promise<void> {
+  let real: string;
+  try {
+    real = await Deno.realPath(out);
+  } catch {
+    return; // no such file yet
+  }
+  for (const f of files) {
+    if ((await Deno.realPath(f)) === real) {
+      throw new Error(`merge: ${out} is the input ${f}; name another file with --out`);
+    }
+  }
 }
 
 const program = new Command().name("deno task attack").description(

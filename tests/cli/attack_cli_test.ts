@@ -124,3 +124,62 @@ Deno.test("attack without a checkpoint and with a bad shard are clear errors", a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** A valid PGD shard file of images `[a, b)` out of 4. */
+function pgdShard(a: number, b: number, index: number, count: number): string {
+  const records = Array.from({ length: b - a }, (_, k) => ({
+    index: a + k,
+    label: k,
+    natural: true,
+    adversarial: k % 2 === 0,
+  }));
+  return JSON.stringify({
+    kind: "pgd",
+    version: 1,
+    run: { checkpoint: "ckpt-00000001.safetensors", epsilon: 0.3 },
+    examples: 4,
+    shard: { index, count, range: [a, b] },
+    records,
+    summary: { examples: b - a, natural_accuracy: 1, adversarial_accuracy: 0.5 },
+  });
+}
+
+Deno.test("attack merge never writes over an input and names a malformed file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const a = `${dir}/a.json`, b = `${dir}/b.json`;
+    await Deno.writeTextFile(a, pgdShard(0, 2, 0, 2));
+    await Deno.writeTextFile(b, pgdShard(2, 4, 1, 2));
+    const before = await Deno.readTextFile(a);
+    const r = await run(["merge", a, b]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /a\.json is not named <name>\.shard-<i>-of-<n>\.json.*--out/);
+    assert.equal(await Deno.readTextFile(a), before);
+    const o = await run(["merge", a, b, "-o", b]);
+    assert.equal(o.code, 1);
+    assert.match(o.err, /would replace the input .*b\.json/);
+    const ok = await run(["merge", a, b, "-o", `${dir}/m.json`]);
+    assert.equal(ok.code, 0, ok.err);
+    assert.equal(JSON.parse(await Deno.readTextFile(`${dir}/m.json`)).records.length, 4);
+
+    const s1 = `${dir}/pgd.shard-1-of-2.json`, s2 = `${dir}/pgd.shard-2-of-2.json`;
+    await Deno.writeTextFile(s1, pgdShard(0, 2, 0, 2));
+    await Deno.writeTextFile(
+      s2,
+      JSON.stringify({ ...JSON.parse(pgdShard(2, 4, 1, 2)), shard: null }),
+    );
+    const n = await run(["merge", s1, s2]);
+    assert.equal(n.code, 1);
+    assert.match(n.err, /pgd\.shard-2-of-2\.json: shard must be an object, found null/);
+    assert.doesNotMatch(n.err, /TypeError|Cannot read/);
+    const short = JSON.parse(pgdShard(2, 4, 1, 2));
+    short.records.pop();
+    await Deno.writeTextFile(s2, JSON.stringify(short));
+    const m = await run(["merge", s1, s2]);
+    assert.equal(m.code, 1);
+    assert.match(m.err, /pgd\.shard-2-of-2\.json lacks the record of image 3/);
+    await assert.rejects(() => Deno.stat(`${dir}/pgd.json`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
