@@ -34,7 +34,7 @@ import { attributionAttack, repeatSeed } from "../attacks/attribution.ts";
 import { tensor, tidy } from "../tensor.ts";
 import { panelsToPng } from "../io/figure.ts";
 import { Progress, stdoutSink } from "../train/report.ts";
-import { attributionAttackConfig, fail, readConfigFile } from "./common.ts";
+import { attributionAttackConfig, fail, readConfigFile, readTargetMap } from "./common.ts";
 
 interface CommonOptions {
   config?: string;
@@ -203,25 +203,12 @@ async function runPgd(o: CommonOptions): Promise<void> {
   console.log(`per-image results: ${path}`);
 }
 
-async function readTarget(
+function readTarget(
   path: string | undefined,
   H: number,
   W: number,
 ): Promise<Float32Array | undefined> {
-  if (!path) return undefined;
-  let v: unknown;
-  try {
-    v = JSON.parse(await Deno.readTextFile(path));
-  } catch (e) {
-    throw new Error(`target map ${path}: ${(e as Error).message}`);
-  }
-  const flat = Array.isArray(v) ? (v as unknown[]).flat(2) : [];
-  if (flat.length !== H * W || flat.some((x) => typeof x !== "number")) {
-    throw new Error(
-      `target map ${path}: expected a JSON array of ${H}×${W} numbers, found ${flat.length} values`,
-    );
-  }
-  return Float32Array.from(flat as number[]);
+  return path ? readTargetMap(path, H, W) : Promise.resolve(undefined);
 }
 
 interface AttributionOptions extends CommonOptions {

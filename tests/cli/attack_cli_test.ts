@@ -183,3 +183,25 @@ Deno.test("attack merge never writes over an input and names a malformed file", 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("attack attribution --target: an infinite entry or a map of the wrong shape is refused", async () => {
+  const dir = await modelDir();
+  try {
+    const rows = Array.from({ length: 28 }, () => Array.from({ length: 28 }, () => "0.5"));
+    rows[3][5] = "1e999";
+    const inf = `${dir}/inf.json`;
+    await Deno.writeTextFile(inf, `[${rows.map((r) => `[${r.join(",")}]`).join(",")}]`);
+    const flat = `${dir}/flat.json`;
+    await Deno.writeTextFile(flat, JSON.stringify([Array(784).fill(1)]));
+    const target = ["--set", 'attribution_attack_method="target"', "-n", "1", ...small];
+    const r = await run(["attribution", "-m", dir, ...target, "--target", inf]);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.err, /target map .*inf\.json: row 3, column 5 is Infinity/);
+    const f = await run(["attribution", "-m", dir, ...target, "--target", flat]);
+    assert.equal(f.code, 1, f.out);
+    assert.match(f.err, /target map .*flat\.json: expected 28 rows of 28 numbers, found 1 row/);
+    await assert.rejects(() => Deno.stat(`${dir}/attribution.json`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
