@@ -114,9 +114,9 @@ async function load(o: CommonOptions): Promise<Loaded> {
       `no checkpoint in ${config.model_dir}: train a model first (deno task train --config ${source})`,
     );
   }
+  const dataset = await loadDataset(name, config.data_path);
   const model = modelForDataset(name);
   const { params } = loadParams(model, await Deno.readFile(latest.path), latest.path);
-  const dataset = await loadDataset(name, config.data_path);
   console.log(`model: ${latest.path}; data: ${name} (${dataset.test.count} test images)`);
   return { config, source, dataset, model, params, checkpoint: latest.path };
 }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { goldenModel } from "../nn/model_goldens.ts";
 import { saveParams } from "../../src/nn/mod.ts";
 import { CheckpointStore } from "../../src/io/files.ts";
+import { npyBytes, npzBytes } from "../data/_helpers.ts";
 
 const root = new URL("../../", import.meta.url);
 const cli = new URL("src/cli/attack.ts", root).pathname;
@@ -201,6 +202,36 @@ Deno.test("attack attribution --target: an infinite entry or a map of the wrong 
     assert.equal(f.code, 1, f.out);
     assert.match(f.err, /target map .*flat\.json: expected 28 rows of 28 numbers, found 1 row/);
     await assert.rejects(() => Deno.stat(`${dir}/attribution.json`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("attack: images of another size than the dataset's model takes are refused at load", async () => {
+  const dir = await modelDir();
+  try {
+    const data = `${dir}/data`;
+    await Deno.mkdir(data);
+    const npz = npzBytes({
+      images: npyBytes("|u1", [2, 128, 128, 3], new Uint8Array(2 * 128 * 128 * 3)),
+      labels: npyBytes("|u1", [2], new Uint8Array([1, 2])),
+    });
+    await Deno.writeFile(`${data}/train.npz`, npz);
+    await Deno.writeFile(`${data}/test.npz`, npz);
+    const r = await run([
+      "pgd",
+      "-m",
+      dir,
+      "--dataset",
+      "gtsrb",
+      "--set",
+      `data_path=${JSON.stringify(data)}`,
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.err,
+      /train\.npz: images of shape \[128, 128, 3\] .*the GTSRB model takes \[32, 32, 3\]/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

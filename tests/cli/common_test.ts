@@ -58,7 +58,12 @@ Deno.test("parseTargetMap: non-finite, out-of-range and non-number entries name 
 
 Deno.test("parseTargetMap: the shape must be H arrays of W numbers, not anything that flattens to H·W", () => {
   const flat = `[${Array.from({ length: 12 }, (_, i) => i).join(",")}]`;
-  refuses(() => parseTargetMap(flat, "t.json", 3, 4), "t.json", "3 rows of 4 numbers", "found 12 rows");
+  refuses(
+    () => parseTargetMap(flat, "t.json", 3, 4),
+    "t.json",
+    "3 rows of 4 numbers",
+    "found 12 rows",
+  );
   const oneRow = `[${flat}]`;
   refuses(() => parseTargetMap(oneRow, "t.json", 3, 4), "t.json", "3 rows", "found 1");
   refuses(() => parseTargetMap(map(4, 3), "t.json", 3, 4), "t.json", "found 4");
