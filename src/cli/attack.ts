@@ -34,7 +34,13 @@ import { attributionAttack, repeatSeed } from "../attacks/attribution.ts";
 import { tensor, tidy } from "../tensor.ts";
 import { panelsToPng } from "../io/figure.ts";
 import { Progress, stdoutSink } from "../train/report.ts";
-import { attributionAttackConfig, fail, readConfigFile, readTargetMap } from "./common.ts";
+import {
+  attributionAttackConfig,
+  fail,
+  PLAIN_OUTPUT,
+  readConfigFile,
+  readTargetMap,
+} from "./common.ts";
 
 interface CommonOptions {
   config?: string;
@@ -426,7 +432,7 @@ async function refuseAlias(out: string, files: string[]): Promise<void> {
 
 const program = new Command().name("deno task attack").description(
   "Evaluate a trained model: natural/PGD accuracy and attribution robustness (SPEC §8–10).",
-).showHelpAfterError();
+).showHelpAfterError().configureOutput(PLAIN_OUTPUT);
 
 common(
   program.command("pgd").description(

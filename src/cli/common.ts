@@ -6,6 +6,16 @@
 import { type Config, dataSeed } from "../config.ts";
 import type { AttributionAttackConfig } from "../attacks/attribution.ts";
 
+/**
+ * commander output settings for the commands: plain help and error text without commander's
+ * colour detection, which on a terminal reads a dozen environment variables (TERM, CI, …) that
+ * the tasks are not granted. Our help text has no colours either way.
+ */
+export const PLAIN_OUTPUT = {
+  getOutHasColors: (): boolean => false,
+  getErrHasColors: (): boolean => false,
+};
+
 /** Reads a configuration file, with a clear error when it is missing. */
 export async function readConfigFile(path: string): Promise<string> {
   try {
@@ -20,7 +30,10 @@ export async function readConfigFile(path: string): Promise<string> {
   }
 }
 
-/** Prints an error without a stack trace (unless RAR_DEBUG is set) and exits with status 1. */
+/**
+ * Prints an error without a stack trace (unless RAR_DEBUG is set) and exits with status 1; a
+ * permission refusal also points to the README's list of what each task may touch.
+ */
 export function fail(e: unknown): never {
   const err = e as Error;
   const debug = (() => {
@@ -30,7 +43,11 @@ export function fail(e: unknown): never {
       return undefined;
     }
   })();
-  console.error(`error: ${debug ? err.stack : err.message}`);
+  const denied = e instanceof Deno.errors.NotCapable
+    ? "\n(the deno tasks grant only the files their command line and configuration name: see " +
+      '"What each task may read and write" in README.md)'
+    : "";
+  console.error(`error: ${debug ? err.stack : err.message}${denied}`);
   Deno.exit(1);
 }
 

@@ -5,11 +5,12 @@ import { CheckpointStore } from "../../src/io/files.ts";
 import { npyBytes, npzBytes } from "../data/_helpers.ts";
 
 const root = new URL("../../", import.meta.url);
-const cli = new URL("src/cli/attack.ts", root).pathname;
+/** `deno task attack` as deno.json defines it (the launcher that narrows the permissions). */
+const task: string = JSON.parse(await Deno.readTextFile(new URL("deno.json", root))).tasks.attack;
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-sys", cli, ...args],
+    args: [...task.split(/\s+/).slice(1), ...args],
     cwd: root.pathname,
     stdout: "piped",
     stderr: "piped",
