@@ -15,7 +15,12 @@ type Obj = Record<string, unknown>;
 const isObject = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 const show = (v: unknown): string => {
-  const s = JSON.stringify(v) ?? String(v);
+  let s;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = Array.isArray(v) ? "an array" : typeof v;
+  }
   return s.length > 40 ? `${s.slice(0, 40)}…` : s;
 };
 
@@ -54,10 +59,12 @@ class Reader {
     return typeof v === "boolean" ? v : this.fail(field, "true or false", v);
   }
 
-  /** A finite number, or `null` (a NaN that JSON could not hold), returned as NaN. */
+  /** A finite number or NaN, or `null` (a NaN as JSON writes it), returned as NaN. */
   metric(v: unknown, field: string): number {
     if (v === null) return NaN;
-    if (typeof v !== "number" || !Number.isFinite(v)) this.fail(field, "a number or null", v);
+    if (typeof v !== "number" || v === Infinity || v === -Infinity) {
+      this.fail(field, "a number or null", v);
+    }
     return v;
   }
 }
@@ -102,7 +109,8 @@ function attributionRecord(r: Reader, v: unknown, field: string): AttributionRec
 
 /**
  * Checks that `data` (parsed JSON) is a result file of `deno task attack pgd|attribution`:
- * its keys, kind, version, settings object, example count, shard (`0 ≤ index < count`,
+ * its keys, kind, version, settings (`run`, an object of strings, numbers, booleans and nulls),
+ * example count, shard (`0 ≤ index < count`,
  * `0 ≤ range[0] ≤ range[1] ≤ examples`), records and summary. Returns a copy in which
  * `null` metrics are NaN again. Which images the records cover is checked by the merge.
  * @throws Error naming `name` and the field, and what was expected there
@@ -116,6 +124,11 @@ export function checkResultFile(data: unknown, name: string): AnyResultFile {
   }
   if (o.version !== 1) r.fail("version", "1", o.version);
   const run = r.object(o.run, "run");
+  for (const [k, v] of Object.entries(run)) {
+    if (v !== null && !["string", "number", "boolean"].includes(typeof v)) {
+      r.fail(`run.${k}`, "a string, number, boolean or null", v);
+    }
+  }
   const examples = r.int(o.examples, "examples");
   const s = r.object(o.shard, "shard");
   r.keys(s, "shard", ["index", "count", "range"]);

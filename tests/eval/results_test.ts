@@ -97,6 +97,7 @@ Deno.test("merge: a malformed shard file is a clear error naming the file and th
     [(d) => d.shard = null, "broken.json", "shard"],
     [(d) => d.records = null, "broken.json", "records"],
     [(d) => d.run = "x", "broken.json", "run"],
+    [(d) => d.run = { seed: 1, nested: { a: 1 } }, "broken.json", "run.nested"],
     [(d) => d.kind = "fgsm", "broken.json", "kind"],
     [(d) => d.version = 2, "broken.json", "version"],
     [(d) => d.examples = -1, "broken.json", "examples"],
@@ -179,6 +180,12 @@ Deno.test("merge: a NaN metric written as null stays NaN in the merged summary",
   assert.deepEqual(m.summary, whole);
   assert.ok(Number.isNaN((m.records[1] as AttributionRecord).spearman));
   assert.equal(JSON.stringify(m.summary), JSON.stringify(whole));
+  // as the command reads them: parsed from their text first
+  const parts = [shard([0, 1], records.slice(0, 1)), shard([1, 3], records.slice(1))].map((f) => ({
+    name: f.name,
+    data: parseResultFile(JSON.stringify(f.data), f.name),
+  }));
+  assert.deepEqual(mergeResults(parts).summary, whole);
 });
 
 Deno.test("parseResultFile names the file on bad JSON and on a bad structure", () => {
