@@ -120,7 +120,9 @@ export function parseTargetMap(text: string, name: string, H: number, W: number)
       if (typeof x !== "number" || !(Math.abs(x) <= TARGET_MAP_MAX)) {
         const shown = typeof x === "number"
           ? String(x)
-          : (JSON.stringify(x) ?? String(x)).slice(0, 40);
+          : typeof x === "string"
+          ? JSON.stringify(x.slice(0, 40))
+          : kind(x);
         throw new Error(
           `${where}: row ${r}, column ${c} is ${shown}; expected a finite number between ` +
             `${-TARGET_MAP_MAX} and ${TARGET_MAP_MAX}`,
