@@ -131,20 +131,16 @@ export function summarize(
     : summarizeAttribution(records as AttributionRecord[]);
 }
 
-/** The first difference between two settings values, as `path: a vs b`, or undefined. */
-function difference(a: unknown, b: unknown, path: string): string | undefined {
-  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
-  if (isObj(a) && isObj(b) && Array.isArray(a) === Array.isArray(b)) {
-    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-    for (const k of keys) {
-      const d = difference(a[k], b[k], Array.isArray(a) ? `${path}[${k}]` : `${path}.${k}`);
-      if (d) return d;
-    }
-    return undefined;
-  }
-  if (Object.is(a, b)) return undefined;
+/** The first difference between two runs' settings (flat objects), as `run.key is … there and … here`. */
+function difference(
+  a: Record<string, unknown>,
+  b: Record<string, unknown>,
+): string | undefined {
   const show = (v: unknown) => v === undefined ? "absent" : JSON.stringify(v);
-  return `${path} is ${show(b)} there and ${show(a)} here`;
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (a[k] !== b[k]) return `run.${k} is ${show(b[k])} there and ${show(a[k])} here`;
+  }
+  return undefined;
 }
 
 /**
@@ -169,7 +165,7 @@ export function mergeResults<
     }
     const d = data.examples !== first.examples
       ? `examples is ${first.examples} there and ${data.examples} here`
-      : difference(data.run, first.run, "run");
+      : difference(data.run, first.run);
     if (d) {
       throw new Error(`merge: ${name} comes from another run than ${firstName}: ${d}`);
     }
