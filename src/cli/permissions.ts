@@ -4,9 +4,9 @@
  * variables and system information it reads. `launch.ts` starts the command with exactly
  * these Deno permissions.
  *
- * The options are parsed with commander under the same definitions as the commands' own
- * (`OPTIONS`, checked against their `--help` by the tests), so a path is found here exactly
- * when the command will use it.
+ * The command line is parsed by commander with the commands' own option flags (`OPTIONS`,
+ * which a test compares with each command's `--help`; a new option must be added there), so
+ * a path is found here exactly when the command will use it.
  * @module
  */
 
