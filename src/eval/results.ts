@@ -4,7 +4,11 @@
  * @module
  */
 
+import { resolve } from "node:path";
 import { summarizeAttributionAttacks } from "../attacks/attribution.ts";
+import { checkResultFile } from "./result_check.ts";
+
+export { type AnyResultFile, checkResultFile, parseResultFile } from "./result_check.ts";
 
 /** Per-example record of the PGD evaluation. */
 export interface PgdRecord {
@@ -127,36 +131,54 @@ export function summarize(
     : summarizeAttribution(records as AttributionRecord[]);
 }
 
+/** The first difference between two runs' settings (flat objects), as `run.key is … there and … here`. */
+function difference(
+  a: Record<string, unknown>,
+  b: Record<string, unknown>,
+): string | undefined {
+  const show = (v: unknown) => v === undefined ? "absent" : JSON.stringify(v);
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (a[k] !== b[k]) return `run.${k} is ${show(b[k])} there and ${show(a[k])} here`;
+  }
+  return undefined;
+}
+
 /**
- * Merges shard files of one run into the unsharded result: same kind, run and example count;
- * shards must cover `[0, examples)` exactly once.
- * @throws naming the file and the problem
+ * Merges shard files of one run into the unsharded result. Each file is checked
+ * ({@link checkResultFile}); all must have the same kind, settings (`run`, compared as values)
+ * and example count; the shards' ranges must cover `[0, examples)` exactly once, each file
+ * holding one record for every index of its range; no shard may be given twice.
+ * @throws Error naming the file and the problem
  */
-export function mergeResults<R extends { index: number }>(
-  files: readonly { name: string; data: ResultFile<R> }[],
+export function mergeResults<
+  R extends PgdRecord | AttributionRecord = PgdRecord | AttributionRecord,
+>(
+  files: readonly { name: string; data: unknown }[],
 ): ResultFile<R> {
   if (!files.length) throw new Error("merge: no result files given");
-  const first = files[0].data;
-  const runKey = JSON.stringify(first.run);
-  for (const { name, data } of files) {
-    if (data.version !== 1 || (data.kind !== "pgd" && data.kind !== "attribution")) {
-      throw new Error(`merge: ${name} is not a result file of deno task attack`);
-    }
+  const checked = files.map(({ name, data }) => ({ name, data: checkResultFile(data, name) }));
+  const { name: firstName, data: first } = checked[0];
+  const seen = new Map<string, string>();
+  for (const { name, data } of checked) {
     if (data.kind !== first.kind) {
-      throw new Error(`merge: ${name} holds ${data.kind} results, ${files[0].name} ${first.kind}`);
+      throw new Error(`merge: ${name} holds ${data.kind} results, ${firstName} ${first.kind}`);
     }
-    if (data.examples !== first.examples || JSON.stringify(data.run) !== runKey) {
-      throw new Error(
-        `merge: ${name} comes from another run than ${
-          files[0].name
-        } (settings or checkpoint differ)`,
-      );
+    const d = data.examples !== first.examples
+      ? `examples is ${first.examples} there and ${data.examples} here`
+      : difference(data.run, first.run);
+    if (d) {
+      throw new Error(`merge: ${name} comes from another run than ${firstName}: ${d}`);
     }
+    const id = `${data.shard.index + 1} of ${data.shard.count}`;
+    const twin = seen.get(id);
+    if (twin !== undefined) throw new Error(`merge: ${twin} and ${name} are both shard ${id}`);
+    seen.set(id, name);
+    checkCoverage(name, data.records, data.shard.range);
   }
-  const sorted = [...files].sort((a, b) => a.data.shard.range[0] - b.data.shard.range[0]);
+  const sorted = [...checked].sort((a, b) => a.data.shard.range[0] - b.data.shard.range[0]);
   let next = 0;
   for (const { name, data } of sorted) {
-    const [a, b] = data.shard.range;
+    const [a] = data.shard.range;
     if (a !== next) {
       throw new Error(
         a > next
@@ -164,15 +186,12 @@ export function mergeResults<R extends { index: number }>(
           : `merge: ${name} overlaps an earlier shard at image ${a}`,
       );
     }
-    if (data.records.some((r) => r.index < a || r.index >= b)) {
-      throw new Error(`merge: ${name} holds records outside its range [${a}, ${b})`);
-    }
-    next = b;
+    next = data.shard.range[1];
   }
   if (next !== first.examples) {
     throw new Error(`merge: images ${next}…${first.examples - 1} are in no shard`);
   }
-  const records = sorted.flatMap((f) => f.data.records).sort((a, b) => a.index - b.index);
+  const records = sorted.flatMap((f) => f.data.records as R[]).sort((a, b) => a.index - b.index);
   return {
     kind: first.kind,
     version: 1,
@@ -182,4 +201,58 @@ export function mergeResults<R extends { index: number }>(
     records,
     summary: summarize(first.kind, records),
   };
+}
+
+/** Checks that `records` hold every index of `[a, b)` exactly once. */
+function checkCoverage(
+  name: string,
+  records: readonly { index: number }[],
+  [a, b]: [number, number],
+): void {
+  const indices = Float64Array.from(records, (r) => r.index).sort();
+  const outside = indices.find((i) => i < a || i >= b);
+  if (outside !== undefined) {
+    throw new Error(
+      `merge: ${name} holds a record of image ${outside}, outside its range [${a}, ${b})`,
+    );
+  }
+  let next = a;
+  for (const i of indices) {
+    if (i < next) throw new Error(`merge: ${name} holds the record of image ${i} twice`);
+    if (i > next) break;
+    next++;
+  }
+  if (next < b) {
+    throw new Error(
+      `merge: ${name} lacks the record of image ${next} (its range [${a}, ${b}) needs ${b - a} ` +
+        `records, it holds ${records.length})`,
+    );
+  }
+}
+
+/** The `.shard-i-of-n.json` suffix of the files that `--shard` writes. */
+const SHARD_SUFFIX = /\.shard-\d+-of-\d+\.json$/;
+
+/**
+ * Where `merge` writes: `out` when given, else the first file's name without its
+ * `.shard-i-of-n` part (`pgd.shard-1-of-4.json` → `pgd.json`). Never one of the inputs.
+ * @throws Error when the first file has no shard suffix and `out` is absent (the default
+ *   name would be the file itself), or when the output is one of the inputs
+ */
+export function mergedPath(files: readonly string[], out?: string): string {
+  if (!files.length) throw new Error("merge: no result files given");
+  if (out === undefined && !SHARD_SUFFIX.test(files[0])) {
+    throw new Error(
+      `merge: ${files[0]} is not named <name>.shard-<i>-of-<n>.json, so the merged result has ` +
+        "no default name (it would replace the file); name it with --out",
+    );
+  }
+  const path = out ?? files[0].replace(SHARD_SUFFIX, ".json");
+  const input = files.find((f) => resolve(f) === resolve(path));
+  if (input !== undefined) {
+    throw new Error(
+      `merge: the merged result would replace the input ${input}; name another file with --out`,
+    );
+  }
+  return path;
 }

@@ -2,13 +2,15 @@ import assert from "node:assert/strict";
 import { goldenModel } from "../nn/model_goldens.ts";
 import { saveParams } from "../../src/nn/mod.ts";
 import { CheckpointStore } from "../../src/io/files.ts";
+import { npyBytes, npzBytes } from "../data/_helpers.ts";
 
 const root = new URL("../../", import.meta.url);
-const cli = new URL("src/cli/attack.ts", root).pathname;
+/** `deno task attack` as deno.json defines it (the launcher that narrows the permissions). */
+const task: string = JSON.parse(await Deno.readTextFile(new URL("deno.json", root))).tasks.attack;
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-sys", cli, ...args],
+    args: [...task.split(/\s+/).slice(1), ...args],
     cwd: root.pathname,
     stdout: "piped",
     stderr: "piped",
@@ -120,6 +122,117 @@ Deno.test("attack without a checkpoint and with a bad shard are clear errors", a
     const s = await run(["pgd", "--shard", "3/2"]);
     assert.equal(s.code, 1);
     assert.match(s.err, /--shard must be i\/n/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** A valid PGD shard file of images `[a, b)` out of 4. */
+function pgdShard(a: number, b: number, index: number, count: number): string {
+  const records = Array.from({ length: b - a }, (_, k) => ({
+    index: a + k,
+    label: k,
+    natural: true,
+    adversarial: k % 2 === 0,
+  }));
+  return JSON.stringify({
+    kind: "pgd",
+    version: 1,
+    run: { checkpoint: "ckpt-00000001.safetensors", epsilon: 0.3 },
+    examples: 4,
+    shard: { index, count, range: [a, b] },
+    records,
+    summary: { examples: b - a, natural_accuracy: 1, adversarial_accuracy: 0.5 },
+  });
+}
+
+Deno.test("attack merge never writes over an input and names a malformed file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const a = `${dir}/a.json`, b = `${dir}/b.json`;
+    await Deno.writeTextFile(a, pgdShard(0, 2, 0, 2));
+    await Deno.writeTextFile(b, pgdShard(2, 4, 1, 2));
+    const before = await Deno.readTextFile(a);
+    const r = await run(["merge", a, b]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /a\.json is not named <name>\.shard-<i>-of-<n>\.json.*--out/);
+    assert.equal(await Deno.readTextFile(a), before);
+    const o = await run(["merge", a, b, "-o", b]);
+    assert.equal(o.code, 1);
+    assert.match(o.err, /would replace the input .*b\.json/);
+    const ok = await run(["merge", a, b, "-o", `${dir}/m.json`]);
+    assert.equal(ok.code, 0, ok.err);
+    assert.equal(JSON.parse(await Deno.readTextFile(`${dir}/m.json`)).records.length, 4);
+
+    const s1 = `${dir}/pgd.shard-1-of-2.json`, s2 = `${dir}/pgd.shard-2-of-2.json`;
+    await Deno.writeTextFile(s1, pgdShard(0, 2, 0, 2));
+    await Deno.writeTextFile(
+      s2,
+      JSON.stringify({ ...JSON.parse(pgdShard(2, 4, 1, 2)), shard: null }),
+    );
+    const n = await run(["merge", s1, s2]);
+    assert.equal(n.code, 1);
+    assert.match(n.err, /pgd\.shard-2-of-2\.json: shard must be an object, found null/);
+    assert.doesNotMatch(n.err, /TypeError|Cannot read/);
+    const short = JSON.parse(pgdShard(2, 4, 1, 2));
+    short.records.pop();
+    await Deno.writeTextFile(s2, JSON.stringify(short));
+    const m = await run(["merge", s1, s2]);
+    assert.equal(m.code, 1);
+    assert.match(m.err, /pgd\.shard-2-of-2\.json lacks the record of image 3/);
+    await assert.rejects(() => Deno.stat(`${dir}/pgd.json`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("attack attribution --target: an infinite entry or a map of the wrong shape is refused", async () => {
+  const dir = await modelDir();
+  try {
+    const rows = Array.from({ length: 28 }, () => Array.from({ length: 28 }, () => "0.5"));
+    rows[3][5] = "1e999";
+    const inf = `${dir}/inf.json`;
+    await Deno.writeTextFile(inf, `[${rows.map((r) => `[${r.join(",")}]`).join(",")}]`);
+    const flat = `${dir}/flat.json`;
+    await Deno.writeTextFile(flat, JSON.stringify([Array(784).fill(1)]));
+    const target = ["--set", 'attribution_attack_method="target"', "-n", "1", ...small];
+    const r = await run(["attribution", "-m", dir, ...target, "--target", inf]);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.err, /target map .*inf\.json: row 3, column 5 is Infinity/);
+    const f = await run(["attribution", "-m", dir, ...target, "--target", flat]);
+    assert.equal(f.code, 1, f.out);
+    assert.match(f.err, /target map .*flat\.json: expected 28 rows of 28 numbers, found 1 row/);
+    await assert.rejects(() => Deno.stat(`${dir}/attribution.json`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("attack: images of another size than the dataset's model takes are refused at load", async () => {
+  const dir = await modelDir();
+  try {
+    const data = `${dir}/data`;
+    await Deno.mkdir(data);
+    const npz = npzBytes({
+      images: npyBytes("|u1", [2, 128, 128, 3], new Uint8Array(2 * 128 * 128 * 3)),
+      labels: npyBytes("|u1", [2], new Uint8Array([1, 2])),
+    });
+    await Deno.writeFile(`${data}/train.npz`, npz);
+    await Deno.writeFile(`${data}/test.npz`, npz);
+    const r = await run([
+      "pgd",
+      "-m",
+      dir,
+      "--dataset",
+      "gtsrb",
+      "--set",
+      `data_path=${JSON.stringify(data)}`,
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.err,
+      /train\.npz: images of shape \[128, 128, 3\] .*the GTSRB model takes \[32, 32, 3\]/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

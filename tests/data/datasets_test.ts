@@ -1,8 +1,17 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { equalizeImages, gather, inferDataset, loadDataset } from "../../src/data/mod.ts";
+import {
+  DATASET_NAMES,
+  equalizeImages,
+  gather,
+  IDX_FILES,
+  IMAGE_SHAPE,
+  inferDataset,
+  loadDataset,
+} from "../../src/data/mod.ts";
+import { modelForDataset } from "../../src/train/trainer.ts";
 import { parseNpz } from "../../src/data/npz.ts";
-import { fixturePath, FIXTURES, npyBytes, npzBytes, rejectsWith } from "./_helpers.ts";
+import { fixturePath, FIXTURES, idxBytes, npyBytes, npzBytes, rejectsWith } from "./_helpers.ts";
 
 type Entry = { images_shape: number[]; labels: number[]; equalized_pixel_sum?: number };
 const manifest: Record<string, Entry> = JSON.parse(
@@ -69,7 +78,7 @@ Deno.test("npz datasets: missing, incomplete, corrupt and out-of-range files", a
         "`images` (uint8 NHWC) and `labels`",
     );
     await rejectsWith(() => loadDataset("flower"), "Flower", "data_path");
-    const images = npyBytes("|u1", [2, 4, 4, 3], new Uint8Array(96).map((_, i) => i));
+    const images = npyBytes("|u1", [2, 32, 32, 3], new Uint8Array(6144).map((_, i) => i));
     const labels = (vals: number[]) =>
       npyBytes("<i8", [vals.length], BigInt64Array.from(vals.map(BigInt)));
     await Deno.writeFile(train, npzBytes({ images, labels: labels([1, 2]) }));
@@ -81,12 +90,12 @@ Deno.test("npz datasets: missing, incomplete, corrupt and out-of-range files", a
     await rejectsWith(() => loadDataset("gtsrb", dir), test, "truncated");
     await Deno.writeFile(test, npzBytes({ images, labels: labels([1, 2, 3]) }));
     await rejectsWith(() => loadDataset("gtsrb", dir), test, "count mismatch");
-    await Deno.writeFile(test, npzBytes({ images, labels: labels([1, 17]) }));
-    await rejectsWith(() => loadDataset("flower", dir), test, "label 17", "0 … 16");
-    const fimages = npyBytes("<f4", [2, 4, 4, 3], new Float32Array(96));
+    await Deno.writeFile(test, npzBytes({ images, labels: labels([1, 43]) }));
+    await rejectsWith(() => loadDataset("gtsrb", dir), test, "label 43", "0 … 42");
+    const fimages = npyBytes("<f4", [2, 32, 32, 3], new Float32Array(6144));
     await Deno.writeFile(test, npzBytes({ images: fimages, labels: labels([1, 2]) }));
     await rejectsWith(() => loadDataset("gtsrb", dir), test, "`images` must be uint8 NHWC");
-    const fortran = npyBytes("|u1", [2, 4, 4, 3], new Uint8Array(96), { fortran: true });
+    const fortran = npyBytes("|u1", [2, 32, 32, 3], new Uint8Array(6144), { fortran: true });
     await Deno.writeFile(test, npzBytes({ images: fortran, labels: labels([1, 2]) }));
     await rejectsWith(() => loadDataset("gtsrb", dir), test, "`images`", "fortran_order");
     // uint8 and int32 labels are accepted too.
@@ -95,10 +104,69 @@ Deno.test("npz datasets: missing, incomplete, corrupt and out-of-range files", a
     assert.deepEqual([...(await loadDataset("gtsrb", dir)).test.labels], [42, 0]);
     const i4 = npyBytes("<i4", [2], new Int32Array([16, 3]));
     await Deno.writeFile(test, npzBytes({ images, labels: i4 }));
-    const fl = await loadDataset("flower", dir);
-    assert.deepEqual([...fl.test.labels], [16, 3]);
-    assert.deepEqual(fl.test.shape, [4, 4, 3]);
+    const g = await loadDataset("gtsrb", dir);
+    assert.deepEqual([...g.test.labels], [16, 3]);
+    assert.deepEqual(g.test.shape, [32, 32, 3]);
+    const small = npyBytes("|u1", [2, 4, 4, 3], new Uint8Array(96));
+    await Deno.writeFile(train, npzBytes({ images: small, labels: labels([1, 2]) }));
     await rejectsWith(() => inferDataset(dir), "train.npz", "cannot tell");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("each dataset's image shape is its model's input shape", () => {
+  for (const name of DATASET_NAMES) {
+    assert.deepEqual([...IMAGE_SHAPE[name]], [...modelForDataset(name).inputShape], name);
+  }
+});
+
+Deno.test("images of another size than the dataset's model takes are refused at load", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const train = join(dir, "train.npz");
+    const test = join(dir, "test.npz");
+    const npz = (h: number, w: number, c: number) =>
+      npzBytes({
+        images: npyBytes("|u1", [2, h, w, c], new Uint8Array(2 * h * w * c)),
+        labels: npyBytes("|u1", [2], new Uint8Array([1, 2])),
+      });
+    // 128×128 data under dataset gtsrb (the ResNet would average over any size)
+    await Deno.writeFile(train, npz(128, 128, 3));
+    await Deno.writeFile(test, npz(128, 128, 3));
+    await rejectsWith(
+      () => loadDataset("gtsrb", dir),
+      train,
+      "[128, 128, 3]",
+      "GTSRB model takes [32, 32, 3]",
+    );
+    assert.equal((await loadDataset("flower", dir)).test.count, 2);
+    // the test split is checked too, and so are the channels
+    await Deno.writeFile(train, npz(32, 32, 3));
+    await rejectsWith(() => loadDataset("gtsrb", dir), test, "[128, 128, 3]", "[32, 32, 3]");
+    await Deno.writeFile(test, npz(32, 32, 1));
+    await rejectsWith(() => loadDataset("gtsrb", dir), test, "[32, 32, 1]", "[32, 32, 3]");
+    await rejectsWith(() => loadDataset("flower", dir), train, "[32, 32, 3]", "[128, 128, 3]");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Fashion-MNIST IDX images of another size than 28×28 are refused at load", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const put = (base: string, dims: number[]) =>
+      Deno.writeFile(join(dir, base), idxBytes(dims, new Uint8Array(dims.reduce((a, b) => a * b))));
+    await put(IDX_FILES.trainImages, [3, 32, 32]);
+    await put(IDX_FILES.trainLabels, [3]);
+    await put(IDX_FILES.testImages, [2, 28, 28]);
+    await put(IDX_FILES.testLabels, [2]);
+    await rejectsWith(
+      () => loadDataset("fashion_mnist", dir),
+      join(dir, IDX_FILES.trainImages),
+      "[32, 32, 1]",
+      "[28, 28, 1]",
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

