@@ -1,6 +1,7 @@
 /**
  * Allocation guard for the fuzz tests: replaces the global typed-array and `ArrayBuffer`
- * constructors with proxies that refuse (and record) any allocation above a limit.
+ * constructors with proxies that refuse (and record) any allocation above a limit, whether
+ * made with `new`, by copying an array-like, or by `slice`/`map`/`filter` and friends.
  *
  * Import this module FIRST in a fuzz test file, before the parsers under test, so that
  * modules which capture `Uint8Array` and friends at load time (fflate does) capture the
@@ -40,22 +41,40 @@ export function takeViolations(): AllocationLimitError[] {
 
 const g = globalThis as unknown as Record<string, unknown>;
 
+/** Elements a constructor call allocates: a length, or the length of what it copies. */
+function elements(name: string, args: unknown[]): number {
+  const n = args[0];
+  if (typeof n === "number") return name === "Array" && args.length > 1 ? args.length : n;
+  if (name === "Array" || typeof n !== "object" || n === null) return 0;
+  // A typed array over an existing buffer allocates nothing; one copied from an array-like does.
+  if (n instanceof ArrayBuffer || n instanceof SharedArrayBuffer) return 0;
+  const length = (n as { length?: unknown }).length;
+  return typeof length === "number" ? length : 0;
+}
+
 function guard(name: string, bytesPer: number): void {
-  const Target = g[name] as new (...args: unknown[]) => unknown;
-  g[name] = new Proxy(Target, {
-    construct(target, args, newTarget) {
-      const n = args[0];
-      if (typeof n === "number") {
-        const bytes = n * bytesPer;
-        if (bytes > largest) largest = bytes;
-        if (bytes > limit) {
-          const err = new AllocationLimitError(`new ${name}(${n})`, bytes, limit);
-          violations.push(err);
-          throw err;
-        }
+  const Target = g[name] as (new (...args: unknown[]) => unknown) & { prototype: object };
+  const proxy: typeof Target = new Proxy(Target, {
+    construct(target, args, newTarget): object {
+      const n = elements(name, args);
+      const bytes = n * bytesPer;
+      if (bytes > largest) largest = bytes;
+      if (bytes > limit) {
+        const err = new AllocationLimitError(`new ${name}(${n})`, bytes, limit);
+        violations.push(err);
+        throw err;
       }
-      return Reflect.construct(target, args, newTarget === g[name] ? target : newTarget);
+      return Reflect.construct(target, args, newTarget === proxy ? target : newTarget) as object;
     },
+  });
+  g[name] = proxy;
+  // `slice`, `map`, `filter`, … create their results through `constructor[Symbol.species]`,
+  // which is the guarded constructor once the prototype points at it.
+  Object.defineProperty(Target.prototype, "constructor", {
+    value: proxy,
+    writable: true,
+    configurable: true,
+    enumerable: false,
   });
 }
 
