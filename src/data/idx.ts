@@ -2,15 +2,19 @@
  * Reader for the IDX format of MNIST and Fashion-MNIST: a 4-byte big-endian magic
  * (`0x00 0x00 type ndims`; type `0x08` is unsigned byte), `ndims` big-endian uint32
  * dimensions, then the row-major data. Images are `0x00000803` (`[count, rows, cols]`),
- * labels `0x00000801` (`[count]`). Gzip-compressed files (`.gz`, magic `1f 8b`) are
- * decompressed transparently.
+ * labels `0x00000801` (`[count]`). Gzip-compressed files (`.gz`, magic `1f 8b`, one or
+ * more members) are decompressed transparently, with every member's CRC-32 and size checked.
  *
  * Pure TypeScript apart from {@link readIdxFile}, which reads a file with Deno.
  * @module
  */
 
-import { gunzipSync } from "fflate";
-import { errMessage, readBytes } from "./_util.ts";
+import { gunzip, gunzipPrefix, isGzip } from "./gzip.ts";
+import { hex32 } from "./crc32.ts";
+import { DEFLATE_MAX_RATIO, maxInflatedSize } from "./inflate.ts";
+import { readBytes } from "./_util.ts";
+
+export { isGzip };
 
 /** Magic number of an IDX file of unsigned-byte images (`[count, rows, cols]`). */
 export const IDX_IMAGES_MAGIC = 0x00000803;
@@ -37,40 +41,32 @@ export interface IdxImages {
   data: Uint8Array;
 }
 
-/** True when `bytes` starts with the gzip magic `1f 8b`. */
-export function isGzip(bytes: Uint8Array): boolean {
-  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-}
-
 /**
- * Returns `bytes` decompressed when they are a gzip stream (magic `1f 8b`), else `bytes`.
+ * Returns `bytes` decompressed when they are a gzip file (magic `1f 8b`, one or more
+ * members), else `bytes`.
  * @param bytes file contents.
  * @param name file name used in error messages.
- * @throws Error naming the file when the gzip stream is corrupt or truncated.
+ * @param limit the most bytes the decompressed data may have (default: what deflate can
+ *   produce from the file, 1032 bytes per compressed byte).
+ * @throws Error naming the file when the gzip data is corrupt or truncated, a CRC-32 or
+ *   size in a trailer does not match, or the data inflates beyond `limit`.
  */
-export function maybeGunzip(bytes: Uint8Array, name = "<bytes>"): Uint8Array {
-  if (!isGzip(bytes)) return bytes;
-  try {
-    return gunzipSync(bytes);
-  } catch (e) {
-    throw new Error(`${name}: corrupt or truncated gzip stream (${errMessage(e)})`);
-  }
+export function maybeGunzip(bytes: Uint8Array, name = "<bytes>", limit?: number): Uint8Array {
+  return isGzip(bytes) ? gunzip(bytes, name, { limit }) : bytes;
 }
 
-function hex(n: number): string {
-  return "0x" + (n >>> 0).toString(16).padStart(8, "0");
+/** The largest IDX header: the magic and 255 dimensions. */
+const MAX_HEADER = 4 + 4 * 255;
+
+/** An IDX header: dimensions, header length and data size in bytes. */
+interface IdxHeader {
+  dims: number[];
+  headerLen: number;
+  size: number;
 }
 
-/**
- * Parses an unsigned-byte IDX file (after gunzipping it when needed).
- * @param bytes file contents, plain or gzip-compressed.
- * @param name file name used in error messages.
- * @param expectedMagic when given, the magic the file must have (e.g. {@link IDX_IMAGES_MAGIC}).
- * @throws Error naming the file and the problem: bad magic, truncated header or data,
- *   trailing bytes.
- */
-export function parseIdx(bytes: Uint8Array, name = "<idx>", expectedMagic?: number): IdxArray {
-  const raw = maybeGunzip(bytes, name);
+/** Checks the magic and reads the dimensions of the IDX data at the start of `raw`. */
+function idxHeader(raw: Uint8Array, name: string, expectedMagic?: number): IdxHeader {
   if (raw.length < 4) {
     throw new Error(`${name}: truncated IDX file: ${raw.length} bytes, too short for the magic`);
   }
@@ -82,11 +78,11 @@ export function parseIdx(bytes: Uint8Array, name = "<idx>", expectedMagic?: numb
     ? " (IDX labels: unsigned bytes, 1 dimension)"
     : "";
   if (expectedMagic !== undefined && magic !== expectedMagic) {
-    throw new Error(`${name}: bad magic ${hex(magic)}, expected ${hex(expectedMagic)}${what}`);
+    throw new Error(`${name}: bad magic ${hex32(magic)}, expected ${hex32(expectedMagic)}${what}`);
   }
   if (raw[0] !== 0 || raw[1] !== 0 || raw[2] !== 0x08) {
     throw new Error(
-      `${name}: bad magic ${hex(magic)}: not an unsigned-byte IDX file (expected 0x000008nn)`,
+      `${name}: bad magic ${hex32(magic)}: not an unsigned-byte IDX file (expected 0x000008nn)`,
     );
   }
   const ndims = raw[3];
@@ -103,6 +99,47 @@ export function parseIdx(bytes: Uint8Array, name = "<idx>", expectedMagic?: numb
     dims.push(v);
     size *= v;
   }
+  if (!Number.isSafeInteger(size)) {
+    throw new Error(`${name}: IDX header dims [${dims.join(", ")}] declare more than 2^53 bytes`);
+  }
+  return { dims, headerLen, size };
+}
+
+/**
+ * Decompresses an IDX gzip file into a buffer no larger than its IDX header declares,
+ * after checking that the compressed data can hold that much.
+ */
+function gunzipIdx(bytes: Uint8Array, name: string, expectedMagic?: number): Uint8Array {
+  const head = idxHeader(gunzipPrefix(bytes, name, MAX_HEADER), name, expectedMagic);
+  const total = head.headerLen + head.size;
+  const dims = `[${head.dims.join(", ")}]`;
+  const most = maxInflatedSize(bytes.length);
+  if (total > most) {
+    throw new Error(
+      `${name}: IDX header dims ${dims} declare ${total} bytes, but a ${bytes.length}-byte ` +
+        `gzip file can hold at most ${most} (deflate expands at most ${DEFLATE_MAX_RATIO}:1): ` +
+        `the file is truncated or corrupt`,
+    );
+  }
+  return gunzip(bytes, name, {
+    limit: total,
+    why: `the IDX header's dims ${dims} declare ${total} bytes with the header`,
+  });
+}
+
+/**
+ * Parses an unsigned-byte IDX file, plain or gzip-compressed. A gzip file is decompressed
+ * into a buffer sized by its IDX header (checked against what the compressed bytes can
+ * hold), never by its gzip trailer.
+ * @param bytes file contents, plain or gzip-compressed.
+ * @param name file name used in error messages.
+ * @param expectedMagic when given, the magic the file must have (e.g. {@link IDX_IMAGES_MAGIC}).
+ * @throws Error naming the file and the problem: bad magic, truncated header or data,
+ *   trailing bytes, corrupt gzip data (including CRC-32 and size mismatches).
+ */
+export function parseIdx(bytes: Uint8Array, name = "<idx>", expectedMagic?: number): IdxArray {
+  const raw = isGzip(bytes) ? gunzipIdx(bytes, name, expectedMagic) : bytes;
+  const { dims, headerLen, size } = idxHeader(raw, name, expectedMagic);
   const have = raw.length - headerLen;
   if (have < size) {
     throw new Error(

@@ -65,25 +65,31 @@ export interface NpyHeader {
   dataOffset: number;
 }
 
-const KINDS: Record<string, [NpyDType, number]> = {
-  b1: ["bool", 1],
-  i1: ["int8", 1],
-  u1: ["uint8", 1],
-  i2: ["int16", 2],
-  u2: ["uint16", 2],
-  i4: ["int32", 4],
-  u4: ["uint32", 4],
-  i8: ["int64", 8],
-  u8: ["uint64", 8],
-  f4: ["float32", 4],
-  f8: ["float64", 8],
-};
+/** Element kinds by their `descr` code (without the byte-order character). */
+const KINDS = new Map<string, [NpyDType, number]>([
+  ["b1", ["bool", 1]],
+  ["i1", ["int8", 1]],
+  ["u1", ["uint8", 1]],
+  ["i2", ["int16", 2]],
+  ["u2", ["uint16", 2]],
+  ["i4", ["int32", 4]],
+  ["u4", ["uint32", 4]],
+  ["i8", ["int64", 8]],
+  ["u8", ["uint64", 8]],
+  ["f4", ["float32", 4]],
+  ["f8", ["float64", 8]],
+]);
 
 /** Bytes per element of `dtype`. */
 export function npyItemSize(dtype: NpyDType): number {
-  for (const [d, size] of Object.values(KINDS)) if (d === dtype) return size;
-  throw new Error(`unknown dtype ${dtype}`);
+  for (const [d, size] of KINDS.values()) if (d === dtype) return size;
+  throw new Error(`unknown dtype ${JSON.stringify(dtype)}`);
 }
+
+/** The most dimensions a shape may have (NumPy's own limit). */
+const MAX_DIMS = 64;
+/** The deepest nesting of tuples and lists a header may have. */
+const MAX_DEPTH = 16;
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
@@ -93,77 +99,90 @@ export function isNpy(bytes: Uint8Array): boolean {
 }
 
 /**
- * Parses the header of a `.npy` file.
- * @param bytes file contents (at least the header).
- * @param name name used in error messages (e.g. `train.npz: array \`images\``).
- * @throws Error naming `name` and the problem: not a .npy file, unsupported version,
- *   truncated header, malformed header, unsupported dtype, Fortran order.
+ * The length of a `.npy` file's header (magic, version, header length and the header
+ * itself): the offset of its data.
+ * @param bytes the file's first bytes: 10 suffice for version 1.0, 12 for 2.0 and 3.0.
+ * @param name name used in error messages.
+ * @throws Error naming `name`: not a .npy file, unsupported version, too few bytes.
  */
-export function parseNpyHeader(bytes: Uint8Array, name = "<npy>"): NpyHeader {
+export function npyHeaderLength(bytes: Uint8Array, name = "<npy>"): number {
   if (!isNpy(bytes)) {
     throw new Error(`${name}: not a .npy file (missing the \\x93NUMPY magic)`);
   }
-  if (bytes.length < 10) throw new Error(`${name}: truncated .npy header`);
+  if (bytes.length < 8) throw new Error(`${name}: truncated .npy header`);
   const major = bytes[6], minor = bytes[7];
-  let headerLen: number, start: number;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (major === 1) {
-    headerLen = view.getUint16(8, true);
-    start = 10;
-  } else if (major === 2 || major === 3) {
-    if (bytes.length < 12) throw new Error(`${name}: truncated .npy header`);
-    headerLen = view.getUint32(8, true);
-    start = 12;
-  } else {
+  if (major !== 1 && major !== 2 && major !== 3) {
     throw new Error(
       `${name}: unsupported .npy format version ${major}.${minor} (supported: 1.0, 2.0, 3.0)`,
     );
   }
-  if (bytes.length < start + headerLen) {
-    throw new Error(
-      `${name}: truncated .npy header: needs ${start + headerLen} bytes, found ${bytes.length}`,
-    );
+  const start = major === 1 ? 10 : 12;
+  if (bytes.length < start) throw new Error(`${name}: truncated .npy header`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return start + (major === 1 ? view.getUint16(8, true) : view.getUint32(8, true));
+}
+
+/**
+ * Parses the header of a `.npy` file.
+ * @param bytes file contents (at least the header).
+ * @param name name used in error messages (e.g. `train.npz: array \`images\``).
+ * @throws Error naming `name` and the problem: not a .npy file, unsupported version,
+ *   truncated header, malformed header, unsupported dtype, Fortran order, a shape of more
+ *   than 64 dimensions or 2^53 bytes.
+ */
+export function parseNpyHeader(bytes: Uint8Array, name = "<npy>"): NpyHeader {
+  const end = npyHeaderLength(bytes, name);
+  const major = bytes[6], minor = bytes[7];
+  const start = major === 1 ? 10 : 12;
+  if (bytes.length < end) {
+    throw new Error(`${name}: truncated .npy header: needs ${end} bytes, found ${bytes.length}`);
   }
+  const headerLen = end - start;
   const text = new TextDecoder(major === 3 ? "utf-8" : "latin1").decode(
     bytes.subarray(start, start + headerLen),
   );
   const fields = parseHeaderDict(text, name);
-  const descr = fields.descr;
+  const descr = fields.get("descr");
   if (typeof descr !== "string") {
     throw new Error(
       `${name}: unsupported dtype: structured arrays are not supported (descr ${
-        JSON.stringify(descr)
+        quote(JSON.stringify(descr))
       })`,
     );
   }
-  if (fields.fortran_order === true) {
+  const fortran = fields.get("fortran_order");
+  if (fortran === true) {
     throw new Error(
       `${name}: fortran_order is True: Fortran-ordered arrays are not supported; ` +
         `save a C-ordered array (numpy.ascontiguousarray) instead`,
     );
   }
-  if (fields.fortran_order !== false) {
+  if (fortran !== false) {
     throw new Error(`${name}: malformed .npy header: 'fortran_order' must be True or False`);
   }
-  const shape = fields.shape;
-  if (!Array.isArray(shape)) {
-    throw new Error(`${name}: malformed .npy header: 'shape' must be a tuple of integers`);
+  const shape = fields.get("shape") as number[];
+  const dtype = parseDescr(descr, name);
+  let count = 1;
+  for (const d of shape) count *= d;
+  if (!Number.isSafeInteger(count * npyItemSize(dtype))) {
+    throw new Error(
+      `${name}: impossible .npy shape [${shape.join(", ")}] of ${dtype}: more than 2^53 bytes`,
+    );
   }
-  return {
-    version: [major, minor],
-    descr,
-    dtype: parseDescr(descr, name),
-    shape: shape as number[],
-    dataOffset: start + headerLen,
-  };
+  return { version: [major, minor], descr, dtype, shape, dataOffset: start + headerLen };
+}
+
+/** `text` cut to a length fit for an error message. */
+function quote(text: string, max = 200): string {
+  return text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text;
 }
 
 function parseDescr(descr: string, name: string): NpyDType {
   const order = descr[0];
-  const kind = KINDS[descr.slice(1)];
+  const kind = KINDS.get(descr.slice(1));
   const supported = "|b1, |i1, |u1, <i2, <u2, <i4, <u4, <i8, <u8, <f4, <f8";
-  if (!kind || !"<>|=".includes(order)) {
-    throw new Error(`${name}: unsupported dtype '${descr}' (supported: ${supported})`);
+  if (!kind || !["<", ">", "|", "="].includes(order)) {
+    throw new Error(`${name}: unsupported dtype '${quote(descr)}' (supported: ${supported})`);
   }
   if (order === ">" && kind[1] > 1) {
     throw new Error(
@@ -175,11 +194,19 @@ function parseDescr(descr: string, name: string): NpyDType {
 
 type HeaderValue = string | boolean | number | null | HeaderValue[];
 
-/** Parses the Python dict literal of a .npy header into descr / fortran_order / shape. */
-function parseHeaderDict(text: string, name: string): Record<string, HeaderValue> {
+/** The keys a `.npy` header holds, no more and no fewer. */
+const HEADER_KEYS = ["descr", "fortran_order", "shape"];
+
+/**
+ * Parses the Python dict literal of a .npy header into descr / fortran_order / shape.
+ * Values nest at most {@link MAX_DEPTH} deep; scanning is linear in the header's length.
+ */
+function parseHeaderDict(text: string, name: string): Map<string, HeaderValue> {
   let i = 0;
   const fail = (what: string): never => {
-    throw new Error(`${name}: malformed .npy header (${what}): ${JSON.stringify(text.trim())}`);
+    throw new Error(
+      `${name}: malformed .npy header (${what}): ${quote(JSON.stringify(text.trim()))}`,
+    );
   };
   const ws = () => {
     while (i < text.length && /\s/.test(text[i])) i++;
@@ -193,11 +220,13 @@ function parseHeaderDict(text: string, name: string): Record<string, HeaderValue
     i = end + 1;
     return s;
   };
-  const value = (): HeaderValue => {
+  const literal = /True|False|None|-?\d+L?/y;
+  const value = (depth: number): HeaderValue => {
     ws();
     const c = text[i];
     if (c === "'" || c === '"') return str();
     if (c === "(" || c === "[") {
+      if (depth >= MAX_DEPTH) fail(`tuples and lists nested more than ${MAX_DEPTH} deep`);
       const close = c === "(" ? ")" : "]";
       i++;
       const items: HeaderValue[] = [];
@@ -207,14 +236,15 @@ function parseHeaderDict(text: string, name: string): Record<string, HeaderValue
           i++;
           break;
         }
-        items.push(value());
+        items.push(value(depth + 1));
         ws();
         if (text[i] === ",") i++;
         else if (text[i] !== close) fail(`expected ',' or '${close}'`);
       }
       return items;
     }
-    const m = /^(True|False|None|-?\d+L?)/.exec(text.slice(i));
+    literal.lastIndex = i;
+    const m = literal.exec(text);
     if (!m) return fail("unexpected value");
     i += m[0].length;
     if (m[0] === "True") return true;
@@ -225,30 +255,41 @@ function parseHeaderDict(text: string, name: string): Record<string, HeaderValue
   ws();
   if (text[i] !== "{") fail("expected '{'");
   i++;
-  const out: Record<string, HeaderValue> = {};
+  const out = new Map<string, HeaderValue>();
   for (;;) {
     ws();
     if (text[i] === "}") break;
     const key = str();
+    if (!HEADER_KEYS.includes(key)) {
+      fail(`unexpected key '${quote(key, 40)}' (a .npy header holds ${HEADER_KEYS.join(", ")})`);
+    }
     ws();
     if (text[i] !== ":") fail("expected ':'");
     i++;
-    out[key] = value();
+    out.set(key, value(0));
     ws();
     if (text[i] === ",") i++;
     else if (text[i] !== "}") fail("expected ',' or '}'");
   }
-  for (const k of ["descr", "fortran_order", "shape"]) {
-    if (!(k in out)) fail(`missing key '${k}'`);
+  for (const k of HEADER_KEYS) {
+    if (!out.has(k)) fail(`missing key '${k}'`);
   }
-  const shape = out.shape;
+  const shape = out.get("shape");
   if (
     !Array.isArray(shape) ||
-    !shape.every((d) => typeof d === "number" && Number.isInteger(d) && d >= 0)
+    !shape.every((d) => typeof d === "number" && Number.isSafeInteger(d) && d >= 0)
   ) {
     fail("'shape' must be a tuple of non-negative integers");
   }
+  if ((shape as HeaderValue[]).length > MAX_DIMS) {
+    fail(`'shape' has more than ${MAX_DIMS} dimensions`);
+  }
   return out;
+}
+
+/** The length of the `.npy` file `h` is the header of: header plus data bytes. */
+export function npyFileSize(h: NpyHeader): number {
+  return h.dataOffset + h.shape.reduce((a, b) => a * b, 1) * npyItemSize(h.dtype);
 }
 
 /**
@@ -262,9 +303,7 @@ function parseHeaderDict(text: string, name: string): Record<string, HeaderValue
  */
 export function parseNpy(bytes: Uint8Array, name = "<npy>"): NpyArray {
   const h = parseNpyHeader(bytes, name);
-  const count = h.shape.reduce((a, b) => a * b, 1);
-  const size = npyItemSize(h.dtype);
-  const nbytes = count * size;
+  const nbytes = npyFileSize(h) - h.dataOffset;
   const have = bytes.length - h.dataOffset;
   if (have < nbytes) {
     throw new Error(

@@ -1,65 +1,93 @@
 /**
  * Reader for NumPy `.npz` archives: a zip file (entries stored or deflate-compressed,
  * as written by `numpy.savez` / `numpy.savez_compressed`) of `.npy` files, one per array.
+ * Each entry's size in the zip directory must match the shape its `.npy` header declares
+ * and be one its compressed bytes can hold before anything of that size is allocated;
+ * every parsed entry's CRC-32 is checked.
  *
  * Pure TypeScript apart from {@link readNpz}, which reads a file with Deno.
  * @module
  */
 
-import { unzipSync } from "fflate";
-import { type NpyArray, type NpyHeader, parseNpy, parseNpyHeader } from "./npy.ts";
-import { errMessage, readBytes } from "./_util.ts";
+import {
+  type NpyArray,
+  npyFileSize,
+  type NpyHeader,
+  npyHeaderLength,
+  parseNpy,
+  parseNpyHeader,
+} from "./npy.ts";
+import { isZip, readZipDirectory, type ZipEntry, zipEntryData, zipEntryPrefix } from "./zip.ts";
+import { readBytes } from "./_util.ts";
 
-/** True when `bytes` starts like a zip archive (`PK`). */
-export function isZip(bytes: Uint8Array): boolean {
-  return bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b;
-}
+export { isZip };
 
-/** True when the zip end-of-central-directory signature `PK\x05\x06` is near the end. */
-function hasEndRecord(bytes: Uint8Array): boolean {
-  const stop = Math.max(0, bytes.length - 22 - 65535);
-  for (let i = bytes.length - 22; i >= stop; i--) {
-    if (bytes[i] === 0x50 && bytes[i + 1] === 0x4b && bytes[i + 2] === 5 && bytes[i + 3] === 6) {
-      return true;
-    }
-  }
-  return false;
-}
+/** How much of an entry is inflated first to read its `.npy` header (NumPy's are 64–256). */
+const HEADER_PREFIX = 4096;
 
 /**
- * Unzips the `.npy` entries of an `.npz` archive, optionally only those named.
- * @returns raw `.npy` bytes by array name (the entry name without `.npy`).
+ * The `.npy` entries of an `.npz` archive, optionally only those named, by array name (the
+ * entry name without `.npy`), in archive order.
  */
-function unzipNpz(
+function selectEntries(
   bytes: Uint8Array,
   name: string,
   names?: readonly string[],
-): { arrays: Map<string, Uint8Array>; entries: string[] } {
+): Map<string, ZipEntry> {
   if (!isZip(bytes)) {
     throw new Error(
       `${name}: not an .npz archive (a zip of .npy files): the file does not start with 'PK'`,
     );
   }
-  let files: Record<string, Uint8Array>;
-  const entries: string[] = [];
-  try {
-    files = unzipSync(bytes, {
-      filter: (f) => {
-        entries.push(f.name);
-        return names === undefined || names.includes(f.name.replace(/\.npy$/, ""));
-      },
-    });
-  } catch (e) {
-    const why = hasEndRecord(bytes)
-      ? errMessage(e)
-      : "no end-of-central-directory record: the file is truncated";
-    throw new Error(`${name}: corrupt or truncated zip archive (${why})`);
+  const entries = readZipDirectory(bytes, name);
+  const out = new Map<string, ZipEntry>();
+  for (const e of entries) {
+    const key = e.name.replace(/\.npy$/, "");
+    if (names !== undefined && !names.includes(key)) continue;
+    const other = out.get(key);
+    if (other) {
+      throw new Error(
+        `${name}: entries \`${other.name}\` and \`${e.name}\` both hold array \`${key}\``,
+      );
+    }
+    out.set(key, e);
   }
-  const out = new Map<string, Uint8Array>();
-  for (const [entry, data] of Object.entries(files)) {
-    out.set(entry.replace(/\.npy$/, ""), data);
+  for (const n of names ?? []) {
+    if (!out.has(n)) {
+      const held = entries.length > 20
+        ? `${entries.slice(0, 20).map((e) => e.name).join(", ")}, … (${entries.length} entries)`
+        : entries.length
+        ? entries.map((e) => e.name).join(", ")
+        : "no entries";
+      throw new Error(
+        `${name}: array \`${n}\` not found in the archive (expected an entry ${n}.npy; ` +
+          `the archive holds ${held})`,
+      );
+    }
   }
-  return { arrays: out, entries };
+  return out;
+}
+
+/**
+ * Reads the `.npy` header of an entry from the first bytes of its contents and checks
+ * that the array it declares is exactly the size the zip directory gives the entry, so
+ * that the entry's buffer is sized by the array's shape as well as by the directory.
+ */
+function entryHeader(bytes: Uint8Array, entry: ZipEntry, label: string): NpyHeader {
+  let head = zipEntryPrefix(bytes, entry, label, Math.min(HEADER_PREFIX, entry.size));
+  const need = npyHeaderLength(head, label);
+  if (need > head.length && need <= entry.size) {
+    head = zipEntryPrefix(bytes, entry, label, need);
+  }
+  const h = parseNpyHeader(head, label);
+  const total = npyFileSize(h);
+  if (total !== entry.size) {
+    throw new Error(
+      `${label}: the zip directory declares ${entry.size} bytes for this entry, but its ` +
+        `.npy header (shape [${h.shape.join(", ")}] of ${h.dtype}) needs ${total}`,
+    );
+  }
+  return h;
 }
 
 /**
@@ -68,53 +96,42 @@ function unzipNpz(
  * @param name file name used in error messages.
  * @param names when given, only these arrays are decompressed and parsed (each must exist).
  * @returns arrays by name (the zip entry name without `.npy`), in archive order.
- * @throws Error naming the file, the array and the problem (not a zip, corrupt zip,
- *   missing array, malformed `.npy`).
+ * @throws Error naming the file, the array and the problem (not a zip, corrupt or
+ *   truncated zip, sizes the file cannot hold, CRC-32 mismatch, missing array, malformed
+ *   `.npy`).
  */
 export function parseNpz(
   bytes: Uint8Array,
   name = "<npz>",
   names?: readonly string[],
 ): Map<string, NpyArray> {
-  const { arrays: raw, entries } = unzipNpz(bytes, name, names);
-  checkNames(raw, entries, name, names);
   const out = new Map<string, NpyArray>();
-  for (const [key, data] of raw) out.set(key, parseNpy(data, `${name}: array \`${key}\``));
+  for (const [key, entry] of selectEntries(bytes, name, names)) {
+    const label = `${name}: array \`${key}\``;
+    entryHeader(bytes, entry, label);
+    out.set(key, parseNpy(zipEntryData(bytes, entry, label), label));
+  }
   return out;
 }
 
 /**
- * Parses only the `.npy` headers of an `.npz` archive (entries are still decompressed).
+ * Parses only the `.npy` headers of an `.npz` archive: just the first bytes of each entry
+ * are decompressed, so the entries' CRC-32s are not checked.
  * @param bytes archive contents.
  * @param name file name used in error messages.
  * @param names when given, only these arrays (each must exist).
+ * @throws Error naming the file and the array, as {@link parseNpz}.
  */
 export function parseNpzHeaders(
   bytes: Uint8Array,
   name = "<npz>",
   names?: readonly string[],
 ): Map<string, NpyHeader> {
-  const { arrays: raw, entries } = unzipNpz(bytes, name, names);
-  checkNames(raw, entries, name, names);
   const out = new Map<string, NpyHeader>();
-  for (const [key, data] of raw) out.set(key, parseNpyHeader(data, `${name}: array \`${key}\``));
-  return out;
-}
-
-function checkNames(
-  raw: Map<string, Uint8Array>,
-  entries: string[],
-  name: string,
-  names: readonly string[] | undefined,
-): void {
-  for (const n of names ?? []) {
-    if (!raw.has(n)) {
-      throw new Error(
-        `${name}: array \`${n}\` not found in the archive (expected an entry ${n}.npy; ` +
-          `the archive holds ${entries.length ? entries.join(", ") : "no entries"})`,
-      );
-    }
+  for (const [key, entry] of selectEntries(bytes, name, names)) {
+    out.set(key, entryHeader(bytes, entry, `${name}: array \`${key}\``));
   }
+  return out;
 }
 
 /**

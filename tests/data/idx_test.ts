@@ -11,7 +11,7 @@ import {
   parseIdxPair,
   readIdxFile,
 } from "../../src/data/mod.ts";
-import { idxBytes, rejectsWith, throwsWith } from "./_helpers.ts";
+import { concatBytes, idxBytes, rejectsWith, throwsWith } from "./_helpers.ts";
 
 function sample(count: number, rows: number, cols: number, salt: number) {
   const images = new Uint8Array(count * rows * cols).map((_, i) => (i * 31 + salt) & 255);
@@ -118,4 +118,84 @@ Deno.test("loadDataset('fashion_mnist'): missing and corrupt files are named", a
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** Writes the gzip trailer's CRC-32 and ISIZE words of the member ending at `end`. */
+function patchTrailer(gz: Uint8Array, fields: { crc?: number; size?: number }, end = gz.length) {
+  const out = gz.slice();
+  const view = new DataView(out.buffer);
+  if (fields.crc !== undefined) view.setUint32(end - 8, fields.crc, true);
+  if (fields.size !== undefined) view.setUint32(end - 4, fields.size, true);
+  return out;
+}
+
+Deno.test("IDX gzip: a trailer declaring 4 GiB is an error, not a 4 GiB buffer", () => {
+  const s = sample(8, 3, 2, 4);
+  const bomb = patchTrailer(gzipSync(s.imageFile), { size: 0xffffffff });
+  assert.ok(bomb.length < 100, `${bomb.length} bytes`);
+  throwsWith(() => parseIdxImages(bomb, "/x/bomb.gz"), "/x/bomb.gz", "size");
+});
+
+Deno.test("IDX gzip: a wrong CRC-32 in the trailer is an error naming the file", () => {
+  const s = sample(3, 4, 5, 2);
+  const gz = gzipSync(s.imageFile);
+  const crc = new DataView(gz.buffer).getUint32(gz.length - 8, true);
+  const bad = patchTrailer(gz, { crc: (crc ^ 0x10) >>> 0 });
+  throwsWith(() => parseIdxImages(bad, "/x/crc.gz"), "/x/crc.gz", "CRC-32");
+  // A flipped data bit that still inflates is caught by the same check.
+  const flipped = gz.slice();
+  flipped[gz.length - 9] ^= 0x01;
+  throwsWith(() => parseIdx(flipped, "/x/flip.gz"), "/x/flip.gz");
+});
+
+Deno.test("IDX gzip: concatenated members read as one stream, as gzip -d does", () => {
+  const s = sample(6, 4, 5, 3);
+  for (const cut of [1, 7, 16, 17, 60]) {
+    const two = concatBytes(
+      gzipSync(s.imageFile.subarray(0, cut)),
+      gzipSync(s.imageFile.subarray(cut)),
+    );
+    const im = parseIdxImages(two, `two-${cut}.gz`);
+    assert.deepEqual([im.count, im.rows, im.cols], [6, 4, 5]);
+    assert.deepEqual([...im.data], [...s.images]);
+  }
+  const three = concatBytes(
+    gzipSync(s.labelFile.subarray(0, 5)),
+    gzipSync(new Uint8Array(0)),
+    gzipSync(s.labelFile.subarray(5)),
+  );
+  assert.deepEqual([...parseIdxLabels(three, "three.gz")], [...s.labels]);
+});
+
+Deno.test("IDX gzip: a wrong size, a bad member or trailing bytes are errors naming the file", () => {
+  const s = sample(3, 4, 5, 2);
+  const gz = gzipSync(s.imageFile);
+  const size = new DataView(gz.buffer).getUint32(gz.length - 4, true);
+  throwsWith(() => parseIdx(patchTrailer(gz, { size: size + 1 }), "/x/s.gz"), "/x/s.gz", "size");
+  throwsWith(
+    () => parseIdx(concatBytes(gz, new Uint8Array([1, 2, 3])), "/x/t.gz"),
+    "/x/t.gz",
+    "after gzip member 1",
+  );
+  throwsWith(
+    () => parseIdx(concatBytes(gz, gz.subarray(0, 12)), "/x/m.gz"),
+    "/x/m.gz",
+    "member 2",
+  );
+  throwsWith(() => parseIdx(gz.subarray(0, gz.length - 3), "/x/c.gz"), "/x/c.gz", "truncated");
+  const method = gz.slice();
+  method[2] = 7;
+  throwsWith(() => parseIdx(method, "/x/cm.gz"), "/x/cm.gz", "compression method 7");
+});
+
+Deno.test("IDX gzip: dims the compressed data cannot hold are refused before any allocation", () => {
+  // 2^32 - 1 images of 255 × 255 bytes from a 60-byte stream.
+  const head = idxBytes([0xffffffff, 255, 255], new Uint8Array(0));
+  const gz = gzipSync(head);
+  throwsWith(() => parseIdxImages(gz, "/x/dims.gz"), "/x/dims.gz", "can hold at most");
+  // 40000 zero bytes declared, and the stream holds them: a legitimate 1000:1 file loads.
+  const zeros = idxBytes([40000], new Uint8Array(40000));
+  const z = gzipSync(zeros, { level: 9 });
+  assert.ok(z.length < 200);
+  assert.equal(parseIdxLabels(z, "z.gz").length, 40000);
 });

@@ -1,8 +1,8 @@
 /**
- * Allocation guard for the fuzz tests: replaces the global typed-array and `ArrayBuffer`
- * constructors with proxies, and their `slice` methods with wrappers, that refuse (and record)
- * any allocation above a limit, or one that takes the running total since the last reset above
- * a total limit.
+ * Allocation guard for the fuzz tests: replaces the global typed-array, `ArrayBuffer` and
+ * `Array` constructors with proxies that refuse (and record) any allocation above a limit, or
+ * one that takes the running total since the last reset above a total limit, whether made with
+ * `new`, by copying an array-like, or by `slice`/`map`/`filter` and friends.
  *
  * Import this module FIRST in a fuzz test file, before the parsers under test, so that
  * modules which capture `Uint8Array` and friends at load time (fflate does) capture the
@@ -81,16 +81,27 @@ function note(what: string, bytes: number): void {
   }
 }
 
+/** Elements a constructor call allocates: a length, or the length of what it copies. */
+function elements(name: string, args: unknown[]): number {
+  const n = args[0];
+  if (typeof n === "number") return name === "Array" && args.length > 1 ? args.length : n;
+  if (name === "Array" || typeof n !== "object" || n === null) return 0;
+  // A typed array over an existing buffer allocates nothing; one copied from an array-like does.
+  if (n instanceof ArrayBuffer || n instanceof SharedArrayBuffer) return 0;
+  const length = (n as { length?: unknown }).length;
+  return typeof length === "number" ? length : 0;
+}
+
 function guard(name: string, bytesPer: number): void {
-  const Target = g[name] as new (...args: unknown[]) => unknown;
+  const Target = g[name] as (new (...args: unknown[]) => unknown) & { prototype: object };
   const count = (args: unknown[]) => {
-    const n = args[0];
-    if (typeof n === "number") note(`new ${name}(${n})`, n * bytesPer);
+    const n = elements(name, args);
+    note(`new ${name}(${n})`, n * bytesPer);
   };
-  g[name] = new Proxy(Target, {
-    construct(target, args, newTarget) {
+  const proxy: typeof Target = new Proxy(Target, {
+    construct(target, args, newTarget): object {
       count(args);
-      return Reflect.construct(target, args, newTarget === g[name] ? target : newTarget);
+      return Reflect.construct(target, args, newTarget === proxy ? target : newTarget) as object;
     },
     // `Array(n)` allocates like `new Array(n)`; typed arrays throw when called anyway.
     apply(target, self, args) {
@@ -98,31 +109,14 @@ function guard(name: string, bytesPer: number): void {
       return Reflect.apply(target, self, args);
     },
   });
-}
-
-/** Index `v` of `slice(start, end)` resolved against `len`, as the specification does. */
-function sliceIndex(v: unknown, len: number, absent: number): number {
-  if (v === undefined) return absent;
-  const n = Math.trunc(Number(v)) || 0;
-  return n < 0 ? Math.max(len + n, 0) : Math.min(n, len);
-}
-
-/** Wraps `proto.slice` so that the copy it makes is counted like a constructor's. */
-function guardSlice(
-  proto: object,
-  what: string,
-  size: (self: never) => { len: number; per: number },
-): void {
-  const original = (proto as { slice: (...a: unknown[]) => unknown }).slice;
-  Object.defineProperty(proto, "slice", {
-    value: function slice(this: never, start?: unknown, end?: unknown) {
-      const { len, per } = size(this);
-      const n = Math.max(sliceIndex(end, len, len) - sliceIndex(start, len, 0), 0) || 0;
-      note(`${what}.slice(${n} elements)`, n * per);
-      return original.call(this, start, end);
-    },
+  g[name] = proxy;
+  // `slice`, `map`, `filter`, … create their results through `constructor[Symbol.species]`,
+  // which is the guarded constructor once the prototype points at it.
+  Object.defineProperty(Target.prototype, "constructor", {
+    value: proxy,
     writable: true,
     configurable: true,
+    enumerable: false,
   });
 }
 
@@ -140,14 +134,3 @@ guard("Float64Array", 8);
 guard("BigInt64Array", 8);
 guard("BigUint64Array", 8);
 guard("Array", 8);
-
-type AnyTyped = { length: number; BYTES_PER_ELEMENT: number };
-guardSlice(
-  Object.getPrototypeOf(Uint8Array.prototype),
-  "TypedArray",
-  (t: AnyTyped) => ({ len: t.length, per: t.BYTES_PER_ELEMENT }),
-);
-guardSlice(ArrayBuffer.prototype, "ArrayBuffer", (b: ArrayBuffer) => ({
-  len: b.byteLength,
-  per: 1,
-}));
