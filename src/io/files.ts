@@ -290,12 +290,15 @@ export class CheckpointStore {
    * @param load turns a checkpoint's bytes into a value; throws when they are unusable (it
    *   must release whatever it allocated before throwing).
    * @param warn receives one message per checkpoint skipped.
+   * @param options.fatal picks the errors of `load` that are not the file's fault (e.g. the
+   *   GPU failing while the parameters are uploaded): they are rethrown at once.
    * @returns the checkpoint loaded and the loader's value, or `null` when there is none.
    * @throws Error naming the directory and every file tried, with its reason, when none loads.
    */
   async loadLatest<T>(
     load: (bytes: Uint8Array, entry: CheckpointEntry) => T | Promise<T>,
     warn: (message: string) => void = () => {},
+    options: { fatal?: (error: unknown) => boolean } = {},
   ): Promise<LoadedEntry<T> | null> {
     const order = (await this.candidates()).reverse();
     const failures: string[] = [];
@@ -306,9 +309,12 @@ export class CheckpointStore {
         const bytes = await Deno.readFile(entry.path);
         return { entry, value: await load(bytes, entry) };
       } catch (e) {
+        if (options.fatal?.(e)) throw e;
         reason = e instanceof Deno.errors.NotFound
           ? "the file is missing"
           : (e as Error)?.message ?? String(e);
+        // loaders name the file themselves; it is named once here
+        if (reason.startsWith(`${entry.path}: `)) reason = reason.slice(entry.path.length + 2);
       }
       failures.push(`${entry.path}: ${reason}`);
       const next = i + 1 < order.length

@@ -344,6 +344,21 @@ Deno.test("CheckpointStore.loadLatest: falls back past damaged and missing files
     assert.match(warnings[1], /missing|not found/i);
     // nothing was deleted or rewritten
     assert.equal((await store.latest())?.step, 4);
+    // an error that is not the file's fault stops the search at once
+    class Fault extends Error {}
+    let calls = 0;
+    await assert.rejects(
+      store.loadLatest(
+        () => {
+          calls++;
+          throw new Fault("device lost");
+        },
+        () => {},
+        { fatal: (e) => e instanceof Fault },
+      ),
+      Fault,
+    );
+    assert.equal(calls, 1);
   });
 });
 
