@@ -44,6 +44,7 @@ export const OPTIONS: Readonly<Record<string, readonly string[]>> = {
     "--dataset <name>",
     "--eval-examples <n>",
     "--no-eval",
+    "--overwrite",
     "-h, --help",
   ],
   pgd: commonOptions(),

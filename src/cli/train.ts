@@ -1,7 +1,7 @@
 /**
  * `deno task train`: trains a model from a `config.json` (default: the MNIST quickstart).
  *
- *   deno task train [--config PATH] [--set key=value]... [--dataset NAME]
+ *   deno task train [--config PATH] [--set key=value]... [--dataset NAME] [--overwrite]
  * @module
  */
 
@@ -10,6 +10,7 @@ import { init } from "../init.ts";
 import { parseConfig } from "../config.ts";
 import { inferDataset, loadDataset } from "../data/mod.ts";
 import { evaluateAccuracy, modelForDataset, train } from "../train/trainer.ts";
+import { checkModelDir } from "../train/model_dir.ts";
 import { atomicWrite } from "../io/files.ts";
 import { formatDuration, Progress, stdoutSink } from "../train/report.ts";
 import { fail, PLAIN_OUTPUT, readConfigFile } from "./common.ts";
@@ -19,7 +20,8 @@ const program = new Command()
   .description(
     "Train a classifier with natural (nat), Madry (adv), IG-NORM (ar) or IG-SUM-NORM (adv_ar) " +
       "training as a config.json describes. Resumes from the latest checkpoint with " +
-      "continue_train true; Ctrl-C saves a checkpoint and stops.",
+      "continue_train true; Ctrl-C saves a checkpoint and stops. A fresh run does not start in " +
+      "a model_dir holding another run's checkpoints unless --overwrite.",
   )
   .option("-c, --config <path>", "configuration file", "configs/mnist/quickstart.json")
   .option(
@@ -46,13 +48,41 @@ const program = new Command()
     },
   )
   .option("--no-eval", "skip the test-set accuracy at the end")
+  .option(
+    "--overwrite",
+    "for a fresh run (continue_train false) in a model_dir of an earlier run: move that run's " +
+      "checkpoints and logs into <model_dir>/previous/<UTC time>/ (nothing is deleted)",
+  )
   .showHelpAfterError()
   .configureOutput(PLAIN_OUTPUT);
 
 program.parse(["deno", "train", ...Deno.args]);
 const opts = program.opts<
-  { config: string; set: string[]; dataset?: string; eval: boolean; evalExamples?: number }
+  {
+    config: string;
+    set: string[];
+    dataset?: string;
+    eval: boolean;
+    evalExamples?: number;
+    overwrite?: boolean;
+  }
 >();
+
+/** Quotes a word for a POSIX shell when it needs it. */
+function shellWord(w: string): string {
+  return /^[A-Za-z0-9_.,/:=@%+-]+$/.test(w) ? w : `'${w.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The command line that resumes this run: the same options with continue_train true. */
+function resumeCommand(): string {
+  const words = ["deno", "task", "train", "--config", opts.config];
+  for (const s of opts.set) if (!/^\s*continue_train\s*=/.test(s)) words.push("--set", s);
+  words.push("--set", "continue_train=true");
+  if (opts.dataset) words.push("--dataset", opts.dataset);
+  if (opts.evalExamples !== undefined) words.push("--eval-examples", String(opts.evalExamples));
+  if (!opts.eval) words.push("--no-eval");
+  return words.map(shellWord).join(" ");
+}
 
 try {
   const text = await readConfigFile(opts.config);
@@ -61,6 +91,8 @@ try {
     require: "train",
   });
   for (const w of warnings) console.error(`warning: ${w}`);
+  // before the GPU and the data: a model_dir that refuses this run says so at once
+  await checkModelDir(config, opts.overwrite);
   const name = (opts.dataset ?? config.dataset ?? await inferDataset(config.data_path)) as
     | "mnist"
     | "fashion_mnist"
@@ -83,9 +115,15 @@ try {
     console.error("\nstopping after this step (Ctrl-C again to quit without saving)…");
   };
   Deno.addSignalListener("SIGINT", onSigint);
-  const result = await train({ config, dataset, control });
+  const result = await train({
+    config,
+    dataset,
+    control,
+    overwrite: opts.overwrite,
+    resumeCommand: resumeCommand(),
+  });
   Deno.removeSignalListener("SIGINT", onSigint);
-  if (result.status === "diverged") Deno.exit(1);
+  if (result.status === "diverged" || result.status === "gpu_fault") Deno.exit(1);
   if (result.status === "interrupted") Deno.exit(130);
   if (opts.eval) {
     const model = modelForDataset(name);

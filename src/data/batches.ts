@@ -135,13 +135,26 @@ export class Batcher {
   /**
    * Rebuilds a batcher from {@link Batcher.state}; its `next()` continues the index sequence
    * exactly where the saved one stopped (the batch size may differ from the saved one's).
-   * @throws Error when the state is malformed or was saved for a different `count`.
+   *
+   * With `options.consumed`, the state must also lie exactly that many indices into the
+   * stream (`epoch · count + position`, e.g. steps × batch size), and its generator state
+   * must be the one its seed reaches after `epoch` passes; checking that replays the
+   * shuffles, O(consumed) work. This detects a damaged or foreign state, which would
+   * otherwise silently continue with a different data order.
+   *
+   * @throws Error when the state is malformed, was saved for a different `count`, or is not
+   *   at `options.consumed`.
    */
-  static restore(count: number, batchSize: number, state: BatcherState): Batcher {
+  static restore(
+    count: number,
+    batchSize: number,
+    state: BatcherState,
+    options: { consumed?: number } = {},
+  ): Batcher {
     const ok = (v: unknown, lo: number, hi: number) =>
       typeof v === "number" && Number.isInteger(v) && v >= lo && v <= hi;
     if (
-      !state || !ok(state.count, 1, Number.MAX_SAFE_INTEGER) ||
+      !state || typeof state !== "object" || !ok(state.count, 1, Number.MAX_SAFE_INTEGER) ||
       !Number.isInteger(state.seed) || !ok(state.epoch, 0, Number.MAX_SAFE_INTEGER) ||
       !ok(state.position, 0, state.count - 1) || !ok(state.rng, 0, 4294967295)
     ) {
@@ -153,6 +166,24 @@ export class Batcher {
       );
     }
     const b = new Batcher(count, batchSize, state.seed);
+    const { consumed } = options;
+    if (consumed !== undefined) {
+      const at = state.epoch * count + state.position;
+      if (at !== consumed) {
+        throw new Error(
+          `Batcher.restore: the state is ${at} indices into the stream (pass ${state.epoch}, ` +
+            `position ${state.position} of ${count}), expected ${consumed}`,
+        );
+      }
+      let rng = b.#rngAtPass;
+      for (let e = 0; e < state.epoch; e++) rng = shuffleIdentity(b.#perm, rng);
+      if (rng !== state.rng) {
+        throw new Error(
+          `Batcher.restore: the generator state ${state.rng} is not the one seed ` +
+            `${state.seed} reaches after ${state.epoch} passes (${rng})`,
+        );
+      }
+    }
     b.#epoch = state.epoch;
     b.#position = state.position;
     b.#rngAtPass = state.rng;

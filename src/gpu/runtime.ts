@@ -199,6 +199,12 @@ export class Runtime {
    * @param what names the tensor or kernel output, for the limit error
    */
   acquire(bytes: number, what: string): GPUBuffer {
+    if (typeof bytes !== "number" || !Number.isFinite(bytes) || bytes < 0) {
+      throw new Error(
+        `${what}: cannot allocate a buffer of ${String(bytes)} bytes ` +
+          "(expected a finite, non-negative byte count; a shape with a NaN or negative size?)",
+      );
+    }
     // whole 256-byte units (the uniform offset alignment): a uniform window that ends at the
     // end of a buffer then starts at an aligned offset (see imageWindows in src/ops/conv.ts)
     const size = Math.max(256, Math.ceil(bytes / 256) * 256);
@@ -340,15 +346,15 @@ export class Runtime {
 
   /** Copies `bytes` bytes of `buf` to the CPU, submitting pending work first. */
   async read(buf: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
-    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
-    let staging = this.stagingFree.get(size)?.pop();
-    if (!staging) {
-      staging = this.device.createBuffer({
-        label: "readback",
-        size,
-        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-      });
+    if (!Number.isFinite(bytes) || bytes < 0 || bytes > buf.size) {
+      throw new Error(
+        `reading ${String(bytes)} bytes back from a buffer of ${buf.size} bytes ` +
+          `(${buf.label || "unnamed"}): expected a byte count in 0 … ${buf.size}`,
+      );
     }
+    if (this.lost) throw new GpuKernelError(this.lost);
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    const staging = this.stagingFree.get(size)?.pop() ?? await this.createStaging(size);
     this.endPass();
     this.openEncoder();
     this.encoder!.copyBufferToBuffer(buf, 0, staging, 0, Math.min(size, buf.size));
@@ -366,6 +372,33 @@ export class Runtime {
     list.push(staging);
     await this.checkErrors();
     return out;
+  }
+
+  /**
+   * Creates a read-back staging buffer inside its own error scopes, so that a failure (out
+   * of memory) is reported here, as such, instead of spoiling the next batch's error check.
+   */
+  private async createStaging(size: number): Promise<GPUBuffer> {
+    this.device.pushErrorScope("out-of-memory");
+    this.device.pushErrorScope("validation");
+    const staging = this.device.createBuffer({
+      label: "readback",
+      size,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const [invalid, oom] = await Promise.all([
+      this.device.popErrorScope(),
+      this.device.popErrorScope(),
+    ]);
+    const err = oom ?? invalid;
+    if (err) {
+      staging.destroy();
+      const kind = oom ? "out of GPU memory" : "WebGPU validation error";
+      throw new GpuKernelError(
+        `${kind} in allocating the read-back staging buffer of ${size} bytes: ${err.message}`,
+      );
+    }
+    return staging;
   }
 
   // ---------------------------------------------------------------- kernels
@@ -589,6 +622,41 @@ export class Runtime {
         this.errors.push(msg);
       }
     }));
+  }
+
+  /** Why the device was lost (`null` while it works); nothing runs on a lost device. */
+  get lostReason(): string | null {
+    return this.lost;
+  }
+
+  /**
+   * After a fault: drops the work recorded but not yet submitted (a failed step's
+   * remainder) and the errors already reported, so that buffers whose contents are intact
+   * can still be read back.
+   *
+   * @returns whether the device still works (it was not lost).
+   */
+  async recover(): Promise<boolean> {
+    if (this.encoder) {
+      try {
+        this.pass?.end();
+      } catch {
+        // An invalid pass: it is dropped anyway.
+      }
+      this.pass = null;
+      this.encoder = null;
+      this.arenaSlot = 0;
+      this.batchKernels.clear();
+      this.errorChecks.push(
+        this.device.popErrorScope().then(() => {}, () => {}),
+        this.device.popErrorScope().then(() => {}, () => {}),
+      );
+    }
+    const checks = this.errorChecks;
+    this.errorChecks = [];
+    await Promise.allSettled(checks);
+    this.errors = [];
+    return this.lost === null;
   }
 
   /** Waits for outstanding error checks and throws the first error seen, naming its kernels. */

@@ -37,6 +37,7 @@ Deno.test("train --help describes the command and its options", async () => {
   assert.equal(r.code, 0);
   assert.match(r.out, /--config <path>/);
   assert.match(r.out, /--set <key=value>/);
+  assert.match(r.out, /--overwrite/);
 });
 
 Deno.test("a missing configuration file is a clear error", async () => {
@@ -87,6 +88,76 @@ Deno.test("Ctrl-C (SIGINT) saves a checkpoint and exits cleanly; continue_train 
     ]);
     assert.equal(r2.code, 0, r2.err);
     assert.match(r2.out, new RegExp(`from step ${step} to ${step + 1}`));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Leaves an earlier run's index, checkpoints and logs in `dir`. */
+async function earlierRun(dir: string): Promise<string[]> {
+  const files = [
+    "ckpt-00024900.safetensors",
+    "ckpt-00025000.safetensors",
+    "checkpoint.json",
+    "config.json",
+    "metrics.jsonl",
+  ];
+  for (const f of files) await Deno.writeTextFile(`${dir}/${f}`, `earlier ${f}`);
+  return files;
+}
+
+Deno.test("a fresh run in a model_dir of an earlier run stops at once and names both ways out", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const files = await earlierRun(dir);
+    const r = await run([
+      "--set",
+      `model_dir=${JSON.stringify(dir)}`,
+      "--set",
+      "max_num_training_steps=1",
+      "--no-eval",
+    ]);
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.ok(r.err.includes(dir), r.err);
+    assert.match(r.err, /ckpt-00025000\.safetensors/);
+    assert.match(r.err, /--set continue_train=true/);
+    assert.match(r.err, /--overwrite/);
+    assert.doesNotMatch(r.err, /at .*\.ts:\d+/); // no stack trace
+    assert.doesNotMatch(r.out, /^data:/m); // before the data is loaded
+    for (const f of files) assert.equal(await Deno.readTextFile(`${dir}/${f}`), `earlier ${f}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--overwrite moves the earlier run aside and trains; the resume command is printed on Ctrl-C", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const files = await earlierRun(dir);
+    const r = await run([
+      "--set",
+      `model_dir=${JSON.stringify(dir)}`,
+      "--set",
+      "num_output_steps=1",
+      "--set",
+      "training_batch_size=8",
+      "--overwrite",
+      "--no-eval",
+    ], /step\s+1\s/);
+    assert.equal(r.code, 130, r.out + r.err);
+    const prev = [...Deno.readDirSync(`${dir}/previous`)].map((e) => e.name);
+    assert.equal(prev.length, 1);
+    const moved = `${dir}/previous/${prev[0]}`;
+    assert.ok(r.out.includes(moved), r.out);
+    for (const f of files) assert.equal(await Deno.readTextFile(`${moved}/${f}`), `earlier ${f}`);
+    // the exact command that resumes it: same options, continue_train true, no --overwrite
+    const cmd = /to resume, run: (.*)$/m.exec(r.out)?.[1];
+    assert.ok(cmd, r.out);
+    assert.ok(cmd.startsWith("deno task train --config configs/mnist/quickstart.json"), cmd);
+    assert.ok(cmd.includes(`--set 'model_dir=${JSON.stringify(dir)}'`), cmd);
+    assert.ok(cmd.includes("--set continue_train=true"), cmd);
+    assert.ok(cmd.includes("--no-eval"), cmd);
+    assert.ok(!cmd.includes("--overwrite"), cmd);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

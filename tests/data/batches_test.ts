@@ -68,6 +68,35 @@ Deno.test("Batcher state()/restore() continues exactly the same sequence", () =>
   assert.throws(() => Batcher.restore(100, 7, { ...s, position: 100 }), /malformed/);
 });
 
+Deno.test("Batcher.restore with consumed checks the position in the stream and the generator", () => {
+  for (const steps of [0, 1, 14, 15, 29, 100]) {
+    const b = new Batcher(100, 7, 99);
+    for (let k = 0; k < steps; k++) b.next();
+    const s = b.state();
+    const r = Batcher.restore(100, 7, s, { consumed: steps * 7 });
+    assert.deepEqual(take(r, 21), take(Batcher.restore(100, 7, s), 21));
+  }
+  const b = new Batcher(100, 7, 99);
+  for (let k = 0; k < 30; k++) b.next(); // 210 indices: pass 2, position 10
+  const s = b.state();
+  assert.equal(s.epoch, 2);
+  const bad: [string, object, number, RegExp][] = [
+    ["position behind", { ...s, position: 9 }, 210, /209 indices into the stream/],
+    ["pass ahead", { ...s, epoch: 3 }, 210, /310 indices into the stream/],
+    ["another step", s, 203, /expected 203/],
+    ["flipped generator bit", { ...s, rng: (s.rng ^ 0x80) >>> 0 }, 210, /generator state/],
+    ["another seed", { ...s, seed: 98 }, 210, /generator state/],
+  ];
+  for (const [what, state, consumed, message] of bad) {
+    assert.throws(
+      () => Batcher.restore(100, 7, state as typeof s, { consumed }),
+      message,
+      what,
+    );
+  }
+  assert.throws(() => Batcher.restore(100, 7, null as never, { consumed: 0 }), /malformed/);
+});
+
 Deno.test("Batcher rejects bad arguments", () => {
   assert.throws(() => new Batcher(0, 1, 1), /count/);
   assert.throws(() => new Batcher(5, 0, 1), /batchSize/);

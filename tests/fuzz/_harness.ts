@@ -124,6 +124,13 @@ export function* mutants(valid: Uint8Array, count: number, seed: number): Genera
 /** Exceptions that come from deep inside code rather than from a check of the input. */
 const INTERNAL = new Set(["TypeError", "RangeError", "ReferenceError", "AggregateError"]);
 
+/** A parse that had not settled within the hang limit. */
+class HangError extends Error {
+  constructor(ms: number) {
+    super(`did not finish within ${ms} ms`);
+  }
+}
+
 /** Options of {@link fuzz}. */
 export interface FuzzOptions {
   /** The format's name, for the report line and failure messages. */
@@ -183,15 +190,22 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
     setTotalAllocationLimit(totalBound(c.bytes));
     const t0 = performance.now();
     let error: unknown = undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // an asynchronous parse that never settles is a hang too (a synchronous one is caught below)
+    const stuck = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new HangError(hang)), hang);
+    });
     try {
-      await opts.parse(c.bytes, opts.name);
+      await Promise.race([Promise.resolve().then(() => opts.parse(c.bytes, opts.name)), stuck]);
     } catch (e) {
       error = e;
     } finally {
+      clearTimeout(timer);
       setAllocationLimit(Infinity);
       setTotalAllocationLimit(Infinity);
     }
     const ms = performance.now() - t0;
+    if (error instanceof HangError) throw new Error(`${what}: ${error.message} (a hang)`);
     const refused = takeViolations();
     if (refused.length) {
       throw new Error(`${what}: ${refused[0].message} (largest ${largestAllocation()})`);

@@ -215,6 +215,76 @@ Deno.test("a WebGPU validation error is reported with the kernel's name", async 
   ok.dispose();
 });
 
+Deno.test("acquire rejects a NaN, infinite or negative byte count, naming the buffer", async () => {
+  const rt = runtime();
+  await rt.sync();
+  const before = rt.poolStats();
+  for (const bytes of [NaN, Infinity, -Infinity, -4, "64" as unknown as number]) {
+    assert.throws(
+      () => rt.acquire(bytes, "conv2d_forward output [2,NaN]"),
+      (e: unknown) => {
+        assert.ok(e instanceof Error, `${bytes}: got ${e}`);
+        assert.ok(!(e instanceof TypeError) && !(e instanceof RangeError), `${bytes}: ${e}`);
+        assert.ok(e.message.includes("conv2d_forward output [2,NaN]"), e.message);
+        assert.ok(e.message.includes(String(bytes)), e.message);
+        return true;
+      },
+      String(bytes),
+    );
+  }
+  assert.deepEqual(rt.poolStats(), before);
+  await rt.checkErrors();
+});
+
+Deno.test("a failed read-back staging allocation is reported as such and spoils no later read", async () => {
+  const rt = runtime();
+  const t = full([100], 3);
+  await rt.sync();
+  const device = rt.device;
+  const original = device.createBuffer;
+  // an impossible staging buffer stands in for one the device has no memory for
+  device.createBuffer = function (d: GPUBufferDescriptor) {
+    const over = d.label === "readback" ? { ...d, size: rt.limits.maxBufferSize + 4096 } : d;
+    return original.call(this, over);
+  };
+  try {
+    await assert.rejects(t.data(), (e: unknown) => {
+      assert.ok(e instanceof GpuKernelError, `got ${e}`);
+      assert.match(e.message, /read-back/);
+      assert.match(e.message, /400 bytes/);
+      return true;
+    });
+  } finally {
+    device.createBuffer = original;
+  }
+  assert.deepEqual(Array.from(await t.data()), new Array(100).fill(3));
+  await rt.checkErrors();
+  t.dispose();
+});
+
+Deno.test("recover drops unsubmitted work after a fault so that data can still be read back", async () => {
+  const rt = runtime();
+  const t = full([16], 5);
+  await rt.sync();
+  rt.dispatch(
+    {
+      name: "faulty_kernel",
+      code: "@compute @workgroup_size(64) fn main( { not WGSL",
+      entry: "main",
+      nIn: 0,
+      nOut: 1,
+    },
+    [t.buffer],
+    new Uint32Array(4),
+    [1, 1, 1],
+  );
+  assert.equal(await rt.recover(), true);
+  assert.equal(rt.lostReason, null);
+  assert.deepEqual(Array.from(await t.data()), new Array(16).fill(5));
+  await rt.checkErrors();
+  t.dispose();
+});
+
 /** Runs `fn` with `navigator.gpu` replaced by `value`, restoring the original afterwards. */
 async function withNavigatorGpu(value: unknown, fn: () => Promise<void>): Promise<void> {
   const nav = globalThis.navigator;

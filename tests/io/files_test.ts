@@ -4,6 +4,7 @@ import {
   atomicWrite,
   CHECKPOINT_INDEX,
   CheckpointStore,
+  moveAside,
 } from "../../src/io/files.ts";
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -114,7 +115,10 @@ Deno.test("CheckpointStore: keeps exactly the newest 3 after 5 saves", async () 
       "ckpt-00000400.safetensors",
       "ckpt-00000500.safetensors",
     ]);
-    assert.deepEqual(JSON.parse(await Deno.readTextFile(`${dir}/${CHECKPOINT_INDEX}`)), {
+    const index = JSON.parse(await Deno.readTextFile(`${dir}/${CHECKPOINT_INDEX}`));
+    assert.equal(typeof index.run, "string");
+    assert.deepEqual({ ...index, run: undefined }, {
+      run: undefined,
       latest: "ckpt-00000500.safetensors",
       all: ["ckpt-00000300.safetensors", "ckpt-00000400.safetensors", "ckpt-00000500.safetensors"],
     });
@@ -154,7 +158,15 @@ Deno.test("CheckpointStore: latest() falls back when the index is missing or cor
       assert.deepEqual(await store.latest(), want, corrupt);
     }
 
-    // The index names a file that no longer exists.
+    // The index's latest file no longer exists: the newest listed one that does.
+    await atomicWrite(
+      index,
+      JSON.stringify({
+        run: store.run,
+        latest: "ckpt-00000003.safetensors",
+        all: ["ckpt-00000002.safetensors"],
+      }),
+    );
     await store.save(4, ckptBytes(4));
     await Deno.remove(`${dir}/ckpt-00000004.safetensors`);
     assert.deepEqual(await store.latest(), want);
@@ -231,5 +243,161 @@ Deno.test("CheckpointStore: a failed save deletes nothing already saved", async 
     // The store still works afterwards.
     await store.save(3, ckptBytes(3));
     assert.deepEqual((await store.list()).map((c) => c.step), [2, 3]);
+  });
+});
+
+/** Writes an index and checkpoint files as an earlier run (another process) left them. */
+async function earlierRun(dir: string, steps: number[], run = "earlier-run"): Promise<void> {
+  const name = (s: number) => `ckpt-${String(s).padStart(8, "0")}.safetensors`;
+  for (const s of steps) await Deno.writeFile(`${dir}/${name(s)}`, ckptBytes(s));
+  await Deno.writeTextFile(
+    `${dir}/${CHECKPOINT_INDEX}`,
+    JSON.stringify({ run, latest: name(steps[steps.length - 1]), all: steps.map(name) }),
+  );
+}
+
+Deno.test("CheckpointStore: a save below the listed steps keeps the file just written as latest", async () => {
+  await withTempDir(async (dir) => {
+    await earlierRun(dir, [24600, 24900, 25000]);
+    const store = new CheckpointStore(dir);
+    const path = await store.save(300, ckptBytes(300));
+    assert.equal(path, `${dir}/ckpt-00000300.safetensors`);
+    assert.equal(await Deno.readTextFile(path), "weights@300");
+    assert.deepEqual(await store.latest(), { step: 300, path });
+    const index = JSON.parse(await Deno.readTextFile(`${dir}/${CHECKPOINT_INDEX}`));
+    assert.equal(index.latest, "ckpt-00000300.safetensors");
+    assert.deepEqual(index.all, [
+      "ckpt-00024900.safetensors",
+      "ckpt-00025000.safetensors",
+      "ckpt-00000300.safetensors",
+    ]);
+  });
+});
+
+Deno.test("CheckpointStore: a store of another run refuses to save and touches nothing", async () => {
+  await withTempDir(async (dir) => {
+    await earlierRun(dir, [24600, 24900, 25000], "run-a");
+    const before = await names(dir);
+    const store = new CheckpointStore(dir, 3, "run-b");
+    await assert.rejects(store.save(300, ckptBytes(300)), (e: unknown) => {
+      assert.ok(e instanceof Error && !(e instanceof TypeError), String(e));
+      assert.ok(e.message.includes(dir), e.message);
+      assert.match(e.message, /run-a/);
+      assert.match(e.message, /ckpt-00025000\.safetensors/);
+      return true;
+    });
+    assert.deepEqual(await names(dir), before);
+    assert.equal((await store.latest())?.step, 25000);
+  });
+});
+
+Deno.test("CheckpointStore: a file the index does not list never becomes latest and is never deleted", async () => {
+  await withTempDir(async (dir) => {
+    const store = new CheckpointStore(dir, 2);
+    await store.save(1, ckptBytes(1));
+    await store.save(2, ckptBytes(2));
+    // left by a crash between the checkpoint's rename and the index update, or a stray copy
+    await Deno.writeFile(`${dir}/ckpt-00000900.safetensors`, ckptBytes(900));
+    assert.equal((await store.latest())?.step, 2);
+    for (const step of [3, 4, 5]) {
+      await store.save(step, ckptBytes(step));
+      assert.equal((await store.latest())?.step, step);
+    }
+    assert.deepEqual(await names(dir), [
+      "checkpoint.json",
+      "ckpt-00000004.safetensors",
+      "ckpt-00000005.safetensors",
+      "ckpt-00000900.safetensors",
+    ]);
+    const index = JSON.parse(await Deno.readTextFile(`${dir}/${CHECKPOINT_INDEX}`));
+    assert.deepEqual(index.all, ["ckpt-00000004.safetensors", "ckpt-00000005.safetensors"]);
+    // a valid index whose files are all gone names no checkpoint; the stray is not promoted
+    await Deno.remove(`${dir}/ckpt-00000004.safetensors`);
+    await Deno.remove(`${dir}/ckpt-00000005.safetensors`);
+    assert.equal(await store.latest(), null);
+  });
+});
+
+/** A loader that accepts only `weights@<step>` files. */
+function strictLoad(bytes: Uint8Array, entry: { step: number; path: string }): number {
+  const text = new TextDecoder().decode(bytes);
+  if (text !== `weights@${entry.step}`) throw new Error(`damaged content "${text}"`);
+  return entry.step;
+}
+
+Deno.test("CheckpointStore.loadLatest: falls back past damaged and missing files with a warning each", async () => {
+  await withTempDir(async (dir) => {
+    const store = new CheckpointStore(dir);
+    for (const step of [1, 2, 3, 4]) await store.save(step, ckptBytes(step));
+    await Deno.writeFile(`${dir}/ckpt-00000004.safetensors`, ckptBytes(4).subarray(0, 5));
+    await Deno.remove(`${dir}/ckpt-00000003.safetensors`);
+    const warnings: string[] = [];
+    const got = await store.loadLatest(strictLoad, (m) => warnings.push(m));
+    assert.deepEqual(got, {
+      entry: { step: 2, path: `${dir}/ckpt-00000002.safetensors` },
+      value: 2,
+    });
+    assert.equal(warnings.length, 2, warnings.join("\n"));
+    assert.ok(warnings[0].includes(`${dir}/ckpt-00000004.safetensors`), warnings[0]);
+    assert.match(warnings[0], /damaged content/);
+    assert.ok(warnings[1].includes(`${dir}/ckpt-00000003.safetensors`), warnings[1]);
+    assert.match(warnings[1], /missing|not found/i);
+    // nothing was deleted or rewritten
+    assert.equal((await store.latest())?.step, 4);
+    // an error that is not the file's fault stops the search at once
+    class Fault extends Error {}
+    let calls = 0;
+    await assert.rejects(
+      store.loadLatest(
+        () => {
+          calls++;
+          throw new Fault("device lost");
+        },
+        () => {},
+        { fatal: (e) => e instanceof Fault },
+      ),
+      Fault,
+    );
+    assert.equal(calls, 1);
+  });
+});
+
+Deno.test("CheckpointStore.loadLatest: an error naming every file tried when none loads; null when none is listed", async () => {
+  await withTempDir(async (dir) => {
+    const store = new CheckpointStore(dir);
+    assert.equal(await store.loadLatest(strictLoad), null);
+    for (const step of [1, 2]) await store.save(step, ckptBytes(step));
+    for (const step of [1, 2]) {
+      await Deno.writeTextFile(`${dir}/ckpt-0000000${step}.safetensors`, "garbage");
+    }
+    await assert.rejects(store.loadLatest(strictLoad, () => {}), (e: unknown) => {
+      assert.ok(e instanceof Error);
+      assert.ok(e.message.includes(dir), e.message);
+      assert.ok(e.message.includes(`${dir}/ckpt-00000001.safetensors`), e.message);
+      assert.ok(e.message.includes(`${dir}/ckpt-00000002.safetensors`), e.message);
+      assert.match(e.message, /damaged content/);
+      return true;
+    });
+  });
+});
+
+Deno.test("moveAside: moves the named files into previous/<UTC timestamp>/ and deletes nothing", async () => {
+  await withTempDir(async (dir) => {
+    await earlierRun(dir, [24900, 25000]);
+    await Deno.writeTextFile(`${dir}/metrics.jsonl`, '{"step":0}\n');
+    await Deno.writeTextFile(`${dir}/keep.txt`, "mine");
+    const moved = [CHECKPOINT_INDEX, "ckpt-00024900.safetensors", "ckpt-00025000.safetensors"];
+    const when = new Date(Date.UTC(2024, 4, 6, 7, 8, 9));
+    const to = await moveAside(dir, [...moved, "metrics.jsonl", "absent.json"], when);
+    assert.equal(to, `${dir}/previous/20240506T070809Z`);
+    assert.deepEqual(await names(dir), ["keep.txt", "previous"]);
+    assert.deepEqual(await names(to), [...moved, "metrics.jsonl"].sort());
+    assert.equal(await Deno.readTextFile(`${to}/ckpt-00025000.safetensors`), "weights@25000");
+    // a second move in the same second gets its own folder
+    await Deno.writeTextFile(`${dir}/metrics.jsonl`, '{"step":1}\n');
+    const again = await moveAside(dir, ["metrics.jsonl"], when);
+    assert.notEqual(again, to);
+    assert.equal(await Deno.readTextFile(`${again}/metrics.jsonl`), '{"step":1}\n');
+    assert.equal(await Deno.readTextFile(`${to}/metrics.jsonl`), '{"step":0}\n');
   });
 });
