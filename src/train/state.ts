@@ -20,6 +20,10 @@ export interface TrainingState {
   batcher: BatcherState;
   /** The `training_batch_size` it was trained with (absent in older checkpoints). */
   batch_size?: number;
+  /** Seconds spent training up to this step, over every resume (absent in older checkpoints). */
+  train_seconds?: number;
+  /** The checkpoint the run started from (`init_from`), if any. */
+  init_from?: string;
 }
 
 /** A checkpoint restored for resuming. */
@@ -32,6 +36,8 @@ export interface RestoredTraining {
   optimizer: Optimizer;
   /** The sampler, continuing the saved data order. */
   batcher: Batcher;
+  /** Seconds spent training up to the saved step (0 when the checkpoint does not say). */
+  trainSeconds: number;
 }
 
 /** What {@linkcode restoreTraining} checks a checkpoint against. */
@@ -47,8 +53,15 @@ export interface RestoreContext {
 }
 
 /** The training state as saved in a checkpoint's `rar_state` metadata. */
-export function trainingStateJson(step: number, batcher: BatcherState, batchSize: number): string {
+export function trainingStateJson(
+  step: number,
+  batcher: BatcherState,
+  batchSize: number,
+  extra: { trainSeconds?: number; initFrom?: string } = {},
+): string {
   const state: TrainingState = { step, batcher, batch_size: batchSize };
+  if (extra.trainSeconds !== undefined) state.train_seconds = extra.trainSeconds;
+  if (extra.initFrom !== undefined) state.init_from = extra.initFrom;
   return JSON.stringify(state);
 }
 
@@ -71,12 +84,12 @@ export function restoreTraining(
   const loaded = loadParams(ctx.model, bytes, path);
   const release: OptimizerState[] = [loaded.params];
   try {
-    const { step, batcher } = checkState(loaded.metadata.rar_state, path, ctx);
+    const { step, batcher, trainSeconds } = checkState(loaded.metadata.rar_state, path, ctx);
     const optimizer = ctx.makeOptimizer(loaded.params);
     release.push(optimizer.state());
     checkSlots(optimizer.state(), loaded.extra, path);
     optimizer.restore(step, loaded.extra);
-    return { step, params: loaded.params, optimizer, batcher };
+    return { step, params: loaded.params, optimizer, batcher, trainSeconds };
   } catch (e) {
     for (const group of release) for (const t of Object.values(group)) t.dispose();
     throw e;
@@ -88,7 +101,7 @@ function checkState(
   raw: string | undefined,
   path: string,
   ctx: RestoreContext,
-): { step: number; batcher: Batcher } {
+): { step: number; batcher: Batcher; trainSeconds: number } {
   if (raw === undefined) {
     throw new Error(`${path}: no training state (rar_state metadata) to resume from`);
   }
@@ -118,12 +131,20 @@ function checkState(
         `configuration says ${B}; an exact resume needs the same batch size`,
     );
   }
+  const seconds = state.train_seconds;
+  if (
+    seconds !== undefined && !(typeof seconds === "number" && seconds >= 0 && seconds < Infinity)
+  ) {
+    throw new Error(
+      `${path}: the saved training time ${JSON.stringify(seconds)} is not a number of seconds ≥ 0`,
+    );
+  }
   if (typeof state.batcher !== "object" || state.batcher === null) {
     throw new Error(`${path}: the saved data order (batcher state) is missing`);
   }
   try {
     const batcher = Batcher.restore(ctx.count, B, state.batcher, { consumed: step! * B });
-    return { step: step!, batcher };
+    return { step: step!, batcher, trainSeconds: seconds ?? 0 };
   } catch (e) {
     throw new Error(
       `${path}: the saved data order does not fit step ${step} with training_batch_size ` +

@@ -30,6 +30,7 @@ import { adam, momentum, type Optimizer } from "./optimizers.ts";
 import { formatDuration, Progress, type Sink, stdoutSink } from "./report.ts";
 import { prepareModelDir } from "./model_dir.ts";
 import { restoreTraining, trainingStateJson } from "./state.ts";
+import { type InitialParams, loadInitialParams } from "./init_from.ts";
 
 /** The model of a dataset (SPEC §2). */
 export function modelForDataset(name: DatasetName): Model {
@@ -172,26 +173,53 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       { fatal: isGpuFault },
     )
     : null;
+  // seconds spent training before this process (a resume's) and when this process began
+  let secondsBefore = 0;
+  let initFrom: InitialParams | undefined;
   if (resumed) {
     ({ params, batcher, optimizer: opt, step: start } = resumed.value);
+    secondsBefore = resumed.value.trainSeconds;
     lastSaved = { step: start, path: resumed.entry.path };
     sink.write(`resuming from ${resumed.entry.path}\n`);
   } else {
     if (c.continue_train) sink.write(`no checkpoint in ${c.model_dir}: starting from scratch\n`);
-    params = initParams(model, seeds.init);
+    if (c.init_from) {
+      initFrom = await loadInitialParams(model, c.init_from);
+      params = initFrom.params;
+      sink.write(
+        `fine-tuning from ${initFrom.path}` +
+          (initFrom.step !== undefined ? ` (step ${initFrom.step})` : "") +
+          ": fresh optimiser, step 0\n",
+      );
+    } else params = initParams(model, seeds.init);
     batcher = new Batcher(ds.train.count, B, seeds.data);
     opt = makeOptimizer(c, resnetFamily, params);
   }
+  const processStart = performance.now();
+  const trainSeconds = () => secondsBefore + (performance.now() - processStart) / 1000;
   await atomicWrite(`${c.model_dir}/config.json`, configToJson(c) + "\n");
 
   const events = new EventWriter();
   const eventPath = `${c.model_dir}/${eventFileName(hostname(), new Date())}`;
   await appendFileBytes(eventPath, events.header(Date.now() / 1000));
   const metricsPath = `${c.model_dir}/metrics.jsonl`;
+  if (initFrom) {
+    const line = { step: 0, wall_time: Date.now() / 1000, init_from: initFrom.path };
+    await appendFileBytes(
+      metricsPath,
+      JSON.stringify(
+        initFrom.step === undefined ? line : { ...line, init_from_step: initFrom.step },
+      ) +
+        "\n",
+    );
+  }
 
   const checkpointBytes = (step: number, state: BatcherState): Promise<Uint8Array> =>
     saveParams(params, {
-      rar_state: trainingStateJson(step, state, B),
+      rar_state: trainingStateJson(step, state, B, {
+        trainSeconds: trainSeconds(),
+        initFrom: initFrom?.path ?? c.init_from,
+      }),
       config: configToJson(c),
     }, opt.state());
   const save = async (step: number): Promise<string> => {
