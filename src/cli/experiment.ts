@@ -11,7 +11,7 @@ import { init } from "../init.ts";
 import { parseExperiment } from "../experiment/spec.ts";
 import { runExperiment, type Stage } from "../experiment/run.ts";
 import { parseShard } from "../eval/results.ts";
-import { fail } from "./common.ts";
+import { fail, PLAIN_OUTPUT } from "./common.ts";
 
 const STAGES: readonly Stage[] = ["train", "evaluate", "report"];
 
@@ -30,7 +30,8 @@ const program = new Command()
     "evaluate only shard i of n (1-based; a job array runs one per task, then the report stage)",
   )
   .option("--dir <dir>", "output directory (default: the file's dir)")
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .configureOutput(PLAIN_OUTPUT);
 
 program.parse(["deno", "experiment", ...Deno.args]);
 const [file, stage] = program.args as [string, string | undefined];

@@ -1,8 +1,8 @@
 /**
- * Starts `train.ts` or `attack.ts` with only the permissions its command line needs
- * (`permissions.ts`): the `deno task train|attack|explain` entry point.
+ * Starts `train.ts`, `attack.ts` or `experiment.ts` with only the permissions its command line
+ * needs (`permissions.ts`): the `deno task train|attack|explain|experiment` entry point.
  *
- *   deno run --allow-read --allow-run=deno src/cli/launch.ts train|attack ARGS…
+ *   deno run --allow-read --allow-run=deno src/cli/launch.ts train|attack|experiment ARGS…
  *
  * This launcher reads the configuration the command line names (to learn `model_dir` and
  * `data_path`) and runs the `deno` found on PATH, which must be the Deno running it; it
@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { fail } from "./common.ts";
 import { permissionFlags, taskPermissions } from "./permissions.ts";
 
-const SCRIPTS = { train: "train.ts", attack: "attack.ts" } as const;
+const SCRIPTS = { train: "train.ts", attack: "attack.ts", experiment: "experiment.ts" } as const;
 
 /** Refuses a `deno` on PATH that is not this Deno's version (it runs the command). */
 async function checkDeno(): Promise<void> {
@@ -39,8 +39,10 @@ async function checkDeno(): Promise<void> {
 
 async function main(): Promise<number> {
   const [script, ...args] = Deno.args;
-  if (script !== "train" && script !== "attack") {
-    throw new Error(`launch.ts: expected train or attack, got ${JSON.stringify(script)}`);
+  if (script !== "train" && script !== "attack" && script !== "experiment") {
+    throw new Error(
+      `launch.ts: expected train, attack or experiment, got ${JSON.stringify(script)}`,
+    );
   }
   const permissions = await taskPermissions(script, args);
   await checkDeno();

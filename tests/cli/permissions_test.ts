@@ -8,15 +8,18 @@ const tasks: Record<string, string> =
   JSON.parse(await Deno.readTextFile(new URL("deno.json", root))).tasks;
 const abs = (...p: string[]) => p.map((f) => resolve(f));
 
-Deno.test("deno.json: train, attack and explain grant no unscoped permission", () => {
-  for (const name of ["train", "attack", "explain"]) {
+Deno.test("deno.json: train, attack, explain and experiment grant no unscoped permission", () => {
+  for (const name of ["train", "attack", "explain", "experiment"]) {
     const flags = tasks[name].split(/\s+/).filter((w) => w.startsWith("-"));
     assert.deepEqual(
       flags,
       ["--no-prompt", "--allow-read", "--allow-run=deno"],
       `${name}: ${tasks[name]}`,
     );
-    assert.match(tasks[name], /^deno run .* src\/cli\/launch\.ts (train|attack)( explain)?$/);
+    assert.match(
+      tasks[name],
+      /^deno run .* src\/cli\/launch\.ts (train|attack|experiment)( explain)?$/,
+    );
   }
 });
 
@@ -126,6 +129,41 @@ Deno.test("the planner knows every option of every command (compared with --help
   assert.deepEqual(await helpFlags("train.ts", []), flags("train"));
   for (const sub of ["pgd", "attribution", "explain", "merge"]) {
     assert.deepEqual(await helpFlags("attack.ts", [sub]), flags(sub), sub);
+  }
+  assert.deepEqual(await helpFlags("experiment.ts", []), flags("experiment"));
+});
+
+Deno.test("experiment: the file, every run's configuration and data, init_from paths; writes its dir", async () => {
+  const file = "configs/experiments/mnist_tiny.json";
+  const p = await taskPermissions("experiment", [file]);
+  const spec = JSON.parse(await Deno.readTextFile(new URL(file, root)));
+  assert.deepEqual(p.write, abs(spec.dir));
+  assert.deepEqual(
+    p.read,
+    abs(
+      file,
+      "configs/mnist/nat.json",
+      mnistPackageDir(),
+      "configs/mnist/ig_norm.json",
+      `${spec.dir}/natural`,
+      "configs/mnist/ig_sum_norm.json",
+      "configs/mnist/madry.json",
+      spec.dir,
+    ),
+  );
+  assert.deepEqual(p.sys, ["hostname"]);
+  const moved = await taskPermissions("experiment", [
+    file,
+    "evaluate",
+    "--shard",
+    "1/2",
+    "--dir",
+    "/tmp/e",
+  ]);
+  assert.deepEqual(moved.write, ["/tmp/e"]);
+  for (const args of [[], ["--help"], ["missing.json"]]) {
+    const q = await taskPermissions("experiment", args);
+    assert.deepEqual(q.write, [], args.join(" "));
   }
 });
 
