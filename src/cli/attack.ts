@@ -12,9 +12,8 @@ import { Command } from "commander";
 import { init } from "../init.ts";
 import { type Config, dataSeed, parseConfig } from "../config.ts";
 import { type Dataset, type DatasetName, inferDataset, loadDataset } from "../data/mod.ts";
-import { CheckpointStore } from "../io/files.ts";
 import { atomicWrite } from "../io/files.ts";
-import { loadParams } from "../nn/params.ts";
+import { loadLatestParams } from "../train/load.ts";
 import type { Model, Params } from "../nn/model.ts";
 import { modelForDataset } from "../train/trainer.ts";
 import { naturalAndAdversarialAccuracy } from "../eval/accuracy.ts";
@@ -114,17 +113,21 @@ async function load(o: CommonOptions): Promise<Loaded> {
   const name = (o.dataset ?? config.dataset ?? await inferDataset(config.data_path)) as DatasetName;
   const rt = await init();
   console.log(`adapter: ${rt.adapterName}`);
-  const latest = await new CheckpointStore(config.model_dir).latest();
+  const dataset = await loadDataset(name, config.data_path);
+  const model = modelForDataset(name);
+  const latest = await loadLatestParams(
+    model,
+    config.model_dir,
+    (m) => console.error(`warning: ${m}`),
+  );
   if (!latest) {
     throw new Error(
       `no checkpoint in ${config.model_dir}: train a model first (deno task train --config ${source})`,
     );
   }
-  const dataset = await loadDataset(name, config.data_path);
-  const model = modelForDataset(name);
-  const { params } = loadParams(model, await Deno.readFile(latest.path), latest.path);
-  console.log(`model: ${latest.path}; data: ${name} (${dataset.test.count} test images)`);
-  return { config, source, dataset, model, params, checkpoint: latest.path };
+  const { params, entry } = latest;
+  console.log(`model: ${entry.path}; data: ${name} (${dataset.test.count} test images)`);
+  return { config, source, dataset, model, params, checkpoint: entry.path };
 }
 
 function outPath(

@@ -17,10 +17,10 @@ import { join } from "node:path";
 import { type Config, parseConfig } from "../config.ts";
 import { type Dataset, type DatasetName, inferDataset, loadDataset } from "../data/mod.ts";
 import type { Model, Params } from "../nn/model.ts";
-import { loadParams } from "../nn/params.ts";
 import { CheckpointStore } from "../io/files.ts";
 import { atomicWrite } from "../io/files.ts";
 import { evaluateAccuracy, modelForDataset, train } from "../train/trainer.ts";
+import { loadLatestParams } from "../train/load.ts";
 import { formatDuration, Progress, type Sink, stdoutSink } from "../train/report.ts";
 import { naturalAndAdversarialAccuracy } from "../eval/accuracy.ts";
 import { batchTensors } from "../eval/batch.ts";
@@ -172,20 +172,30 @@ interface Trained {
   checkpoint: string;
 }
 
-async function loadTrained(p: Prepared, name: DatasetName): Promise<Trained> {
-  const latest = await new CheckpointStore(p.config.model_dir).latest();
-  if (!latest || latest.step < p.config.max_num_training_steps) {
+async function loadTrained(p: Prepared, name: DatasetName, sink: Sink): Promise<Trained> {
+  const model = modelForDataset(name);
+  const found = await loadLatestParams(
+    model,
+    p.config.model_dir,
+    (m) => sink.write(`warning: ${m}\n`),
+  );
+  if (!found || found.entry.step < p.config.max_num_training_steps) {
+    if (found) { for (const t of Object.values(found.params)) t.dispose(); }
     throw new Error(
       `run ${p.run.name} is not trained to step ${p.config.max_num_training_steps} ` +
         `(${
-          latest ? `latest checkpoint ${latest.path}` : `no checkpoint in ${p.config.model_dir}`
+          found ? `latest checkpoint ${found.entry.path}` : `no checkpoint in ${p.config.model_dir}`
         }); ` +
         `run the train stage first`,
     );
   }
-  const model = modelForDataset(name);
-  const { params } = loadParams(model, await Deno.readFile(latest.path), latest.path);
-  return { p, slug: runSlug(p.run.name), model, params, checkpoint: latest.path };
+  return {
+    p,
+    slug: runSlug(p.run.name),
+    model,
+    params: found.params,
+    checkpoint: found.entry.path,
+  };
 }
 
 /** The attacked test images: the first `count` that every model classifies correctly. */
@@ -599,7 +609,7 @@ export async function runExperiment(
     const s = performance.now();
     const trained: Trained[] = [];
     try {
-      for (const p of prepared) trained.push(await loadTrained(p, name));
+      for (const p of prepared) trained.push(await loadTrained(p, name, sink));
       const batch = Math.max(prepared[0].config.eval_batch_size, 100);
       const selection = await selectImages(trained, dataset, spec.evaluation.images, batch);
       await atomicWrite(

@@ -30,7 +30,7 @@ import { adam, momentum, type Optimizer } from "./optimizers.ts";
 import { formatDuration, Progress, type Sink, stdoutSink } from "./report.ts";
 import { prepareModelDir } from "./model_dir.ts";
 import { restoreTraining, trainingStateJson } from "./state.ts";
-import { type InitialParams, loadInitialParams } from "./init_from.ts";
+import { type InitialParams, loadInitialParams } from "./load.ts";
 
 /** The model of a dataset (SPEC §2). */
 export function modelForDataset(name: DatasetName): Model {

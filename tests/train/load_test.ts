@@ -8,7 +8,7 @@ import { resnet } from "../../src/nn/resnet.ts";
 import { initParams, saveParams } from "../../src/nn/params.ts";
 import { parseSafetensors } from "../../src/io/safetensors.ts";
 import { CheckpointStore } from "../../src/io/files.ts";
-import { loadInitialParams } from "../../src/train/init_from.ts";
+import { loadInitialParams, loadLatestParams } from "../../src/train/load.ts";
 import { quickstart, quiet, tiny } from "./_helpers.ts";
 
 await setup();
@@ -132,5 +132,34 @@ Deno.test("init_from: a missing source or a parameter of another shape is an err
     );
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("loadLatestParams: a damaged newest checkpoint is skipped with a warning naming it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await train({
+      config: await quickstart(dir, [
+        ...base,
+        "max_num_training_steps=2",
+        "num_checkpoint_steps=1",
+      ]),
+      dataset: data,
+      sink: quiet(),
+    });
+    for (const t of Object.values(r.params)) t.dispose();
+    const store = new CheckpointStore(dir);
+    const newest = (await store.latest())!;
+    const bytes = await Deno.readFile(newest.path);
+    await Deno.writeFile(newest.path, bytes.subarray(0, bytes.length >> 1));
+    const warnings: string[] = [];
+    const found = (await loadLatestParams(mnistCnn(), dir, (m) => warnings.push(m)))!;
+    assert.equal(found.entry.step, 1);
+    assert.equal(warnings.length, 1);
+    assert.ok(warnings[0].includes(newest.path), warnings[0]);
+    for (const t of Object.values(found.params)) t.dispose();
+    assert.equal(await loadLatestParams(mnistCnn(), join(dir, "none"), () => {}), null);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
