@@ -166,9 +166,11 @@ async function take(t: Tensor): Promise<Float32Array | Int32Array> {
  * Path points are processed in groups that the memory planner sizes from `memoryBudgetBytes`
  * and the device's buffer limit: the attack directions of `⌊cap / num_IG_steps⌋` images at a
  * time (one image's path is never split there: the saliency's normalisation couples its path
- * points), the ReLU saliency maps of `⌊cap / c⌋` images in chunks of `c` counterfactuals
+ * points), the ReLU saliency maps of up to `⌊cap / c⌋` images in chunks of `c` counterfactuals
  * (`c = min(stepsPerChunk, num_IG_steps, cap)`), where `cap` is the planner's number of path
- * points per chunk. Every tensor created here is released before returning.
+ * points per chunk. The images whose label is unchanged after a step go to the saliency maps
+ * in runs of {@linkcode pow2Runs}, so that the pool of GPU buffers does not grow with every
+ * count of them. Every tensor created here is released before returning.
  * @throws Error for invalid settings (naming each), or a `target` method without a target map.
  */
 export async function attributionAttackBatch(
@@ -195,6 +197,24 @@ export async function attributionAttackBatch(
   bad.push(...attackConfigProblems(cfg, x.rank === 4 ? x.shape[1] * x.shape[2] : 0));
   if (bad.length) throw new Error(`attributionAttackBatch: ${bad.join("; ")}`);
   return await attackBatch(model, params, x, Array.from(labels), cfg, opts);
+}
+
+/**
+ * `[0, n)` in consecutive runs of `size`, then of decreasing powers of two below it: however
+ * many images are left, their runs take at most `1 + log2(size)` distinct lengths, so the
+ * buffers of the runs' tensors come back from the pool instead of new ones for every length.
+ */
+export function pow2Runs(n: number, size: number): [number, number][] {
+  const out: [number, number][] = [];
+  let a = 0;
+  for (; a + size <= n; a += size) out.push([a, a + size]);
+  for (let p = 2 ** Math.floor(Math.log2(size)); a < n; p /= 2) {
+    if (a + p <= n) {
+      out.push([a, a + p]);
+      a += p;
+    }
+  }
+  return out;
 }
 
 /** Concatenates the host images `imgs[a..b)` (each `size` floats). */
@@ -261,7 +281,7 @@ async function attackBatch(
     /** ReLU saliency maps of the images `imgs` of the attacked images `who`. */
     const reluSaliency = async (imgs: Float32Array[], who: number[]): Promise<Float32Array[]> => {
       // every chunk is queued before the first is read, so the device never waits for the host
-      const maps = runs(who.length, salImages).map(([a, b]) =>
+      const maps = pow2Runs(who.length, salImages).map(([a, b]) =>
         tidy(() =>
           saliencyMap(
             model,

@@ -31,6 +31,7 @@ import {
   type AttributionAttackResult,
   type AttributionBatchOptions,
 } from "../../src/attacks/attribution.ts";
+import { pow2Runs } from "../../src/attacks/attribution_batch.ts";
 import { referenceAttack } from "./_reference_attack.ts";
 
 const IG = 12;
@@ -223,5 +224,22 @@ Deno.test("progress per step; nothing attacked when every label is wrong; invali
     );
   } finally {
     flat.dispose();
+  }
+});
+
+Deno.test("the saliency runs of any number of kept images take few distinct lengths", () => {
+  for (let size = 1; size <= 40; size++) {
+    const allowed = new Set([size]);
+    for (let p = 1; p < size; p *= 2) allowed.add(p);
+    for (let n = 0; n <= 3 * size + 5; n++) {
+      const runs = pow2Runs(n, size);
+      let at = 0;
+      for (const [a, b] of runs) {
+        assert.equal(a, at, `size ${size}, n ${n}: runs ${JSON.stringify(runs)}`);
+        assert.ok(allowed.has(b - a), `size ${size}, n ${n}: a run of ${b - a}`);
+        at = b;
+      }
+      assert.equal(at, n, `size ${size}, n ${n}: runs end at ${at}`);
+    }
   }
 });
