@@ -1,8 +1,10 @@
 /**
  * The attribution attack of SPEC §8 (Ghorbani et al., "Interpretation of Neural Networks is
  * Fragile") on one image: iterated signed steps along an attack direction (computed with the
- * softplus surrogate's saliency, {@linkcode attackDirection}) inside the L∞ ball of radius ε,
- * keeping the perturbed image whose ReLU saliency is most changed by the chosen measure.
+ * softplus surrogate's saliency, `attackDirection` in `directions.ts`) inside the L∞ ball of
+ * radius ε, keeping the perturbed image whose ReLU saliency is most changed by the chosen measure.
+ * Its settings and results, and `attributionAttack` for one image; the attack itself, of a
+ * whole batch at once, is `attributionAttackBatch` (`attribution_batch.ts`).
  *
  * How SPEC §8 is read here (it follows the reference implementation):
  * - The criterion of a step is the measure's value at the new image, computed from the ReLU
@@ -68,7 +70,10 @@ export interface AttributionAttackConfig {
   target?: Float32Array;
   /** Seed of the `random` directions: repeat `r`, step `s` use a pure function of (seed, r, s). */
   seed: number;
-  /** At most this many IG counterfactuals at once in the ReLU saliency maps (default: all). */
+  /**
+   * At most this many IG counterfactuals per image at once in the ReLU saliency maps (default:
+   * all, or fewer where the memory planner's chunk holds fewer).
+   */
   stepsPerChunk?: number;
 }
 
