@@ -31,6 +31,7 @@ import {
   errorText,
   LAMBDA,
   LEARNING_RATE,
+  NO_ATTACK,
   type Outputs,
   PARAM_NAMES,
   SIZE,
@@ -280,6 +281,8 @@ export async function jaxSystem(settings: BenchSettings, w4Form: W4Form = "closu
 
   const setup = (id: WorkloadId): Workload => {
     switch (id) {
+      case "W5":
+        throw new Error(NO_ATTACK);
       case "W1":
         return trainStep("nat");
       case "W4":

@@ -2,17 +2,20 @@
  * `deno task bench`: this engine against its JavaScript peers on the same WebGPU adapter, then
  * the per-kernel GFLOP/s.
  *
- * Runs W1–W4 (see `workloads.ts`) on each system in its own subprocess (`system.ts`): ours,
+ * Runs W1–W5 (see `workloads.ts`) on each system in its own subprocess (`system.ts`): ours,
  * jax-js (webgpu, jit), TF.js (webgpu) and TF.js (wasm, CPU). Every system starts from the same
  * hashed weights and inputs; the outputs of each workload's first call (losses, gradients, the
  * PGD step, the IG map) are compared with ours, W4's gradients included, so a peer that drops
  * the second-order term is reported as wrong. Prints one table: median ms per system, the ratio
- * peer/ours, and agreement or error notes.
+ * peer/ours, and agreement or error notes. W5, the attribution attack, runs on ours only (the
+ * peers compute no correct second-order gradient, see W4): its line gives the batched attack's
+ * time, and the one-image attack's beside it, timed alternately in the same process.
  *
  *   deno task bench [--quick] [--only ours,jax,tfjs,tfjs-wasm,jax-argnums] [--workloads W1,W3]
  *                   [--reps N] [--no-kernels] [--keep DIR] [--markdown FILE] [--report DIR]
  *
- * `--quick`: one repetition, 10 IG steps in W3, m = 2 in W4. Not run by default: `jax-argnums`,
+ * `--quick`: one repetition, 10 IG steps in W3, m = 2 in W4, W5 on 4 images with 10 IG steps and
+ * 3 attack steps. Not run by default: `jax-argnums`,
  * jax-js with W4's inner gradient taking the weights through `argnums`, and `tfjs-cpu`, TF.js's
  * plain JavaScript backend (a slow cross-check of TF.js's webgpu results). `--keep DIR` keeps
  * each system's report and outputs in `DIR/<system>`; `--report DIR` prints the table of such a
@@ -21,11 +24,13 @@
  */
 
 import {
+  type AttackSettings,
   BATCH,
   type BenchSettings,
   benchSettings,
   LAMBDA,
   median,
+  OURS_ONLY,
   type SystemReport,
   WORKLOAD_TITLES,
   type WorkloadId,
@@ -105,6 +110,13 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
+/** The workloads of `workloads` that `system` runs. */
+function systemWorkloads(system: string, workloads: readonly WorkloadId[]): WorkloadId[] {
+  if (system === "ours") return [...workloads];
+  if (system === "jax-argnums") return workloads.filter((w) => w === "W4");
+  return workloads.filter((w) => !OURS_ONLY.includes(w));
+}
+
 /** Runs `system.ts` for one system, forwarding its progress lines; returns its report. */
 async function runSystemProcess(
   system: string,
@@ -115,10 +127,7 @@ async function runSystemProcess(
     ...(args.quick ? ["--quick"] : []),
     ...(args.reps ? ["--reps", String(args.reps)] : []),
     "--workloads",
-    (system === "jax-argnums" ? args.workloads.filter((w) => w === "W4") : args.workloads).join(
-      ",",
-    ) ||
-    "W4",
+    systemWorkloads(system, args.workloads).join(","),
   ];
   const cmd = new Deno.Command(Deno.execPath(), {
     args: [
@@ -283,6 +292,35 @@ function fmtMs(w: WorkloadReport, reps: number): string {
   return w.ms.length < reps ? `${s} (n=${w.ms.length})` : s;
 }
 
+/** W5's settings in words. */
+function attackSettingsText(a: AttackSettings): string {
+  return `W5 the first ${a.images} MNIST test images labelled with the network's own ` +
+    `predictions, topK attack (measure kendall) with ${a.igSteps} IG steps, ${a.steps} steps ` +
+    `of ${a.stepSize}, ε = ${a.epsilon}, k_top = eval_k_top = ${a.kTop}, once`;
+}
+
+/** W5's result: the batched and the one-image attack's times, images per minute, their ratio. */
+function attackLine(w: WorkloadReport, a: AttackSettings): string {
+  const images = w.scalars?.images ?? a.images;
+  const perMin = (ms: number) => (images / (ms / 60_000)).toFixed(1);
+  const list = (xs: readonly number[]) => xs.map((v) => (v / 1000).toFixed(1)).join(", ");
+  const batched = median(w.ms);
+  const base = w.baselineMs?.length ? median(w.baselineMs) : undefined;
+  const same = w.scalars?.identical === 1
+    ? "identical image by image"
+    : w.scalars?.identical === 0
+    ? "NOT identical image by image"
+    : "not compared";
+  return `W5: the batched attack of ${images} images took ${(batched / 1000).toFixed(1)} s ` +
+    `(${perMin(batched)} images/min; calls: ${list(w.ms)} s)` +
+    (base === undefined
+      ? "."
+      : `, the one-image attack of each in turn ${(base / 1000).toFixed(1)} s (${
+        perMin(base)
+      } images/min; calls: ${list(w.baselineMs!)} s), alternating in one ` +
+        `process: ${(base / batched).toFixed(2)}× faster batched; results ${same}.`);
+}
+
 /** Builds the Markdown report: header, the table, numbered notes. */
 function buildTable(
   date: Date,
@@ -309,6 +347,7 @@ function buildTable(
     `- settings: MNIST CNN (SPEC §2), batch ${BATCH}, hashed weights and inputs; median of ` +
     `${settings.reps} timed call(s) after one warm-up call (whose outputs are compared); ` +
     `W3 ${settings.igSteps} IG steps; W4 m = ${settings.m}, λ = ${LAMBDA}` +
+    (args.workloads.includes("W5") ? `; ${attackSettingsText(settings.attack)}` : "") +
     `${args.quick ? " (--quick)" : ""}`,
     `- agreement: each peer against ours, scalars to ${SCALAR_TOL} relative (Adam update size ` +
     `${UPDATE_TOL}), tensors (W1/W4 gradients of every weight, W2 ∂x and the stepped x, ` +
@@ -331,6 +370,19 @@ function buildTable(
     else row.push(fmtMs(o, settings.reps));
     for (const p of peers) {
       const w = p.workloads[id];
+      if (OURS_ONLY.includes(id)) {
+        row.push(
+          `– [${
+            note(
+              `${id} runs on ours only: the attribution attack's direction is a second-order ` +
+                "gradient, which no JavaScript peer computes correctly (see W4), so they have " +
+                "no correct attack to time",
+            )
+          }]`,
+          "–",
+        );
+        continue;
+      }
       if (p.error) {
         row.push(`error [${note(`${p.label} could not start: ${p.error}`)}]`, "–");
         continue;
@@ -374,10 +426,12 @@ function buildTable(
     }).filter(Boolean);
     if (parts.length) first.push(`- ${r.label}: ${parts.join(", ")}`);
   }
+  const w5 = ours?.workloads.W5;
   return [
     ...head,
     ...table,
     "",
+    ...(w5 && !w5.error ? [attackLine(w5, settings.attack), ""] : []),
     ...notes.map((n, i) => `- [${i + 1}] ${n}`),
     ...(agreed.length ? ["", "Agreement with ours:", "", ...agreed] : []),
     ...(first.length ? ["", "First (warm-up, compiling) call, ms:", "", ...first] : []),
@@ -396,6 +450,7 @@ if (import.meta.main) {
     : args.systems;
   let date = new Date();
   for (const s of systems) {
+    if (systemWorkloads(s, args.workloads).length === 0) continue;
     dirs[s] = `${root}/${s}`;
     if (args.report) {
       const file = `${dirs[s]}/report.json`;
@@ -410,7 +465,7 @@ if (import.meta.main) {
   }
   if (args.report) args.kernels = false;
   const table = buildTable(date, reports, dirs, args, settings);
-  console.log("## W1–W4: ours and the JavaScript peers\n");
+  console.log("## W1–W5: ours and the JavaScript peers\n");
   console.log(table);
   let kernels = "";
   if (args.kernels) {
@@ -436,7 +491,7 @@ if (import.meta.main) {
   if (args.markdown) {
     await Deno.writeTextFile(
       args.markdown,
-      `## W1–W4: ours and the JavaScript peers\n\n${table}\n` +
+      `## W1–W5: ours and the JavaScript peers\n\n${table}\n` +
         (kernels ? `\n## Per-kernel throughput (ours)\n\n${kernels}\n` : ""),
     );
   }

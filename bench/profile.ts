@@ -3,9 +3,15 @@
  * recording every dispatch, then replays each launch alone (submit and wait) and prints the
  * time per kernel (summed over the step's launches), the launch count and the share of the
  * step. Each launch is replayed a few times in one submission and the cost of an empty
- * submission is subtracted, so the sum approximates the batched step.
+ * submission is subtracted, so the sum approximates the batched step. The wall-clock of the
+ * recorded call is printed beside it: the difference is what is not kernel work (encoding and
+ * submitting dispatches, waits for the GPU, host work).
  *
- *   deno task bench:profile [W1 W2 W3 W4] [--launches KERNEL[,KERNEL…]]
+ * W5 is profiled as a one-step attack (W5's settings with one step: the originals' prediction
+ * and ReLU saliency, the top-k mask, one direction, step, prediction and ReLU saliency) of one
+ * image, then of W5's images batched, so that the two splits compare per image.
+ *
+ *   deno task bench:profile [W1 W2 W3 W4 W5] [--launches KERNEL[,KERNEL…]]
  *
  * `--launches` also lists every launch of the named kernels in step order: its time, workgroup
  * grid and parameter words (for the windowed products, decoded: rows, columns, column group and
@@ -15,8 +21,8 @@
  */
 
 import { type DispatchRecord, init } from "../mod.ts";
-import { oursSystem } from "./ours.ts";
-import { benchSettings, type WorkloadId, WORKLOADS } from "./workloads.ts";
+import { attackStepWorkload, oursSystem } from "./ours.ts";
+import { benchSettings, type Workload, type WorkloadId, WORKLOADS } from "./workloads.ts";
 
 /** Per-kernel totals of one replayed workload. */
 export interface KernelShare {
@@ -42,21 +48,42 @@ export interface LaunchTiming {
   params: Uint32Array;
 }
 
+/** What {@linkcode profileWorkload} measured. */
+export interface Profile {
+  /** Per kernel, slowest first. */
+  shares: KernelShare[];
+  /** The launches of the kernels named in `detail`, in step order. */
+  launches: LaunchTiming[];
+  /** Wall-clock ms of the recorded call. */
+  wallMs: number;
+}
+
 /**
  * Runs workload `id` once while tracing and replays every launch alone; the launches of the
- * kernels in `detail` are also returned one by one.
+ * kernels in `detail` are also returned one by one. W5 runs a one-step attack of `images`
+ * images (default W5's).
  */
 export async function profileWorkload(
   id: WorkloadId,
   detail: ReadonlySet<string> = new Set(),
-): Promise<{ shares: KernelShare[]; launches: LaunchTiming[] }> {
+  images?: number,
+): Promise<Profile> {
+  const settings = benchSettings(false);
+  const w = id === "W5"
+    ? await attackStepWorkload(settings, images ?? settings.attack.images)
+    : await (await oursSystem(settings)).setup(id);
+  return await profileRun(w, detail);
+}
+
+async function profileRun(w: Workload, detail: ReadonlySet<string>): Promise<Profile> {
   const rt = await init();
-  const { setup } = await oursSystem(benchSettings(false));
-  const w = setup(id);
   await w.run(true); // compile everything once
   const trace: DispatchRecord[] = [];
   rt.trace = trace;
+  const t0 = performance.now();
   await w.run(false);
+  await rt.sync();
+  const wallMs = performance.now() - t0;
   rt.trace = null;
   const totals = new Map<string, KernelShare>();
   const launches: LaunchTiming[] = [];
@@ -93,7 +120,7 @@ export async function profileWorkload(
     totals.set(name, s);
   }
   w.dispose?.();
-  return { shares: [...totals.values()].sort((a, b) => b.ms - a.ms), launches };
+  return { shares: [...totals.values()].sort((a, b) => b.ms - a.ms), launches, wallMs };
 }
 
 /** One launch as a line: time, grid, and the product's shape or the first parameter words. */
@@ -118,15 +145,31 @@ if (import.meta.main) {
     args.splice(at, 2);
   }
   const ids = args.length ? args as WorkloadId[] : [...WORKLOADS];
+  const runs: [WorkloadId, string, number | undefined][] = [];
   for (const id of ids) {
     if (!WORKLOADS.includes(id)) throw new Error(`unknown workload ${id}; expected ${WORKLOADS}`);
-    const { shares: rows, launches: each } = await profileWorkload(id, detail);
+    if (id !== "W5") runs.push([id, id, undefined]);
+    else {
+      const n = benchSettings(false).attack.images;
+      runs.push([id, "W5, one image, one attack step", 1]);
+      runs.push([id, `W5, ${n} images batched, one attack step`, n]);
+    }
+  }
+  for (const [id, title, images] of runs) {
+    const { shares: rows, launches: each, wallMs } = await profileWorkload(id, detail, images);
     const total = rows.reduce((a, r) => a + r.ms, 0);
     const launches = rows.reduce((a, r) => a + r.launches, 0);
     const flops = rows.reduce((a, r) => a + r.flops, 0);
+    const products = rows.filter((r) => r.name.startsWith("gemm_")).reduce((a, r) => a + r.ms, 0);
     console.log(
-      `\n${id}: ${launches} launches, ${total.toFixed(0)} ms replayed, ` +
-        `${(flops / 1e9).toFixed(2)} GFLOP in windowed products`,
+      `\n${title}: ${launches} launches, ${total.toFixed(0)} ms replayed ` +
+        `(${(100 * products / total).toFixed(0)}% in windowed products), ` +
+        `${(flops / 1e9).toFixed(2)} GFLOP in windowed products; the recorded call took ` +
+        `${wallMs.toFixed(0)} ms (${(100 * total / wallMs).toFixed(0)}% kernels)` +
+        (images
+          ? `; per image ${(total / images).toFixed(0)} ms replayed, ` +
+            `${(wallMs / images).toFixed(0)} ms wall`
+          : ""),
     );
     console.log("| kernel | launches | ms | share | GFLOP/s |\n| --- | --: | --: | --: | --: |");
     for (const r of rows) {

@@ -19,6 +19,7 @@ import {
   errorText,
   LAMBDA,
   LEARNING_RATE,
+  NO_ATTACK,
   type Outputs,
   PARAM_NAMES,
   SIZE,
@@ -234,6 +235,8 @@ export async function tfjsSystem(
 
   const setup = (id: WorkloadId): Workload => {
     switch (id) {
+      case "W5":
+        throw new Error(NO_ATTACK);
       case "W1":
         return trainStep("nat");
       case "W4":

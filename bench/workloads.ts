@@ -1,5 +1,5 @@
 /**
- * The comparison workloads W1–W4 shared by every system of `deno task bench`: their settings,
+ * The comparison workloads W1–W5 shared by every system of `deno task bench`: their settings,
  * the hashed weights and inputs every system starts from (identical bytes), the result format a
  * system's subprocess writes, and the timing helper.
  *
@@ -10,6 +10,11 @@
  * - W3: IG saliency (SPEC §7, zero reference) of one image with `igSteps` counterfactuals.
  * - W4: the IG-NORM training step (`ar`, SPEC §4): `xent(x) + λ·IG_term(x, x')` with `m` path
  *   points, its gradient w.r.t. every weight (second order), one Adam update.
+ * - W5: the attribution attack (SPEC §8, `topK`, measure `kendall`) of the first MNIST test
+ *   images, each labelled with the network's own prediction so that every image is attacked:
+ *   the batched attack of all images at once and the one-image attack of each in turn,
+ *   alternating in one process (ours only: the peers have no correct second-order gradient,
+ *   see W4).
  *
  * Pure TypeScript apart from file output: peers' subprocesses import it without the engine.
  * @module
@@ -18,7 +23,7 @@
 import { hash01, hashed } from "../src/io/hash.ts";
 
 /** Workload ids, in table order. */
-export const WORKLOADS = ["W1", "W2", "W3", "W4"] as const;
+export const WORKLOADS = ["W1", "W2", "W3", "W4", "W5"] as const;
 /** A workload id. */
 export type WorkloadId = typeof WORKLOADS[number];
 
@@ -28,7 +33,16 @@ export const WORKLOAD_TITLES: Record<WorkloadId, string> = {
   W2: "PGD xent step (∂x, sign, project)",
   W3: "IG saliency, 1 image",
   W4: "IG-NORM training step (ar, 2nd order)",
+  W5: "attribution attack (topK), batched",
 };
+
+/** Workloads only ours runs (the peers have no correct attack, see W4). */
+export const OURS_ONLY: readonly WorkloadId[] = ["W5"];
+
+/** Why a peer does not run W5. */
+export const NO_ATTACK =
+  "not run: the attribution attack's direction is a second-order gradient, which this " +
+  "peer does not compute correctly (see W4), so it has no correct attack to time";
 
 /** Batch size of W1, W2 and W4. */
 export const BATCH = 50;
@@ -60,13 +74,64 @@ export interface BenchSettings {
    * always runs): a peer's W4 step can take minutes on a software adapter.
    */
   budgetMs: number;
+  /** W5's attack. */
+  attack: AttackSettings;
+}
+
+/** W5: the attribution attack's settings (SPEC §8; config keys in brackets). */
+export interface AttackSettings {
+  /** The first MNIST test images attacked. */
+  images: number;
+  /** IG steps of the saliency maps [`num_IG_steps`]. */
+  igSteps: number;
+  /** Attack steps [`attribution_attack_steps`]. */
+  steps: number;
+  /** Step size [`attribution_attack_step_size`]. */
+  stepSize: number;
+  /** L∞ radius [`epsilon`]. */
+  epsilon: number;
+  /** Size of the top-k mask [`k_top`, `eval_k_top`]. */
+  kTop: number;
+  /**
+   * Like `budgetMs`, for W5, one of whose calls runs both attacks: long enough for two calls
+   * (one in each order) at the full settings.
+   */
+  budgetMs: number;
 }
 
 /** Settings of `deno task bench` and of `--quick`. */
 export function benchSettings(quick: boolean): BenchSettings {
   return quick
-    ? { reps: 1, igSteps: 10, m: 2, budgetMs: 60_000 }
-    : { reps: 3, igSteps: 100, m: 10, budgetMs: 180_000 };
+    ? {
+      reps: 1,
+      igSteps: 10,
+      m: 2,
+      budgetMs: 60_000,
+      attack: {
+        images: 4,
+        igSteps: 10,
+        steps: 3,
+        stepSize: 0.01,
+        epsilon: 0.3,
+        kTop: 50,
+        budgetMs: 60_000,
+      },
+    }
+    : {
+      reps: 3,
+      igSteps: 100,
+      m: 10,
+      budgetMs: 180_000,
+      attack: {
+        images: 20,
+        igSteps: 30,
+        steps: 15,
+        stepSize: 0.01,
+        epsilon: 0.3,
+        kTop: 50,
+        budgetMs: 720_000,
+      },
+    };
 }
 
 /** A host tensor (row-major). */
@@ -165,6 +230,8 @@ export interface WorkloadReport {
   tensors?: Record<string, { file: string; length: number }>;
   /** Remarks (how the system was made to run it). */
   note?: string;
+  /** W5: ms of the one-image attack of every image, timed alternately with `ms`. */
+  baselineMs?: number[];
 }
 
 /** What a system's subprocess writes as `report.json` (rewritten after every workload). */
@@ -208,6 +275,13 @@ export interface Workload {
   dispose?(): void;
   /** A remark for the table (e.g. a workaround the system needed). */
   note?: string;
+  /**
+   * Times the workload takes of parts of its calls (W5 runs both attacks in each call): when
+   * set, they replace the wall-clock of each call in the report, and its scalars are added.
+   */
+  own?: { ms: number[]; baselineMs: number[]; scalars: Record<string, number> };
+  /** Replaces `budgetMs` of the settings for this workload. */
+  budgetMs?: number;
 }
 
 /**
@@ -251,12 +325,18 @@ export async function runSystem(
       }
       // stop when the next repetition would likely end past the budget
       let spent = 0;
+      const budget = wl.budgetMs ?? settings.budgetMs;
       for (let r = 0; r < settings.reps; r++) {
-        if (r > 0 && spent + spent / r > settings.budgetMs) break;
+        if (r > 0 && spent + spent / r > budget) break;
         t0 = performance.now();
         await run(false);
         w.ms.push(performance.now() - t0);
         spent += w.ms[r];
+      }
+      if (wl.own) {
+        w.ms = [...wl.own.ms];
+        w.baselineMs = [...wl.own.baselineMs];
+        w.scalars = { ...w.scalars, ...wl.own.scalars };
       }
       delete w.error;
       if (wl.note) w.note = wl.note;

@@ -1,8 +1,10 @@
 /**
  * The attribution attack of SPEC §8 (Ghorbani et al., "Interpretation of Neural Networks is
  * Fragile") on one image: iterated signed steps along an attack direction (computed with the
- * softplus surrogate's saliency, {@linkcode attackDirection}) inside the L∞ ball of radius ε,
- * keeping the perturbed image whose ReLU saliency is most changed by the chosen measure.
+ * softplus surrogate's saliency, `attackDirection` in `directions.ts`) inside the L∞ ball of
+ * radius ε, keeping the perturbed image whose ReLU saliency is most changed by the chosen measure.
+ * Its settings and results, and `attributionAttack` for one image; the attack itself, of a
+ * whole batch at once, is `attributionAttackBatch` (`attribution_batch.ts`).
  *
  * How SPEC §8 is read here (it follows the reference implementation):
  * - The criterion of a step is the measure's value at the new image, computed from the ReLU
@@ -23,34 +25,22 @@
  * @module
  */
 
-import { type Tensor, tensor, tidy } from "../tensor.ts";
-import { add, argMax, clip, mul, reshape, sign, sub, topKMask } from "../ops/mod.ts";
+import type { Tensor } from "../tensor.ts";
 import type { Model, Params } from "../nn/model.ts";
-import { saliencyMap, type SaliencyType } from "../attribution/saliency.ts";
-import {
-  kendallTauB,
-  massCenterMeasure,
-  spearman,
-  topKIntersection,
-} from "../attribution/metrics.ts";
-import { hash01 } from "../io/hash.ts";
-import {
-  attackDirection,
-  type AttackMethod,
-  countNonZeroSaliency,
-  type DirectionSetup,
-  topKDegenerate,
-} from "./directions.ts";
+import type { SaliencyType } from "../attribution/saliency.ts";
+import type { AttackMethod } from "./directions.ts";
+import { attackConfigProblems, attributionAttackBatch } from "./attribution_batch.ts";
+
+export {
+  attackConfigProblems,
+  attributionAttackBatch,
+  type AttributionBatchOptions,
+  repeatSeed,
+  topKDegenerateWarning,
+} from "./attribution_batch.ts";
 
 /** Success measures of the attribution attack (SPEC §8). */
 export type AttributionMeasure = "intersection" | "spearman" | "kendall" | "mass_center";
-
-const MEASURES: readonly AttributionMeasure[] = [
-  "intersection",
-  "spearman",
-  "kendall",
-  "mass_center",
-];
 
 /** Settings of {@linkcode attributionAttack} (SPEC §8; config keys in brackets). */
 export interface AttributionAttackConfig {
@@ -80,7 +70,10 @@ export interface AttributionAttackConfig {
   target?: Float32Array;
   /** Seed of the `random` directions: repeat `r`, step `s` use a pure function of (seed, r, s). */
   seed: number;
-  /** At most this many IG counterfactuals at once in the ReLU saliency maps (default: all). */
+  /**
+   * At most this many IG counterfactuals per image at once in the ReLU saliency maps (default:
+   * all, or fewer where the memory planner's chunk holds fewer).
+   */
   stepsPerChunk?: number;
 }
 
@@ -141,68 +134,6 @@ export interface AttackedResult extends AttributionAttackRepeat {
 /** What {@linkcode attributionAttack} returns. */
 export type AttributionAttackResult = AttackedResult | NotAttackedResult;
 
-/** Seed of the `random` directions of repeat `repeat`. */
-export function repeatSeed(seed: number, repeat: number): number {
-  return Math.floor(hash01(seed >>> 0, repeat) * 2 ** 32) >>> 0;
-}
-
-/** The SPEC §8 warning for a `topK` attack whose mask covers every non-zero saliency entry. */
-export function topKDegenerateWarning(kTop: number, nonZero: number): string {
-  return `topK attack: k_top = ${kTop} is at least the ${nonZero} non-zero entries of the ` +
-    `image's saliency map, so the top-k mask covers all of them and the topK direction is ` +
-    `exactly zero: the attack leaves the image unchanged (SPEC §8). Use a smaller k_top.`;
-}
-
-function validate(cfg: AttributionAttackConfig, x: Tensor, label: number): void {
-  const bad: string[] = [];
-  if (x.rank !== 4 || x.shape[0] !== 1) {
-    bad.push(`x must be one image [1, H, W, C], got [${x.shape}]`);
-  }
-  const hw = x.rank === 4 ? x.shape[1] * x.shape[2] : 0;
-  const int = (v: number, lo: number, hi: number, what: string) => {
-    if (!Number.isInteger(v) || v < lo || v > hi) {
-      bad.push(`${what} must be an integer in [${lo}, ${hi}], got ${v}`);
-    }
-  };
-  const nonNeg = (v: number, what: string) => {
-    if (!(Number.isFinite(v) && v >= 0)) bad.push(`${what} must be finite and ≥ 0, got ${v}`);
-  };
-  int(label, 0, Number.MAX_SAFE_INTEGER, "label");
-  int(cfg.kTop, 1, hw, "k_top");
-  int(cfg.evalKTop, 1, hw, "eval_k_top");
-  int(cfg.igSteps, 1, Number.MAX_SAFE_INTEGER, "num_IG_steps");
-  int(cfg.steps, 0, Number.MAX_SAFE_INTEGER, "attribution_attack_steps");
-  int(cfg.times, 1, Number.MAX_SAFE_INTEGER, "attribution_attack_times");
-  nonNeg(cfg.stepSize, "attribution_attack_step_size");
-  nonNeg(cfg.epsilon, "epsilon");
-  if (!(cfg.pixelMax > 0)) bad.push(`pixelMax must be positive, got ${cfg.pixelMax}`);
-  if (!MEASURES.includes(cfg.measure)) {
-    bad.push(
-      `attribution_attack_measure must be one of ${MEASURES.join(", ")}; got ${
-        JSON.stringify(cfg.measure)
-      }`,
-    );
-  }
-  if (cfg.target && cfg.target.length !== hw) {
-    bad.push(`the target map has ${cfg.target.length} entries, expected H·W = ${hw}`);
-  }
-  if (bad.length) throw new Error(`attributionAttack: ${bad.join("; ")}`);
-}
-
-/** First index of the lowest value, a NaN counting as lowest (NumPy's `argmin`). */
-function argminNumpy(v: number[]): number {
-  const nan = v.findIndex(Number.isNaN);
-  if (nan >= 0) return nan;
-  let best = 0;
-  for (let i = 1; i < v.length; i++) if (v[i] < v[best]) best = i;
-  return best;
-}
-
-interface Once extends AttributionAttackRepeat {
-  perturbed: Float32Array;
-  saliency: Float32Array;
-}
-
 /**
  * Attacks the attribution of one image `x [1, H, W, C]` with true label `label` (SPEC §8).
  *
@@ -215,7 +146,8 @@ interface Once extends AttributionAttackRepeat {
  * the original's, all 1 when nothing went below 1; the repeat with the lowest Kendall τ
  * counts. The `random` directions of repeat `r` are seeded by {@linkcode repeatSeed}.
  *
- * All tensor work runs on the GPU; every tensor created here is released before returning.
+ * This is {@linkcode attributionAttackBatch} on a batch of one image. All tensor work runs on
+ * the GPU; every tensor created here is released before returning.
  * @throws Error for invalid settings (naming each), or a `target` method without a target map.
  */
 export async function attributionAttack(
@@ -225,181 +157,17 @@ export async function attributionAttack(
   label: number,
   cfg: AttributionAttackConfig,
 ): Promise<AttributionAttackResult> {
-  validate(cfg, x, label);
-  const [, H, W] = x.shape;
-  const warnings: string[] = [];
-  const owned: Tensor[] = [];
-  const own = <T extends Tensor | undefined>(t: T): T => {
-    if (t) owned.push(t.keep());
-    return t;
-  };
-  const disposers: (() => void)[] = [];
-  try {
-    const labels = own(tensor(new Int32Array([label]), [1]));
-    const predict = async (xt: Tensor): Promise<number> => {
-      const p = tidy(() => argMax(model.logits(params, xt)));
-      try {
-        return (await p.data())[0];
-      } finally {
-        p.dispose();
-      }
-    };
-    const saliencyOf = (xt: Tensor): Tensor =>
-      tidy(() =>
-        saliencyMap(model, params, xt, labels, cfg.saliencyType, {
-          activation: "relu",
-          steps: cfg.igSteps,
-          stepsPerChunk: cfg.stepsPerChunk,
-        })
-      );
-    const hostSaliency = async (xt: Tensor): Promise<Float32Array> => {
-      const s = saliencyOf(xt);
-      try {
-        return new Float32Array(await s.data());
-      } finally {
-        s.dispose();
-      }
-    };
-
-    const predicted = await predict(x);
-    if (predicted !== label) return { attacked: false, label, predicted, warnings };
-
-    const s0 = own(saliencyOf(x));
-    const original = new Float32Array(await s0.data());
-    const [nonZero] = await countNonZeroSaliency(s0);
-    if (cfg.method === "topK" && topKDegenerate(nonZero, cfg.kTop)) {
-      warnings.push(topKDegenerateWarning(cfg.kTop, nonZero));
-    }
-    const setup: DirectionSetup = {
-      model,
-      params,
-      x,
-      labels,
-      saliencyType: cfg.saliencyType,
-      steps: cfg.igSteps,
-      kTop: cfg.kTop,
-      // as [1, H, W]: attackDirection then needs no reshaped view of it
-      target: own(cfg.target ? tensor(cfg.target, [1, H, W]) : undefined),
-      // the ReLU top-k mask of the original, from the saliency computed above
-      referenceMask: own(
-        cfg.method === "topK" ? tidy(() => topKMask(reshape(s0, [1, H * W]), cfg.kTop)) : undefined,
-      ),
-    };
-
-    const measure = (s: Float32Array): number => {
-      switch (cfg.measure) {
-        case "intersection":
-          return topKIntersection(original, s, cfg.kTop);
-        case "spearman":
-          return spearman(original, s);
-        case "kendall":
-          return kendallTauB(original, s);
-        case "mass_center":
-          return massCenterMeasure(original, s, H, W);
-      }
-    };
-
-    const shared = cfg.method === "random" ? null : attackDirection(cfg.method, setup);
-    if (shared) disposers.push(shared.dispose);
-    const { stepSize: alpha, epsilon: eps, pixelMax } = cfg;
-
-    const once = async (repeat: number): Promise<Once> => {
-      const dir = shared ?? attackDirection("random", setup, repeatSeed(cfg.seed, repeat));
-      let xt: Tensor = tidy(() => add(x, 0)).keep();
-      let best: { step: number; criterion: number; x: Float32Array; s: Float32Array } | null = null;
-      let labelChanges = 0;
-      try {
-        for (let step = 0; step < cfg.steps; step++) {
-          const prev = xt;
-          xt = tidy(() => {
-            const p = sign(dir.direction(prev, step));
-            const delta = clip(sub(add(prev, mul(p, alpha)), x), -eps, eps);
-            return clip(add(x, delta), 0, pixelMax);
-          }).keep();
-          prev.dispose();
-          let criterion = 1;
-          let s: Float32Array | null = null;
-          if (await predict(xt) !== label) {
-            labelChanges++;
-          } else {
-            s = await hostSaliency(xt);
-            criterion = measure(s);
-          }
-          if (criterion < (best?.criterion ?? 1)) {
-            best = { step, criterion, x: new Float32Array(await xt.data()), s: s! };
-          }
-        }
-      } finally {
-        xt.dispose();
-        if (!shared) dir.dispose();
-      }
-      if (!best) {
-        return {
-          intersection: 1,
-          spearman: 1,
-          kendall: 1,
-          criterion: 1,
-          unchanged: true,
-          bestStep: -1,
-          labelChanges,
-          perturbed: new Float32Array(await x.data()),
-          saliency: original,
-        };
-      }
-      return {
-        intersection: topKIntersection(original, best.s, cfg.evalKTop),
-        spearman: spearman(original, best.s),
-        kendall: kendallTauB(original, best.s),
-        criterion: best.criterion,
-        unchanged: false,
-        bestStep: best.step,
-        labelChanges,
-        perturbed: best.x,
-        saliency: best.s,
-      };
-    };
-
-    const runs: Once[] = [];
-    for (let r = 0; r < cfg.times; r++) {
-      const o = await once(r);
-      // keep the host arrays of the repeat that can still count only
-      const keepIdx = argminNumpy([...runs.map((q) => q.kendall), o.kendall]);
-      runs.push(o);
-      for (let i = 0; i < runs.length; i++) {
-        if (i !== keepIdx) {
-          runs[i].perturbed = new Float32Array(0);
-          runs[i].saliency = new Float32Array(0);
-        }
-      }
-    }
-    const repeats: AttributionAttackRepeat[] = runs.map((o) => ({
-      intersection: o.intersection,
-      spearman: o.spearman,
-      kendall: o.kendall,
-      criterion: o.criterion,
-      unchanged: o.unchanged,
-      bestStep: o.bestStep,
-      labelChanges: o.labelChanges,
-    }));
-    const bestRepeat = argminNumpy(repeats.map((o) => o.kendall));
-    const chosen = runs[bestRepeat];
-    return {
-      attacked: true,
-      label,
-      predicted,
-      ...repeats[bestRepeat],
-      bestRepeat,
-      repeats,
-      originalSaliency: original,
-      attackedSaliency: chosen.saliency,
-      perturbed: chosen.perturbed,
-      nonZeroSaliency: nonZero,
-      warnings,
-    };
-  } finally {
-    for (const d of disposers) d();
-    for (const t of owned) t.dispose();
+  const bad: string[] = [];
+  if (x.rank !== 4 || x.shape[0] !== 1) {
+    bad.push(`x must be one image [1, H, W, C], got [${x.shape}]`);
   }
+  if (!Number.isInteger(label) || label < 0) {
+    bad.push(`label must be a non-negative integer, got ${label}`);
+  }
+  bad.push(...attackConfigProblems(cfg, x.rank === 4 ? x.shape[1] * x.shape[2] : 0));
+  if (bad.length) throw new Error(`attributionAttack: ${bad.join("; ")}`);
+  const [r] = await attributionAttackBatch(model, params, x, [label], cfg);
+  return r;
 }
 
 /** Averages of the attacked images' metrics (SPEC §8: results are averaged over them). */

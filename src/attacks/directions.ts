@@ -11,6 +11,7 @@ import { type Tensor, tensor, tidy } from "../tensor.ts";
 import {
   abs,
   affine,
+  concat,
   floor,
   mul,
   randomUniform,
@@ -113,15 +114,22 @@ function opts(s: DirectionSetup, activation: "relu" | "softplus"): SaliencyOptio
   return { activation, steps: s.steps };
 }
 
+/** The ±1 pattern of a `random` direction for `shape`, seeded by `seed` and the step number. */
+function randomSigns(shape: readonly number[], seed: number, step: number): Tensor {
+  return sign(randomUniform(shape, -1, 1, (seed * 1000003 + step * 7919 + 1) >>> 0));
+}
+
 /**
  * Prepares the direction function of `method` for the images of `setup`: the returned function
  * maps the current perturbed images to the attack direction before `sign` (same shape as x).
- * `random` directions are ±1 patterns seeded by `seed` and the step number.
+ * `random` directions are ±1 patterns seeded by `seed` and the step number: one seed for the
+ * whole batch, or one per image, image b then drawing the pattern that the one-image direction
+ * with seed `seed[b]` draws.
  */
 export function attackDirection(
   method: AttackMethod,
   setup: DirectionSetup,
-  seed = 0,
+  seed: number | readonly number[] = 0,
 ): { direction: (xt: Tensor, step: number) => Tensor; dispose: () => void; reference?: Tensor } {
   const { model, params, labels } = setup;
   const softS = (xt: Tensor) =>
@@ -168,14 +176,22 @@ export function attackDirection(
         },
       };
     }
-    case "random":
+    case "random": {
+      if (typeof seed !== "number" && seed.length !== setup.x.shape[0]) {
+        throw new Error(
+          `random directions: ${seed.length} seeds for ${setup.x.shape[0]} images`,
+        );
+      }
       return {
         direction: (xt, step) =>
-          tidy(() =>
-            sign(randomUniform(xt.shape, -1, 1, (seed * 1000003 + step * 7919 + 1) >>> 0))
-          ),
+          tidy(() => {
+            if (typeof seed === "number") return randomSigns(xt.shape, seed, step);
+            const one = [1, ...xt.shape.slice(1)];
+            return concat(seed.map((s) => randomSigns(one, s, step)), 0);
+          }),
         dispose: () => {},
       };
+    }
     default:
       throw new Error(
         `attribution_attack_method must be one of random, topK, mass_center, target; got ${

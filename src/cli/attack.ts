@@ -29,8 +29,12 @@ import {
   summarizeAttribution,
   summarizePgd,
 } from "../eval/results.ts";
-import { attributionAttack, repeatSeed } from "../attacks/attribution.ts";
-import { tensor, tidy } from "../tensor.ts";
+import {
+  attributionAttackBatch,
+  type AttributionAttackResult,
+  repeatSeed,
+} from "../attacks/attribution.ts";
+import { tensor } from "../tensor.ts";
 import { panelsToPng } from "../io/figure.ts";
 import { Progress, stdoutSink } from "../train/report.ts";
 import {
@@ -224,28 +228,52 @@ interface AttributionOptions extends CommonOptions {
   target?: string;
 }
 
+/**
+ * Attacks the test images `indices` in batches of `eval_batch_size` (SPEC §8): each batch's
+ * images are attacked together, image i with the seed `repeatSeed(seed, i)` whatever its batch,
+ * so results do not depend on the batch size. `onImage` gets every image's result in order;
+ * `onStep` is told each attack step of a batch (its image indices, repeat and step).
+ */
 async function attackImages(
   L: Loaded,
   indices: number[],
   target: Float32Array | undefined,
-  onImage: (i: number, r: Awaited<ReturnType<typeof attributionAttack>>) => void | Promise<void>,
+  onImage: (i: number, r: AttributionAttackResult) => void | Promise<void>,
+  onStep?: (batch: number[], repeat: number, step: number) => void,
 ): Promise<void> {
   const base = attributionAttackConfig(L.config, L.dataset.pixelMax, target);
   const split = L.dataset.test;
   const [H, W, C] = split.shape;
-  for (const i of indices) {
-    const x = tidy(() => {
-      const px = new Float32Array(H * W * C);
-      const off = i * H * W * C;
-      for (let j = 0; j < px.length; j++) px[j] = split.images[off + j] / 255 * L.dataset.pixelMax;
-      return tensor(px, [1, H, W, C]);
-    });
-    const r = await attributionAttack(L.model, L.params, x, split.labels[i], {
-      ...base,
-      seed: repeatSeed(base.seed, i),
-    });
-    x.dispose();
-    await onImage(i, r);
+  const pix = H * W * C;
+  const per = L.config.eval_batch_size;
+  const budget = L.config.memory_budget_mb;
+  for (let done = 0; done < indices.length; done += per) {
+    const batch = indices.slice(done, done + per);
+    const px = new Float32Array(batch.length * pix);
+    for (const [j, i] of batch.entries()) {
+      for (let t = 0; t < pix; t++) {
+        px[j * pix + t] = split.images[i * pix + t] / 255 * L.dataset.pixelMax;
+      }
+    }
+    const x = tensor(px, [batch.length, H, W, C]);
+    let results: AttributionAttackResult[];
+    try {
+      results = await attributionAttackBatch(
+        L.model,
+        L.params,
+        x,
+        batch.map((i) => split.labels[i]),
+        base,
+        {
+          seeds: batch.map((i) => repeatSeed(base.seed, i)),
+          memoryBudgetBytes: budget ? budget * 2 ** 20 : undefined,
+          onStep: (r, s) => onStep?.(batch, r, s),
+        },
+      );
+    } finally {
+      x.dispose();
+    }
+    for (const [j, i] of batch.entries()) await onImage(i, results[j]);
   }
 }
 
@@ -285,6 +313,15 @@ async function runAttribution(o: AttributionOptions): Promise<void> {
         : { index: i, label: r.label, attacked: false },
     );
     bar.update(records.length);
+  }, (batch, r, step) => {
+    const repeat = c.attribution_attack_times > 1
+      ? `repeat ${r + 1}/${c.attribution_attack_times}, `
+      : "";
+    const steps = c.attribution_attack_steps;
+    bar.update(
+      records.length,
+      `images ${batch[0]}…${batch[batch.length - 1]}: ${repeat}step ${step + 1}/${steps}`,
+    );
   });
   bar.finish();
   const file: ResultFile<AttributionRecord> = {

@@ -79,6 +79,31 @@ Deno.test("random direction: ±1 everywhere, a function of (seed, step)", async 
   }
 });
 
+Deno.test("random directions with one seed per image: image b draws seed b's one-image pattern", async () => {
+  const two = tidy(() => tensor(new Float32Array(2 * x.size).fill(0.5), [2, ...x.shape.slice(1)]))
+    .keep();
+  const pair = tensor(new Int32Array([1, 2]), [2]).keep();
+  const d = attackDirection("random", { ...base, x: two, labels: pair }, [3, 4]);
+  try {
+    const both = await tidy(async () => await read(d.direction(two, 1)));
+    assert.deepEqual(
+      Array.from(both),
+      [
+        ...await direction("random", {}, { seed: 3, step: 1 }),
+        ...await direction("random", {}, { seed: 4, step: 1 }),
+      ],
+    );
+    assert.throws(
+      () => attackDirection("random", { ...base, x: two, labels: pair }, [3]),
+      /random directions: 1 seeds for 2 images/,
+    );
+  } finally {
+    d.dispose();
+    two.dispose();
+    pair.dispose();
+  }
+});
+
 Deno.test("target direction: +∂(Σ T ⊙ S_softplus)/∂x, computed directly with grad", async () => {
   const T = tensor(hashed(1234, [H, W], 1), [H, W]).keep();
   try {
