@@ -32,11 +32,8 @@ import {
   summarizeAttribution,
   summarizePgd,
 } from "../eval/results.ts";
-import {
-  attributionAttack,
-  type AttributionAttackConfig,
-  repeatSeed,
-} from "../attacks/attribution.ts";
+import type { AttributionAttackConfig, AttributionAttackResult } from "../attacks/attribution.ts";
+import { attributionAttackBatch, repeatSeed } from "../attacks/attribution_batch.ts";
 import { argMax } from "../ops/mod.ts";
 import { tensor, tidy } from "../tensor.ts";
 import { parseSafetensors } from "../io/safetensors.ts";
@@ -341,6 +338,29 @@ export interface FigureRecord {
   attackedSaliency?: number[];
 }
 
+/** Writes what the figure shows of one model and image (`results/figure/<run>-<image>.json`). */
+async function writeFigureRecord(
+  t: Trained,
+  r: AttributionAttackResult,
+  index: number,
+  label: number,
+  [H, W, C]: number[],
+  results: string,
+): Promise<void> {
+  const fig: FigureRecord = { index, label, attacked: r.attacked, predicted: r.predicted };
+  if (r.attacked) {
+    const pred = tidy(() => argMax(t.model.logits(t.params, tensor(r.perturbed, [1, H, W, C]))));
+    fig.attackedPredicted = (await pred.data())[0];
+    pred.dispose();
+    fig.intersection = r.intersection;
+    fig.kendall = r.kendall;
+    fig.originalSaliency = Array.from(r.originalSaliency);
+    fig.perturbed = Array.from(r.perturbed);
+    fig.attackedSaliency = Array.from(r.attackedSaliency);
+  }
+  await atomicWrite(join(results, "figure", `${t.slug}-${index}.json`), JSON.stringify(fig) + "\n");
+}
+
 async function evaluateModel(
   spec: ExperimentSpec,
   t: Trained,
@@ -445,47 +465,47 @@ async function evaluateModel(
   const bar = new Progress(`${p.run.name} attribution`, indices.length, sink);
   const records: AttributionRecord[] = [];
   await Deno.mkdir(join(results, "figure"), { recursive: true });
-  for (const i of indices) {
-    const label = dataset.test.labels[i];
-    const x = tensor(hostImage(dataset, i), [1, H, W, C]);
-    let r;
+  const per = spec.evaluation.batchSize ?? ac.eval_batch_size;
+  const budget = ac.memory_budget_mb;
+  for (let done = 0; done < indices.length; done += per) {
+    const batch = indices.slice(done, done + per);
+    const px = new Float32Array(batch.length * H * W * C);
+    batch.forEach((i, j) => px.set(hostImage(dataset, i), j * H * W * C));
+    const x = tensor(px, [batch.length, H, W, C]);
+    let found;
     try {
-      r = await attributionAttack(t.model, t.params, x, label, {
-        ...cfg,
-        seed: repeatSeed(cfg.seed, i),
-      });
+      found = await attributionAttackBatch(
+        t.model,
+        t.params,
+        x,
+        batch.map((i) => dataset.test.labels[i]),
+        cfg,
+        {
+          seeds: batch.map((i) => repeatSeed(cfg.seed, i)),
+          memoryBudgetBytes: budget ? budget * 2 ** 20 : undefined,
+        },
+      );
     } finally {
       x.dispose();
     }
-    records.push(
-      r.attacked
-        ? {
-          index: i,
-          label,
-          attacked: true,
-          unchanged: r.unchanged,
-          intersection: r.intersection,
-          spearman: r.spearman,
-          kendall: r.kendall,
-          warnings: r.warnings.length ? r.warnings : undefined,
-        }
-        : { index: i, label, attacked: false },
-    );
-    if (figureSet.has(i)) {
-      const fig: FigureRecord = { index: i, label, attacked: r.attacked, predicted: r.predicted };
-      if (r.attacked) {
-        const pred = tidy(() =>
-          argMax(t.model.logits(t.params, tensor(r.perturbed, [1, H, W, C])))
-        );
-        fig.attackedPredicted = (await pred.data())[0];
-        pred.dispose();
-        fig.intersection = r.intersection;
-        fig.kendall = r.kendall;
-        fig.originalSaliency = Array.from(r.originalSaliency);
-        fig.perturbed = Array.from(r.perturbed);
-        fig.attackedSaliency = Array.from(r.attackedSaliency);
-      }
-      await atomicWrite(join(results, "figure", `${slug}-${i}.json`), JSON.stringify(fig) + "\n");
+    for (const [j, i] of batch.entries()) {
+      const r = found[j];
+      const label = dataset.test.labels[i];
+      records.push(
+        r.attacked
+          ? {
+            index: i,
+            label,
+            attacked: true,
+            unchanged: r.unchanged,
+            intersection: r.intersection,
+            spearman: r.spearman,
+            kendall: r.kendall,
+            warnings: r.warnings.length ? r.warnings : undefined,
+          }
+          : { index: i, label, attacked: false },
+      );
+      if (figureSet.has(i)) await writeFigureRecord(t, r, i, label, [H, W, C], results);
     }
     bar.update(records.length);
   }
