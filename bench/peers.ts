@@ -431,7 +431,7 @@ function buildTable(
     ...head,
     ...table,
     "",
-    ...(w5 && !w5.error ? [attackLine(w5, settings.attack), ""] : []),
+    ...(w5 && !w5.error ? [attackLine(w5, settings.attack), ...(notes.length ? [""] : [])] : []),
     ...notes.map((n, i) => `- [${i + 1}] ${n}`),
     ...(agreed.length ? ["", "Agreement with ours:", "", ...agreed] : []),
     ...(first.length ? ["", "First (warm-up, compiling) call, ms:", "", ...first] : []),
