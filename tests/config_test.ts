@@ -13,11 +13,15 @@ import {
 const CONFIGS = new URL("../configs/", import.meta.url);
 const CONFIGS_MD = new URL("../../shared/configs.md", import.meta.url);
 
-/** Every `.json` file under `configs/`, as paths relative to the repository root. */
+/**
+ * Every `.json` configuration file under `configs/`, as paths relative to the repository root
+ * (`configs/experiments/` holds experiment files, tested in `tests/experiment/`).
+ */
 function configFiles(): string[] {
   const out: string[] = [];
   const walk = (dir: URL, rel: string) => {
     for (const e of Deno.readDirSync(dir)) {
+      if (e.isDirectory && `${rel}${e.name}/` === "configs/experiments/") continue;
       if (e.isDirectory) walk(new URL(`${e.name}/`, dir), `${rel}${e.name}/`);
       else if (e.name.endsWith(".json")) out.push(`${rel}${e.name}`);
     }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { decode } from "fast-png";
-import { parseExperiment, runSlug } from "../../src/experiment/spec.ts";
+import { parseExperiment, runOverrides, runSlug } from "../../src/experiment/spec.ts";
+import { parseConfig } from "../../src/config.ts";
 import { meanAndError, runExperiment } from "../../src/experiment/run.ts";
 import { setup } from "../helpers.ts";
 import type { Sink } from "../../src/train/report.ts";
@@ -155,4 +156,21 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("configs/experiments: every experiment file parses, and its runs' configurations too", async () => {
+  const dir = new URL("../../configs/experiments/", import.meta.url);
+  const names = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".json"));
+  assert.deepEqual(names.sort(), ["mnist_small.json", "mnist_tiny.json"]);
+  for (const name of names) {
+    const path = `configs/experiments/${name}`;
+    const spec = parseExperiment(await Deno.readTextFile(path), path);
+    for (const run of spec.runs) {
+      const { warnings } = parseConfig(await Deno.readTextFile(run.config), run.config, {
+        overrides: runOverrides(spec, run),
+        require: "train",
+      });
+      assert.deepEqual(warnings, [], `${path} ${run.name}`);
+    }
+  }
 });
