@@ -59,6 +59,41 @@ export interface ModelReport {
   attackSettings: Record<string, unknown>;
   /** What the figure shows of this model. */
   figure: FigureRecord[];
+  /** The metrics of each attacked image, by test-set index. */
+  perImage: ReadonlyMap<number, { intersection?: number; kendall?: number; spearman?: number }>;
+}
+
+/** Mean and standard error of the mean (sample standard deviation / √n). */
+export function meanAndError(values: readonly number[]): Estimate {
+  const n = values.length;
+  if (!n) return { mean: NaN, se: NaN, n };
+  const mean = values.reduce((s, v) => s + v, 0) / n;
+  if (n < 2) return { mean, se: NaN, n };
+  const v = values.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1);
+  return { mean, se: Math.sqrt(v / n), n };
+}
+
+/** The three attribution metrics. */
+const METRICS = ["intersection", "kendall", "spearman"] as const;
+
+/**
+ * Each metric's per-image difference `model − reference` over the images both attacked (the
+ * same images, so the comparison is paired), as mean ± standard error.
+ */
+export function pairedDifference(
+  model: ModelReport,
+  reference: ModelReport,
+): Record<(typeof METRICS)[number], Estimate> {
+  const out = {} as Record<(typeof METRICS)[number], Estimate>;
+  for (const k of METRICS) {
+    const d: number[] = [];
+    for (const [i, r] of model.perImage) {
+      const ref = reference.perImage.get(i);
+      if (ref && r[k] !== undefined && ref[k] !== undefined) d.push(r[k]! - ref[k]!);
+    }
+    out[k] = meanAndError(d);
+  }
+  return out;
 }
 
 const pct = (v: number) => (Number.isFinite(v) ? `${(v * 100).toFixed(2)}%` : "–");
@@ -98,12 +133,13 @@ export async function writeReport(
   selection: Selection,
   models: readonly ModelReport[],
 ): Promise<void> {
+  const paired = models.map((m) => pairedDifference(m, models[0]));
   const json = {
     experiment: spec.source,
     dataset: dataset.name,
     images: selection.images,
     images_scanned: selection.scanned,
-    models: models.map((m) => ({
+    models: models.map((m, i) => ({
       name: m.name,
       objective: m.objective,
       init_from: m.initFrom ?? null,
@@ -114,6 +150,7 @@ export async function writeReport(
       intersection: m.intersection,
       kendall: m.kendall,
       spearman: m.spearman,
+      paired_difference_to_first: i === 0 ? null : paired[i],
       attacked: m.attacked,
       images: m.images,
       training_steps: m.training.steps,
@@ -144,6 +181,17 @@ export async function writeReport(
         m.training.seconds !== undefined ? `, ${formatDuration(m.training.seconds)}` : ""
       } |`
     ),
+    "",
+    `Paired differences to ${models[0]?.name} on the same images (mean ± standard error of the ` +
+    `per-image difference; positive: the attributions changed less under attack):`,
+    "",
+    "| model | Δ top-k intersection | Δ Kendall's τ | Δ Spearman's ρ |",
+    "| --- | --: | --: | --: |",
+    ...models.slice(1).map((m, j) => {
+      const d = paired[j + 1];
+      const sign = (e: Estimate) => (e.mean > 0 ? "+" : "") + est(e);
+      return `| ${m.name} | ${sign(d.intersection)} | ${sign(d.kendall)} | ${sign(d.spearman)} |`;
+    }),
     "",
     "## Settings",
     "",

@@ -39,7 +39,7 @@ import { tensor, tidy } from "../tensor.ts";
 import { parseSafetensors } from "../io/safetensors.ts";
 import type { ExperimentSpec, RunSpec } from "./spec.ts";
 import { runOverrides, runSlug } from "./spec.ts";
-import { type ModelReport, writeReport } from "./report.ts";
+import { meanAndError, type ModelReport, writeReport } from "./report.ts";
 
 /** Which stages {@linkcode runExperiment} runs. */
 export type Stage = "train" | "evaluate" | "report";
@@ -578,16 +578,6 @@ async function readMerged<R>(dir: string, slug: string, kind: string): Promise<R
   };
 }
 
-/** Mean and standard error of the mean (sample standard deviation / √n). */
-export function meanAndError(values: readonly number[]): { mean: number; se: number; n: number } {
-  const n = values.length;
-  if (!n) return { mean: NaN, se: NaN, n };
-  const mean = values.reduce((s, v) => s + v, 0) / n;
-  if (n < 2) return { mean, se: NaN, n };
-  const v = values.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1);
-  return { mean, se: Math.sqrt(v / n), n };
-}
-
 /** Steps and cumulative training time (seconds) recorded in a run's latest checkpoint. */
 async function trainingInfo(c: Config): Promise<{ steps: number; seconds?: number }> {
   const latest = await new CheckpointStore(c.model_dir).latest();
@@ -673,6 +663,7 @@ export async function runExperiment(
         intersection: meanAndError(hit.map((r) => r.intersection!)),
         kendall: meanAndError(hit.map((r) => r.kendall!)),
         spearman: meanAndError(hit.map((r) => r.spearman!)),
+        perImage: new Map(hit.map((r) => [r.index, r])),
         attacked: hit.length,
         images: att.records.length,
         training: await trainingInfo(p.config),

@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { decode } from "fast-png";
 import { parseExperiment, runOverrides, runSlug } from "../../src/experiment/spec.ts";
 import { parseConfig } from "../../src/config.ts";
-import { meanAndError, runExperiment } from "../../src/experiment/run.ts";
+import { runExperiment } from "../../src/experiment/run.ts";
+import { meanAndError, type ModelReport, pairedDifference } from "../../src/experiment/report.ts";
 import { setup } from "../helpers.ts";
 import type { Sink } from "../../src/train/report.ts";
 
@@ -173,4 +174,18 @@ Deno.test("configs/experiments: every experiment file parses, and its runs' conf
       assert.deepEqual(warnings, [], `${path} ${run.name}`);
     }
   }
+});
+
+Deno.test("paired differences use the images both models attacked", () => {
+  const model = (m: [number, number][]) =>
+    ({
+      perImage: new Map(m.map(([i, v]) => [i, { intersection: v, kendall: v / 2, spearman: v }])),
+    }) as unknown as ModelReport;
+  const ref = model([[1, 0.5], [2, 0.4], [3, 0.3]]);
+  const other = model([[1, 0.7], [3, 0.5], [9, 0.9]]);
+  const d = pairedDifference(other, ref);
+  assert.equal(d.intersection.n, 2);
+  assert.ok(Math.abs(d.intersection.mean - 0.2) < 1e-12);
+  assert.ok(Math.abs(d.kendall.mean - 0.1) < 1e-12);
+  assert.ok(Math.abs(d.intersection.se) < 1e-12);
 });
