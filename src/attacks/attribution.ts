@@ -26,6 +26,7 @@
  */
 
 import type { Tensor } from "../tensor.ts";
+import { type Config, dataSeed } from "../config.ts";
 import type { Model, Params } from "../nn/model.ts";
 import type { SaliencyType } from "../attribution/saliency.ts";
 import type { AttackMethod } from "./directions.ts";
@@ -214,5 +215,28 @@ export function summarizeAttributionAttacks<R extends AttackOutcome>(
     intersection: mean((r) => r.intersection!),
     spearman: mean((r) => r.spearman!),
     kendall: mean((r) => r.kendall!),
+  };
+}
+
+/** The attack settings of a configuration (seeded by its data seed, `np_random_seed`). */
+export function attributionAttackConfig(
+  c: Config,
+  pixelMax: number,
+  target?: Float32Array,
+): AttributionAttackConfig {
+  return {
+    method: c.attribution_attack_method,
+    measure: c.attribution_attack_measure,
+    saliencyType: c.saliency_type,
+    igSteps: c.num_IG_steps,
+    kTop: c.k_top,
+    evalKTop: c.eval_k_top,
+    stepSize: c.attribution_attack_step_size,
+    steps: c.attribution_attack_steps,
+    epsilon: c.epsilon,
+    pixelMax,
+    times: c.attribution_attack_times,
+    target,
+    seed: dataSeed(c),
   };
 }

@@ -31,19 +31,14 @@ import {
 } from "../eval/results.ts";
 import {
   attributionAttackBatch,
+  attributionAttackConfig,
   type AttributionAttackResult,
   repeatSeed,
 } from "../attacks/attribution.ts";
 import { tensor } from "../tensor.ts";
 import { panelsToPng } from "../io/figure.ts";
 import { Progress, stdoutSink } from "../train/report.ts";
-import {
-  attributionAttackConfig,
-  fail,
-  PLAIN_OUTPUT,
-  readConfigFile,
-  readTargetMap,
-} from "./common.ts";
+import { fail, PLAIN_OUTPUT, readConfigFile, readTargetMap } from "./common.ts";
 
 interface CommonOptions {
   config?: string;

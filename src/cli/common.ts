@@ -3,9 +3,6 @@
  * @module
  */
 
-import { type Config, dataSeed } from "../config.ts";
-import type { AttributionAttackConfig } from "../attacks/attribution.ts";
-
 /**
  * commander output settings for the commands: plain help and error text without commander's
  * colour detection, which on a terminal reads a dozen environment variables (TERM, CI, …) that
@@ -49,29 +46,6 @@ export function fail(e: unknown): never {
     : "";
   console.error(`error: ${debug ? err.stack : err.message}${denied}`);
   Deno.exit(1);
-}
-
-/** The attack settings of a configuration (seeded by its data seed, `np_random_seed`). */
-export function attributionAttackConfig(
-  c: Config,
-  pixelMax: number,
-  target?: Float32Array,
-): AttributionAttackConfig {
-  return {
-    method: c.attribution_attack_method,
-    measure: c.attribution_attack_measure,
-    saliencyType: c.saliency_type,
-    igSteps: c.num_IG_steps,
-    kTop: c.k_top,
-    evalKTop: c.eval_k_top,
-    stepSize: c.attribution_attack_step_size,
-    steps: c.attribution_attack_steps,
-    epsilon: c.epsilon,
-    pixelMax,
-    times: c.attribution_attack_times,
-    target,
-    seed: dataSeed(c),
-  };
 }
 
 /** Largest magnitude of a target-map entry: only the map's direction matters to the attack, and

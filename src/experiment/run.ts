@@ -32,7 +32,11 @@ import {
   summarizeAttribution,
   summarizePgd,
 } from "../eval/results.ts";
-import type { AttributionAttackConfig, AttributionAttackResult } from "../attacks/attribution.ts";
+import {
+  type AttributionAttackConfig,
+  attributionAttackConfig,
+  type AttributionAttackResult,
+} from "../attacks/attribution.ts";
 import { attributionAttackBatch, repeatSeed } from "../attacks/attribution_batch.ts";
 import { argMax } from "../ops/mod.ts";
 import { tensor, tidy } from "../tensor.ts";
@@ -298,20 +302,7 @@ function attackSettings(
   c: Config,
   pixelMax: number,
 ): AttributionAttackConfig {
-  return {
-    method: c.attribution_attack_method,
-    measure: c.attribution_attack_measure,
-    saliencyType: c.saliency_type,
-    igSteps: c.num_IG_steps,
-    kTop: c.k_top,
-    evalKTop: c.eval_k_top,
-    stepSize: c.attribution_attack_step_size,
-    steps: c.attribution_attack_steps,
-    epsilon: c.epsilon,
-    pixelMax,
-    times: c.attribution_attack_times,
-    seed: spec.evaluation.seed,
-  };
+  return { ...attributionAttackConfig(c, pixelMax), seed: spec.evaluation.seed };
 }
 
 /** What the figure shows of one model and image. */

@@ -1,41 +1,16 @@
 import assert from "node:assert/strict";
 import { setup } from "../helpers.ts";
-import { parseConfig } from "../../src/config.ts";
 import { type Dataset, loadDataset } from "../../src/data/mod.ts";
 import { train } from "../../src/train/trainer.ts";
 import { decodeEvents } from "../../src/io/tensorboard.ts";
-import type { Sink } from "../../src/train/report.ts";
+import { parseConfig } from "../../src/config.ts";
+import { quickstart, quiet, tiny as tinyOf } from "./_helpers.ts";
 
 await setup();
 const mnist = await loadDataset("mnist");
 
-/** The first `n` training images of MNIST as a small dataset (tests stay fast). */
-function tiny(n: number): Dataset {
-  const [h, w, c] = mnist.train.shape;
-  const per = h * w * c;
-  const split = {
-    images: mnist.train.images.slice(0, n * per),
-    labels: mnist.train.labels.slice(0, n),
-    count: n,
-    shape: mnist.train.shape,
-  };
-  return { ...mnist, train: split, test: split };
-}
-
-const quiet = (): Sink & { text: string } => {
-  const s = { text: "", isTerminal: false, write: (t: string) => void (s.text += t) };
-  return s;
-};
-
-async function config(dir: string, sets: string[]) {
-  const text = await Deno.readTextFile(
-    new URL("../../configs/mnist/quickstart.json", import.meta.url),
-  );
-  return parseConfig(text, "quickstart.json", {
-    overrides: [`model_dir=${JSON.stringify(dir)}`, ...sets],
-    require: "train",
-  }).config;
-}
+const tiny = (n: number): Dataset => tinyOf(mnist, n);
+const config = quickstart;
 
 const objectives: [string, string[]][] = [
   ["nat", []],
