@@ -22,6 +22,7 @@ import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, parseIdx } from "./idx.ts";
 import { npyToInt32 } from "./npy.ts";
 import { parseNpz, parseNpzHeaders } from "./npz.ts";
 import { equalizeImages } from "./equalize.ts";
+import { pathExists } from "../io/files.ts";
 
 export type { Dataset, DatasetName, Split } from "./types.ts";
 import type { Dataset, DatasetName, Split } from "./types.ts";
@@ -100,20 +101,10 @@ function toPath(p: string | URL): string {
   return resolve(p instanceof URL ? fileURLToPath(p) : p);
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
-
 /** The error for a missing file: names the path (and alternative) and what was expected. */
 async function notFound(path: string, expectation: string, alt = ""): Promise<Error> {
   const dir = dirname(path);
-  const where = (await exists(dir)) ? "" : ` (the directory ${dir} does not exist)`;
+  const where = (await pathExists(dir)) ? "" : ` (the directory ${dir} does not exist)`;
   return new Error(`${path}${alt} not found${where}: ${expectation}`);
 }
 
@@ -129,7 +120,7 @@ async function readRequired(path: string, expectation: string): Promise<Uint8Arr
 
 /** The path of an IDX file in `dir`, plain or `.gz`, or `undefined` when neither exists. */
 async function findIdx(dir: string, base: string): Promise<string | undefined> {
-  for (const p of [join(dir, base), join(dir, base + ".gz")]) if (await exists(p)) return p;
+  for (const p of [join(dir, base), join(dir, base + ".gz")]) if (await pathExists(p)) return p;
   return undefined;
 }
 
@@ -279,8 +270,8 @@ export async function inferDataset(dataPath?: string | URL): Promise<DatasetName
   const dir = toPath(dataPath);
   if (await findIdx(dir, IDX_FILES.trainImages)) return "fashion_mnist";
   const npz = join(dir, "train.npz");
-  if (!(await exists(npz))) {
-    const where = (await exists(dir)) ? "" : " (the directory does not exist)";
+  if (!(await pathExists(npz))) {
+    const where = (await pathExists(dir)) ? "" : " (the directory does not exist)";
     throw new Error(
       `${dir}: cannot tell the dataset${where}: expected IDX files ` +
         `(${IDX_FILES.trainImages}[.gz], …) for Fashion-MNIST or train.npz for GTSRB/Flower`,

@@ -17,8 +17,7 @@ import { join } from "node:path";
 import { type Config, parseConfig } from "../config.ts";
 import { type Dataset, type DatasetName, inferDataset, loadDataset } from "../data/mod.ts";
 import type { Model, Params } from "../nn/model.ts";
-import { CheckpointStore } from "../io/files.ts";
-import { atomicWrite } from "../io/files.ts";
+import { atomicWrite, CheckpointStore, pathExists } from "../io/files.ts";
 import { evaluateAccuracy, modelForDataset, train } from "../train/trainer.ts";
 import { loadLatestParams } from "../train/load.ts";
 import { formatDuration, Progress, type Sink, stdoutSink } from "../train/report.ts";
@@ -251,16 +250,6 @@ function hostImage(dataset: Dataset, i: number): Float32Array {
   );
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
-
 async function readJson<T>(path: string): Promise<T> {
   const text = await readText(path, "result file");
   try {
@@ -272,7 +261,7 @@ async function readJson<T>(path: string): Promise<T> {
 
 /** A result file of this run and settings exists already (a resumed evaluation skips it). */
 async function done(path: string, run: Record<string, unknown>): Promise<boolean> {
-  if (!await exists(path)) return false;
+  if (!await pathExists(path)) return false;
   const old = await readJson<ResultFile<unknown>>(path);
   return JSON.stringify(old.run) === JSON.stringify(run);
 }
@@ -519,7 +508,7 @@ async function evaluateModel(
  */
 async function readMerged<R>(dir: string, slug: string, kind: string): Promise<ResultFile<R>> {
   const whole = join(dir, `${slug}.${kind}.json`);
-  if (await exists(whole)) return await readJson<ResultFile<R>>(whole);
+  if (await pathExists(whole)) return await readJson<ResultFile<R>>(whole);
   const re = new RegExp(
     `^${slug.replace(/[.]/g, "\\.")}\\.${kind}\\.shard-(\\d+)-of-(\\d+)\\.json$`,
   );

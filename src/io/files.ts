@@ -92,6 +92,20 @@ export async function appendFileBytes(path: string, data: Uint8Array | string): 
   }
 }
 
+/**
+ * Whether `path` exists (a file, directory or anything else).
+ * @throws the underlying error other than `NotFound` (e.g. `PermissionDenied`).
+ */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
 /** A checkpoint file of a {@linkcode CheckpointStore}. */
 export interface CheckpointEntry {
   /** The training step it was saved at. */
