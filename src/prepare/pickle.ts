@@ -211,6 +211,8 @@ const OPCODE_NAMES: Record<number, string> = {
 
 /** A Python str: UTF-8 (`latin1` false) or a Python 2 byte string read as Latin-1. */
 class Str {
+  /** The text, once decoded (a memoized str may be used many times). */
+  decoded: string | null = null;
   /** The Latin-1 bytes of `_codecs.encode(this, 'latin1')`, once computed. */
   encoded: Uint8Array | null = null;
   constructor(readonly bytes: Uint8Array, readonly latin1: boolean) {}
@@ -229,6 +231,8 @@ class Tuple {
 /** A Python list. */
 class List {
   readonly items: Value[] = [];
+  /** The int64 array, once converted. */
+  result: PickledArray | null = null;
 }
 
 /** A Python dict with str keys. */
@@ -327,7 +331,7 @@ function toArray(
   converted: Map<Uint8Array, Map<PickledDType, PickledData>>,
 ): PickledArray {
   const where = `${name}: entry '${printable(key)}'`;
-  if (v instanceof List) return intList(v, where);
+  if (v instanceof List) return v.result ??= intList(v, where);
   if (!(v instanceof NdArray)) {
     throw new Error(`${where} is a ${typeName(v)}: only NumPy arrays and lists of ints are read`);
   }
@@ -691,6 +695,10 @@ class Machine {
 
   /** A str's text (UTF-8, or Latin-1 for a Python 2 str). */
   private text(s: Str): string {
+    return s.decoded ??= this.decode(s);
+  }
+
+  private decode(s: Str): string {
     if (s.latin1) {
       let out = "";
       for (let i = 0; i < s.bytes.length; i += 4096) {

@@ -375,3 +375,13 @@ Deno.test("pickle writer: what it writes reads back", () => {
     /array 'a'/,
   );
 });
+
+Deno.test("pickle: entries that are the same object share one converted array", () => {
+  // {"a": L, "b": L} with L = [1, 2] memoized, and two keys for one memoized array
+  const r = readPickledArrays(
+    pk(0x80, 4, "}(", sbu("a"), "](K", 1, "K", 2, "e", 0x94, sbu("b"), "h", 0, "u."),
+    "t.p",
+  );
+  assert.deepEqual(r.a, { dtype: "int64", shape: [2], data: big([1, 2]) });
+  assert.equal(r.a, r.b);
+});
