@@ -68,8 +68,8 @@ export interface PickledArray {
 const MAX_MARKS = 64;
 /** Most values on the stack (Python writes items in batches of 1000). */
 const MAX_STACK = 1 << 20;
-/** Most memo entries (a list of NumPy scalars takes three per label). */
-const MAX_MEMO = 1 << 22;
+/** Most memo entries (a list of NumPy scalars takes up to five per label). */
+const MAX_MEMO = 1 << 20;
 /** Most items in one list or dict. */
 const MAX_ITEMS = 1 << 24;
 /** Most bytes in one LONG integer (an int64 needs 8). */

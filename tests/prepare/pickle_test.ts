@@ -268,6 +268,9 @@ Deno.test("pickle: every truncation of a real file is an error naming the file",
 Deno.test("pickle: nesting, stack and memo are bounded", () => {
   refuses(pk(0x80, 4, "(".repeat(100000)), "deep.p", "MARKs nested more than 64 deep");
   refuses(pk(0x80, 4, "N".repeat((1 << 20) + 1)), "wide.p", "more than 1048576 values");
+  const memo = new Uint8Array((1 << 20) + 4).fill(0x94);
+  memo.set([0x80, 4, 0x4e]);
+  refuses(memo, "memo.p", "more than 1048576 memo entries");
   refuses(pk(0x80, 4, "}", 0x6a, u32(7), "."), "t.p", "memo entry 7 was never stored");
   refuses(pk(0x80, 4, 0x94), "t.p", "memoizes from an empty stack");
   refuses(pk(0x80, 4, "0"), "t.p", "opcode 0x30 (POP)");
