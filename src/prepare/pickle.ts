@@ -15,10 +15,11 @@
  * - `numpy.core.numeric._frombuffer` / `numpy._core.numeric._frombuffer` (protocol 5 with
  *   in-band buffers).
  *
- * Any other global, any other opcode, a big-endian, object, structured or Fortran-ordered
- * array is refused with an `Error` naming the file and what was refused. Every length is
- * checked against the bytes that remain before anything is allocated, and the stack, the
- * MARK nesting and the memo are bounded; nothing recurses on the input.
+ * Fortran-ordered arrays and arrays with permuted axes (protocol 5's order `'K'`) are
+ * returned as C-ordered copies. Any other global, any other opcode, a big-endian, object or
+ * structured array is refused with an `Error` naming the file and what was refused. Every
+ * length is checked against the bytes that remain before anything is allocated, and the
+ * stack, the MARK nesting and the memo are bounded; nothing recurses on the input.
  *
  * Pure TypeScript: no Deno APIs.
  * @module
@@ -58,8 +59,8 @@ export interface PickledArray {
   /** Shape, row-major (C order); `[]` is a scalar with one element. */
   shape: number[];
   /**
-   * Flat data, `product(shape)` elements in C order. `uint8` and `int8` data may be a view
-   * on the bytes passed in (no copy); other types are copies.
+   * Flat data, `product(shape)` elements in C order. C-ordered `uint8` and `int8` data is a
+   * view on the bytes passed in (no copy); everything else is a copy.
    */
   data: PickledData;
 }
@@ -253,10 +254,20 @@ class DType {
 
 /** An ndarray: empty after `_reconstruct`, filled by BUILD (or by `_frombuffer`). */
 class NdArray {
-  /** Shape, dtype and raw C-order little-endian data, once built. */
-  state: { shape: number[]; dtype: DType; raw: Uint8Array } | null = null;
+  /** Shape, dtype and raw little-endian data, once built. */
+  state: ArrayState | null = null;
   /** The result, once converted. */
   result: PickledArray | null = null;
+}
+
+/** What an ndarray holds: its data and how that data is laid out. */
+interface ArrayState {
+  shape: number[];
+  dtype: DType;
+  /** The data as stored: C order, or C order of `layout.base` when `layout` is set. */
+  raw: Uint8Array;
+  /** For Fortran order and permuted axes: output axis `k` is axis `axes[k]` of `base`. */
+  layout: { base: number[]; axes: number[] } | null;
 }
 
 type Value = null | boolean | bigint | Str | Bytes | Tuple | List | Dict | Global | DType | NdArray;
@@ -299,7 +310,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * @throws Error naming `name` and the problem: a global other than NumPy's array
  *   reconstruction (`refusing pickle global os.system`), an opcode this reader does not run
  *   (named with its byte and offset), an unsupported dtype (big-endian, object, structured,
- *   …), a Fortran-ordered array, data whose length does not match the shape, a truncated or
+ *   …), data whose length does not match the shape, a truncated or
  *   malformed pickle, a top level that is not a dict of arrays.
  */
 export function readPickledArrays(bytes: Uint8Array, name: string): Record<string, PickledArray> {
@@ -310,7 +321,7 @@ export function readPickledArrays(bytes: Uint8Array, name: string): Record<strin
     );
   }
   const out: Record<string, PickledArray> = {};
-  const converted = new Map<Uint8Array, Map<PickledDType, PickledData>>();
+  const converted = new Map<Uint8Array, Map<string, PickledData>>();
   for (const [key, value] of top.entries) {
     // defineProperty keeps a key such as `__proto__` an ordinary entry
     Object.defineProperty(out, key, {
@@ -328,7 +339,7 @@ function toArray(
   v: Value,
   key: string,
   name: string,
-  converted: Map<Uint8Array, Map<PickledDType, PickledData>>,
+  converted: Map<Uint8Array, Map<string, PickledData>>,
 ): PickledArray {
   const where = `${name}: entry '${printable(key)}'`;
   if (v instanceof List) return v.result ??= intList(v, where);
@@ -337,11 +348,16 @@ function toArray(
   }
   if (v.result) return v.result;
   if (!v.state) throw new Error(`${where} is a NumPy array without data (no BUILD)`);
-  const { shape, dtype, raw } = v.state;
+  const { shape, dtype, raw, layout } = v.state;
+  // arrays that share a buffer, a dtype and a layout share one converted copy
   let byType = converted.get(raw);
   if (!byType) converted.set(raw, byType = new Map());
-  let data = byType.get(dtype.dtype);
-  if (!data) byType.set(dtype.dtype, data = typed(raw, dtype.dtype));
+  const how = layout ? `${dtype.dtype} ${layout.base} ${layout.axes}` : dtype.dtype;
+  let data = byType.get(how);
+  if (!data) {
+    const c = layout ? permute(raw, dtype.size, layout.base, layout.axes) : raw;
+    byType.set(how, data = typed(c, dtype.dtype));
+  }
   return v.result = { dtype: dtype.dtype, shape, data };
 }
 
@@ -858,21 +874,27 @@ class Machine {
         ) {
           throw bad("buffer, numpy.dtype, shape, order");
         }
+        // frombuffer(buf, dtype).reshape(shape, order), or with order 'K':
+        // .reshape(shape, order='C').transpose(axis_order)
         const o = this.text(order);
         const dims = this.shape(shape);
-        if (o === "K" && a.length === 5 && a[4] !== null) {
-          throw this.fail(
-            "an array with permuted axes (order 'K'): only C-ordered arrays are read",
-          );
-        }
-        if (o !== "C" && o !== "K" && !(o === "F" && sameInFortran(dims))) {
-          throw this.fail(
-            `a ${o === "F" ? "Fortran" : `'${printable(o)}'`}-ordered array: only C-ordered ` +
-              `arrays are read (save numpy.ascontiguousarray(a))`,
-          );
-        }
+        const raw = this.checkData(buf.bytes, dims, dtype);
         const array = new NdArray();
-        array.state = { shape: dims, dtype, raw: this.checkData(buf.bytes, dims, dtype) };
+        const axisOrder = a[4] ?? null;
+        if (o === "C" && axisOrder === null) {
+          array.state = { shape: dims, dtype, raw, layout: null };
+        } else if (o === "F" && axisOrder === null) {
+          array.state = { shape: dims, dtype, raw, layout: fortran(dims) };
+        } else if (o === "K" && axisOrder instanceof Tuple) {
+          const axes = this.axes(axisOrder, dims.length);
+          const layout = axes.every((x, i) => x === i) ? null : { base: dims, axes };
+          array.state = { shape: axes.map((x) => dims[x]), dtype, raw, layout };
+        } else {
+          throw this.fail(
+            `_frombuffer with order '${printable(o)}' and axis_order ${typeName(axisOrder)}, ` +
+              `expected order 'C' or 'F', or 'K' with a tuple`,
+          );
+        }
         return array;
       }
       default:
@@ -919,7 +941,8 @@ class Machine {
       }
       if (s[2] !== null || s[3] !== null || s[4] !== null || (s.length > 8 && s[8] !== null)) {
         throw this.fail(
-          `a structured or sub-array dtype '${target.code}': only plain ${SUPPORTED_DTYPES} are read`,
+          `a structured or sub-array dtype '${target.code}': ` +
+            `only plain ${SUPPORTED_DTYPES} are read`,
         );
       }
       target.built = true;
@@ -930,10 +953,10 @@ class Machine {
     }
     if (target.state) throw this.fail("malformed pickle: an array built twice");
     // (version, shape, dtype, is_fortran, data), or without the version
-    const [shape, dtype, fortran, data] = s.length === 5 ? s.slice(1) : s;
+    const [shape, dtype, isFortran, data] = s.length === 5 ? s.slice(1) : s;
     if (
       (s.length !== 4 && s.length !== 5) || !(shape instanceof Tuple) ||
-      !(dtype instanceof DType) || typeof fortran !== "boolean"
+      !(dtype instanceof DType) || typeof isFortran !== "boolean"
     ) {
       throw this.fail(
         `malformed array state (${s.map(typeName).join(", ")}), expected ` +
@@ -946,13 +969,8 @@ class Machine {
       );
     }
     const dims = this.shape(shape);
-    if (fortran && !sameInFortran(dims)) {
-      throw this.fail(
-        "a Fortran-ordered array: only C-ordered arrays are read (save numpy.ascontiguousarray(a))",
-      );
-    }
-    const raw = this.rawBytes(data, "array data");
-    target.state = { shape: dims, dtype, raw: this.checkData(raw, dims, dtype) };
+    const raw = this.checkData(this.rawBytes(data, "array data"), dims, dtype);
+    target.state = { shape: dims, dtype, raw, layout: isFortran ? fortran(dims) : null };
   }
 
   /** Raw bytes: bytes, a bytearray, or a Python 2 str. */
@@ -979,6 +997,17 @@ class Machine {
       dims.push(Number(d));
     }
     return dims;
+  }
+
+  /** An axis order: a permutation of `0 … n-1`. */
+  private axes(t: Tuple, n: number): number[] {
+    const axes = t.items.map((x) =>
+      typeof x === "bigint" && x >= 0n && x < BigInt(n) ? Number(x) : -1
+    );
+    if (axes.length !== n || axes.some((x, i) => x < 0 || axes.indexOf(x) !== i)) {
+      throw this.fail(`malformed axis_order: expected a permutation of ${n} axes`);
+    }
+    return axes;
   }
 
   /** `raw` after checking its length is the shape's element count times the item size. */
@@ -1046,7 +1075,49 @@ class Machine {
   }
 }
 
-/** True when Fortran and C order lay out `dims` the same (at most one dimension above 1). */
-function sameInFortran(dims: number[]): boolean {
-  return dims.filter((d) => d > 1).length <= 1 || dims.includes(0);
+/**
+ * The layout of Fortran-ordered data of shape `dims`: C order of the reversed shape with
+ * the axes reversed; `null` when it is also C order (at most one dimension above 1).
+ */
+function fortran(dims: number[]): ArrayState["layout"] {
+  if (dims.filter((d) => d > 1).length <= 1) return null;
+  const n = dims.length;
+  return { base: dims.toReversed(), axes: dims.map((_, k) => n - 1 - k) };
+}
+
+/**
+ * `raw`, the C-order data of shape `base` with `size`-byte elements, as C-order data of the
+ * array whose axis `k` is axis `axes[k]` of `base` (NumPy's `transpose(axes)`). Iterative.
+ */
+function permute(raw: Uint8Array, size: number, base: number[], axes: number[]): Uint8Array {
+  const n = base.length;
+  const out = new Uint8Array(raw.length);
+  if (raw.length === 0 || n === 0) {
+    out.set(raw);
+    return out;
+  }
+  const baseStrides: number[] = [];
+  for (let k = n - 1, s = size; k >= 0; k--) {
+    baseStrides[k] = s;
+    s *= base[k];
+  }
+  const shape = axes.map((a) => base[a]);
+  const strides = axes.map((a) => baseStrides[a]);
+  const index = shape.map(() => 0);
+  const rowLength = shape[n - 1], rowStride = strides[n - 1];
+  let src = 0, o = 0;
+  for (;;) {
+    for (let i = 0, p = src; i < rowLength; i++, p += rowStride) {
+      for (let b = 0; b < size; b++) out[o++] = raw[p + b];
+    }
+    // the next row: an odometer over the axes before the last
+    let k = n - 2;
+    for (; k >= 0; k--) {
+      src += strides[k];
+      if (++index[k] < shape[k]) break;
+      src -= strides[k] * shape[k];
+      index[k] = 0;
+    }
+    if (k < 0) return out;
+  }
 }

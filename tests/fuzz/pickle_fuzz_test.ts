@@ -19,6 +19,8 @@ const valid = [
   "labels_scalars_p2.p",
   "labels_scalars_p4.p",
   "dtypes_p4.p",
+  "layouts_p2.p",
+  "layouts_p5.p",
 ].map(fixture);
 
 /** Bytes from numbers, Latin-1 strings and byte arrays. */
@@ -146,6 +148,44 @@ function* handMade(): Generator<Mutant> {
       array,
       state,
       0x94, // memo 0: the state
+      "b",
+      ...Array.from({ length: 1000 }, (_, i) => pk(sbu(`k${i}`), array, "h", 0, "b")),
+      "u.",
+    ),
+  };
+  // one 1 MB buffer under 1000 Fortran-ordered arrays: transposed once
+  const fortranState = pk(
+    "(K",
+    1,
+    "J",
+    u32(1 << 10),
+    "J",
+    u32(1 << 7),
+    0x86,
+    sbu("numpy"),
+    sbu("dtype"),
+    0x93,
+    sbu("i8"),
+    0x89,
+    0x88,
+    0x87,
+    "R",
+    0x88,
+    0x42,
+    u32(1 << 20),
+    times("\x02", 1 << 20),
+    "t",
+  );
+  yield {
+    how: "one buffer, many Fortran-ordered arrays",
+    bytes: pk(
+      0x80,
+      4,
+      "}(",
+      sbu("a"),
+      array,
+      fortranState,
+      0x94,
       "b",
       ...Array.from({ length: 1000 }, (_, i) => pk(sbu(`k${i}`), array, "h", 0, "b")),
       "u.",
