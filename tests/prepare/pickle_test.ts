@@ -75,6 +75,11 @@ for (const p of [2, 3, 4, 5]) {
 
 Deno.test("pickle: NumPy 1.x names (numpy.core.multiarray) read the same", () => {
   assert.deepEqual(read("numpy1_p2.p"), read("gtsrb_p2.p"));
+  // numpy.core.numeric._frombuffer and numpy.core.multiarray.scalar
+  assert.deepEqual(read("numpy1_p5.p"), {
+    a: { dtype: "int64", shape: [3], data: big([0, 1, 2]) },
+    l: { dtype: "int64", shape: [2], data: big([1, 2]) },
+  });
 });
 
 Deno.test("pickle: a Python 2 pickle (str opcodes, integer dtype flags)", () => {
