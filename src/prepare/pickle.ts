@@ -903,12 +903,12 @@ class Machine {
   }
 
   private dtype(code: string): DType {
-    let c = code;
-    if ("<|=".includes(c[0] ?? "-")) c = c.slice(1);
-    else if (c[0] === ">") {
+    const order = code[0] ?? "";
+    const c = "<|=>".includes(order) ? code.slice(1) : code;
+    const kind = KINDS.get(c);
+    if (order === ">" && (kind?.[1] ?? 2) > 1) {
       throw this.fail(`big-endian dtype '${printable(code)}': only little-endian data is read`);
     }
-    const kind = KINDS.get(c);
     if (!kind) {
       const what = KIND_NAMES[c[0]] ? ` (${KIND_NAMES[c[0]]})` : "";
       throw this.fail(

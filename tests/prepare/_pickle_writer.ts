@@ -2,6 +2,8 @@
  * Test helper: writes a dict of `uint8`/`int64` arrays as a protocol-4 pickle, byte for byte
  * as Python's `pickle.dumps(d, protocol=4)` writes a dict of NumPy 2.x arrays (same opcodes,
  * memo and 64 KiB frames), so that tests can make GTSRB-like `train.p` files without Python.
+ * (A key that equals one of NumPy's own names, such as `numpy` or `dtype`, is one object with
+ * that name in CPython and shares its memo entry there; this writer does not imitate that.)
  * @module
  */
 

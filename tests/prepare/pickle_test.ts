@@ -397,6 +397,14 @@ Deno.test("pickle: array states must match their shape and dtype", () => {
   refuses(frombuffer("K", "K", 0, 0x85), "t.p", "malformed axis_order");
   refuses(frombuffer("K"), "t.p", "_frombuffer with order 'K' and axis_order None");
   refuses(frombuffer("A"), "t.p", "_frombuffer with order 'A'");
+  // a byte order on a one-byte type means nothing; on a wider one only little-endian is read
+  const code = (c: string) => pk(sbu("numpy"), sbu("dtype"), 0x93, sbu(c), 0x89, 0x88, 0x87, "R");
+  assert.deepEqual(
+    readPickledArrays(state("K", 1, 0x85, code(">u1"), 0x89, "C", 1, "a"), "t.p").a.data,
+    new Uint8Array([97]),
+  );
+  refuses(state("K", 1, 0x85, code(">i2"), 0x89, "C", 2, "ab"), "t.p", "big-endian dtype '>i2'");
+  refuses(state("K", 1, 0x85, code("<i3"), 0x89, "C", 3, "abc"), "t.p", "unsupported dtype '<i3'");
   const ok = readPickledArrays(state("K", 3, 0x85, u1, 0x89, "C", 3, "abc"), "t.p");
   assert.deepEqual(ok, { a: { dtype: "uint8", shape: [3], data: new Uint8Array([97, 98, 99]) } });
 });
