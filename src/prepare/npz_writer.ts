@@ -32,6 +32,9 @@ export interface NpzWriterOptions {
    * the zip format's limit; smaller values exist so that tests can exercise zip64).
    */
   zip64From?: number;
+  /** When true, {@link NpzWriter.close} leaves the finished archive at `<path>.partial` (the
+   * caller renames it, e.g. once every file of a dataset is complete). */
+  keepPartial?: boolean;
 }
 
 const LOCAL = 0x04034b50, CENTRAL = 0x02014b50, END = 0x06054b50;
@@ -82,6 +85,7 @@ export class NpzWriter {
     /** Path written until {@link close}. */
     readonly partial: string,
     private zip64From: number,
+    private keepPartial: boolean,
   ) {
     this.file = file;
   }
@@ -98,7 +102,7 @@ export class NpzWriter {
     } catch (e) {
       throw new Error(`${partial}: cannot create the output file: ${(e as Error).message}`);
     }
-    return new NpzWriter(file, path, partial, opts.zip64From ?? MAX32);
+    return new NpzWriter(file, path, partial, opts.zip64From ?? MAX32, !!opts.keepPartial);
   }
 
   /**
@@ -177,7 +181,8 @@ export class NpzWriter {
     this.current = undefined;
   }
 
-  /** Writes the central directory, syncs, closes and renames the partial file to `path`. */
+  /** Writes the central directory, syncs, closes and renames the partial file to `path`
+   * (unless `keepPartial`). */
   async close(): Promise<void> {
     if (this.current) throw new Error(`${this.path}: array \`${this.current.array}\` unfinished`);
     const cdStart = this.pos;
@@ -244,7 +249,7 @@ export class NpzWriter {
     await this.file.sync();
     this.file.close();
     this.closed = true;
-    await Deno.rename(this.partial, this.path);
+    if (!this.keepPartial) await Deno.rename(this.partial, this.path);
   }
 
   /** Closes and removes the partial file (the archive at `path`, if any, is untouched). */
