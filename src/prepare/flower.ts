@@ -28,7 +28,7 @@ const FILE = /(^|\/)image_(\d{4})\.jpg$/i;
 /** The 1360 JPEGs of `files`, in number order. */
 export function flowerFiles(files: SourceFile[], src: string): SourceFile[] {
   const total = FLOWER.classes * FLOWER.perClassFiles;
-  const found: (SourceFile | undefined)[] = new Array(total);
+  const found: (SourceFile | undefined)[] = Array.from({ length: total }, () => undefined);
   for (const f of files) {
     const m = FILE.exec(f.path);
     if (!m) continue;

@@ -25,10 +25,15 @@ export function flatJpeg(w: number, h: number, rgb: number[]): Uint8Array {
   return new Uint8Array(jpeg.encode({ width: w, height: h, data }, 100).data);
 }
 
-/** The colour of Flower image `n` (1-based): red and green give the class, blue the index in it. */
+/** The colour of Flower image `n` (1-based): red gives the class, green and blue the index in it. */
 export function flowerColour(n: number): number[] {
   const c = Math.floor((n - 1) / 80), k = (n - 1) % 80;
-  return [c * 15, 250 - c * 15, k * 3];
+  return [c * 15, (k % 10) * 25, Math.floor(k / 10) * 30];
+}
+
+/** The index in its class of a Flower image of colour `rgb` (see {@link flowerColour}). */
+export function flowerIndex(rgb: number[]): number {
+  return Math.round(rgb[1] / 25) + 10 * Math.round(rgb[2] / 30);
 }
 
 /** Writes Flower-17's 1360 numbered JPEGs (small flat images) into `dir/jpg/`. */
