@@ -33,7 +33,8 @@ const TEST_GT = /(^|\/)GT-final_test\.csv$/;
 const TEST_IMAGE = /(^|\/)Final_Test\/Images\/([^/]+)$/;
 
 /** What a GTSRB source must hold, for error messages. */
-export const GTSRB_EXPECTED = "expected GTSRB's official archives GTSRB_Final_Training_Images.zip, " +
+export const GTSRB_EXPECTED =
+  "expected GTSRB's official archives GTSRB_Final_Training_Images.zip, " +
   "GTSRB_Final_Test_Images.zip and GTSRB_Final_Test_GT.zip (zipped or extracted), or the " +
   "pickled split train.p and test.p";
 
@@ -55,7 +56,9 @@ export function detectGtsrb(files: SourceFile[], src: string): GtsrbForm {
         "give --src one of them",
     );
   }
-  if (!official && !pickle) throw new Error(`${src}: no GTSRB training data found: ${GTSRB_EXPECTED}`);
+  if (!official && !pickle) {
+    throw new Error(`${src}: no GTSRB training data found: ${GTSRB_EXPECTED}`);
+  }
   return official ? "official" : "pickle";
 }
 
@@ -102,7 +105,9 @@ export function parseGtsrbCsv(text: string, label: string): GtsrbRow[] {
     const classId = num(5);
     if (classId >= GTSRB.classes) {
       throw new Error(
-        `${label}: line ${i + 2}: ClassId ${classId} out of range (expected 0 … ${GTSRB.classes - 1})`,
+        `${label}: line ${i + 2}: ClassId ${classId} out of range (expected 0 … ${
+          GTSRB.classes - 1
+        })`,
       );
     }
     if (!f[at[0]]) throw new Error(`${label}: line ${i + 2}: empty Filename`);
@@ -175,7 +180,9 @@ export async function readGtsrbOfficial(
       gts.length === 0
         ? `${src}: no GT-final_test.csv, the test images' classes: add GTSRB_Final_Test_GT.zip ` +
           "(or the GT-final_test.csv it holds)"
-        : `${src}: GT-final_test.csv found ${gts.length} times (${gts.map((f) => f.label).join(", ")})`,
+        : `${src}: GT-final_test.csv found ${gts.length} times (${
+          gts.map((f) => f.label).join(", ")
+        })`,
     );
   }
   const testImages = new Map<string, SourceFile>();
@@ -229,7 +236,9 @@ function pickledSplit(arrays: Record<string, PickleArray>, label: string): Label
         `${features.dtype} of shape [${features.shape.join(", ")}]`,
     );
   }
-  if (!/^u?int(8|16|32|64)$/.test(labels.dtype) || labels.shape.length !== 1 || labels.shape[0] !== n) {
+  if (
+    !/^u?int(8|16|32|64)$/.test(labels.dtype) || labels.shape.length !== 1 || labels.shape[0] !== n
+  ) {
     throw new Error(
       `${label}: \`labels\` must be integers of shape [${n}], found ${labels.dtype} of shape ` +
         `[${labels.shape.join(", ")}]`,
@@ -246,7 +255,12 @@ function pickledSplit(arrays: Record<string, PickleArray>, label: string): Label
     lab[i] = v;
   }
   const data = features.data as Uint8Array;
-  return { images: new Uint8Array(data.buffer, data.byteOffset, n * S * S * 3), labels: lab, height: S, width: S };
+  return {
+    images: new Uint8Array(data.buffer, data.byteOffset, n * S * S * 3),
+    labels: lab,
+    height: S,
+    width: S,
+  };
 }
 
 /**

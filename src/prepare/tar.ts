@@ -20,7 +20,9 @@ function text(b: Uint8Array): string {
 
 function octal(b: Uint8Array, name: string, what: string): number {
   const s = text(b).trim();
-  if (!/^[0-7]*$/.test(s)) throw new Error(`${name}: corrupt tar header: ${what} ${JSON.stringify(s)}`);
+  if (!/^[0-7]*$/.test(s)) {
+    throw new Error(`${name}: corrupt tar header: ${what} ${JSON.stringify(s)}`);
+  }
   return s ? parseInt(s, 8) : 0;
 }
 

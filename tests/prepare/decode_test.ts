@@ -14,7 +14,10 @@ for (const name of ["flower_0000.jpg", "flower_0001.jpg"]) {
     const img = decodeJpeg(await Deno.readFile(path), path);
     assert.equal(img.width, want.width);
     assert.equal(img.height, want.height);
-    const at = (x: number, y: number) => [...img.data.subarray((y * img.width + x) * 3).slice(0, 3)];
+    const at = (
+      x: number,
+      y: number,
+    ) => [...img.data.subarray((y * img.width + x) * 3).slice(0, 3)];
     const near = (a: number[], b: number[], tol: number) =>
       a.every((v, i) => Math.abs(v - b[i]) <= tol) || assert.fail(`${a} vs ${b}`);
     near(at(0, 0), want.decoded_pixel_0_0, 3);
@@ -37,32 +40,66 @@ Deno.test("PPM: GTSRB's sign fixture decodes to its size, first pixel and pixel 
 Deno.test("PPM: comments, 16-bit samples; bad files are refused by name", () => {
   const img = decodePpm(new TextEncoder().encode("P6 # c\n2 1 # w h\n255\nabcdef"), "a.ppm");
   assert.deepEqual([...img.data], [..."abcdef"].map((c) => c.charCodeAt(0)));
-  const wide = new Uint8Array([...new TextEncoder().encode("P6\n1 1\n65535\n"), 255, 255, 0, 0, 128, 0]);
+  const wide = new Uint8Array([
+    ...new TextEncoder().encode("P6\n1 1\n65535\n"),
+    255,
+    255,
+    0,
+    0,
+    128,
+    0,
+  ]);
   assert.deepEqual([...decodePpm(wide, "w.ppm").data], [255, 0, 128]);
-  assert.throws(() => decodePpm(new TextEncoder().encode("P3\n1 1\n255\n1 2 3"), "x.ppm"), /x\.ppm: not a binary PPM/);
-  assert.throws(() => decodePpm(ppmBytes(4, 4, () => [1, 2, 3]).subarray(0, 30), "t.ppm"), /t\.ppm: truncated PPM/);
-  assert.throws(() => decodePpm(new TextEncoder().encode("P6\nx 1\n255\n"), "h.ppm"), /h\.ppm: bad PPM header: expected the width/);
-  assert.throws(() => decodePpm(new TextEncoder().encode("P6\n0 1\n255\n"), "z.ppm"), /z\.ppm: PPM size 0×1/);
+  assert.throws(
+    () => decodePpm(new TextEncoder().encode("P3\n1 1\n255\n1 2 3"), "x.ppm"),
+    /x\.ppm: not a binary PPM/,
+  );
+  assert.throws(
+    () => decodePpm(ppmBytes(4, 4, () => [1, 2, 3]).subarray(0, 30), "t.ppm"),
+    /t\.ppm: truncated PPM/,
+  );
+  assert.throws(
+    () => decodePpm(new TextEncoder().encode("P6\nx 1\n255\n"), "h.ppm"),
+    /h\.ppm: bad PPM header: expected the width/,
+  );
+  assert.throws(
+    () => decodePpm(new TextEncoder().encode("P6\n0 1\n255\n"), "z.ppm"),
+    /z\.ppm: PPM size 0×1/,
+  );
 });
 
 Deno.test("JPEG: a flat colour round-trips within 3 levels; corrupt files are refused by name", () => {
   const img = decodeJpeg(flatJpeg(16, 8, [200, 30, 90]), "f.jpg");
   assert.equal(img.width, 16);
-  for (let i = 0; i < img.data.length; i++) assert.ok(Math.abs(img.data[i] - [200, 30, 90][i % 3]) <= 3);
+  for (let i = 0; i < img.data.length; i++) {
+    assert.ok(Math.abs(img.data[i] - [200, 30, 90][i % 3]) <= 3);
+  }
   assert.throws(() => decodeJpeg(new Uint8Array([1, 2, 3, 4]), "n.jpg"), /n\.jpg: not a JPEG/);
   const cut = flatJpeg(16, 8, [1, 2, 3]).subarray(0, 40);
   assert.throws(() => decodeJpeg(cut, "c.jpg"), /c\.jpg: corrupt or unsupported JPEG/);
 });
 
 Deno.test("tar: files read back; a bad checksum or truncated entry is refused by name", () => {
-  const tar = tarBytes([["jpg/a.txt", new TextEncoder().encode("hello")], ["jpg/b", new Uint8Array(600)]]);
+  const tar = tarBytes([["jpg/a.txt", new TextEncoder().encode("hello")], [
+    "jpg/b",
+    new Uint8Array(600),
+  ]]);
   const entries = readTar(tar, "x.tar");
   assert.deepEqual(entries.map((e) => e.name), ["jpg/a.txt", "jpg/b"]);
   assert.equal(new TextDecoder().decode(entries[0].data), "hello");
   assert.equal(entries[1].data.length, 600);
   const bad = tar.slice();
   bad[3] ^= 1;
-  assert.throws(() => readTar(bad, "x.tar"), /x\.tar: corrupt tar archive: bad header checksum at offset 0/);
-  assert.throws(() => readTar(tar.subarray(0, 1100), "y.tar"), /y\.tar: truncated tar archive: it ends at offset 1100/);
-  assert.throws(() => readTar(tar.subarray(0, 1700), "z.tar"), /z\.tar: truncated tar archive: entry `jpg\/b` needs 600 bytes/);
+  assert.throws(
+    () => readTar(bad, "x.tar"),
+    /x\.tar: corrupt tar archive: bad header checksum at offset 0/,
+  );
+  assert.throws(
+    () => readTar(tar.subarray(0, 1100), "y.tar"),
+    /y\.tar: truncated tar archive: it ends at offset 1100/,
+  );
+  assert.throws(
+    () => readTar(tar.subarray(0, 1700), "z.tar"),
+    /z\.tar: truncated tar archive: entry `jpg\/b` needs 600 bytes/,
+  );
 });

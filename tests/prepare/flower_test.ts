@@ -30,7 +30,8 @@ Deno.test("flower: JPEG folder → 1224 + 34 augmented training and 136 test ima
     assert.deepEqual(ti.shape, [1258, 128, 128, 3]);
     assert.equal(tl.dtype, "int64");
     assert.deepEqual(test.get("images")!.shape, [136, 128, 128, 3]);
-    const trainImages = ti.data as Uint8Array, trainLabels = [...tl.data as BigInt64Array].map(Number);
+    const trainImages = ti.data as Uint8Array,
+      trainLabels = [...tl.data as BigInt64Array].map(Number);
     const testImages = test.get("images")!.data as Uint8Array;
     const testLabels = [...test.get("labels")!.data as BigInt64Array].map(Number);
     // every original (flat colour identifying class and index) lands in exactly one split,
@@ -64,7 +65,10 @@ Deno.test("flower: JPEG folder → 1224 + 34 augmented training and 136 test ima
     assert.equal(ds.train.count, 1258);
     assert.equal(ds.test.count, 136);
     assert.deepEqual(ds.train.shape, [128, 128, 3]);
-    assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name).sort(), ["test.npz", "train.npz"]);
+    assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name).sort(), [
+      "test.npz",
+      "train.npz",
+    ]);
 
     // the same images as 17flowers.tgz with the same seed: the same bytes
     const tgzDir = await Deno.makeTempDir();
@@ -110,7 +114,10 @@ Deno.test("flower: an existing train.npz is kept unless --overwrite", async () =
   const out = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(join(out, "train.npz"), "earlier");
-    await assert.rejects(prepareDataset("flower", { src, out }), /train\.npz exists: .*--overwrite/);
+    await assert.rejects(
+      prepareDataset("flower", { src, out }),
+      /train\.npz exists: .*--overwrite/,
+    );
     assert.equal(await Deno.readTextFile(join(out, "train.npz")), "earlier");
   } finally {
     await Deno.remove(out, { recursive: true });

@@ -82,7 +82,10 @@ Deno.test("gtsrb official zips give the folders' bytes; the seed changes only th
       join(zips, "GTSRB_Final_Test_Images.zip"),
       zip((p) => p.includes("Final_Test")),
     );
-    await Deno.writeFile(join(zips, "GTSRB_Final_Test_GT.zip"), zip((p) => p === "GT-final_test.csv"));
+    await Deno.writeFile(
+      join(zips, "GTSRB_Final_Test_GT.zip"),
+      zip((p) => p === "GT-final_test.csv"),
+    );
     await Deno.writeFile(join(zips, "unrelated.zip"), new Uint8Array([1, 2, 3]));
     const run = (from: string, out: string, seed: number) =>
       prepareDataset("gtsrb", { src: from, out: join(dir, out), seed, perClass: 3 });

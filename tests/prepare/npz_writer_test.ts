@@ -61,7 +61,10 @@ Deno.test("npz writer: the same data gives the same bytes", async () => {
   try {
     await writeSample(join(dir, "a.npz"));
     await writeSample(join(dir, "b.npz"));
-    assert.deepEqual(await Deno.readFile(join(dir, "a.npz")), await Deno.readFile(join(dir, "b.npz")));
+    assert.deepEqual(
+      await Deno.readFile(join(dir, "a.npz")),
+      await Deno.readFile(join(dir, "b.npz")),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -88,7 +91,10 @@ Deno.test("npz writer: too many or too few bytes for an array are refused by nam
   try {
     const w = await NpzWriter.create(join(dir, "x.npz"));
     await w.begin("labels", "int64", [2]);
-    await assert.rejects(w.write(new BigInt64Array(3)), /array `labels` given 24 bytes with 16 left/);
+    await assert.rejects(
+      w.write(new BigInt64Array(3)),
+      /array `labels` given 24 bytes with 16 left/,
+    );
     await w.write(new BigInt64Array(1));
     await assert.rejects(w.end(), /array `labels` ended 8 bytes short/);
     await w.abort();
@@ -101,6 +107,9 @@ Deno.test("npy header: NumPy's layout, padded to 64 bytes", () => {
   const h = npyHeader("uint8", [5, 32, 32, 3]);
   assert.equal(h.length % 64, 0);
   const text = new TextDecoder().decode(h.subarray(10));
-  assert.match(text, /^\{'descr': '\|u1', 'fortran_order': False, 'shape': \(5, 32, 32, 3\), \} *\n$/);
+  assert.match(
+    text,
+    /^\{'descr': '\|u1', 'fortran_order': False, 'shape': \(5, 32, 32, 3\), \} *\n$/,
+  );
   assert.match(new TextDecoder().decode(npyHeader("int64", [7])), /'shape': \(7,\)/);
 });
