@@ -254,9 +254,14 @@ function pickledSplit(arrays: Record<string, PickleArray>, label: string): Label
     }
     lab[i] = v;
   }
-  const data = features.data as Uint8Array;
+  const data = features.data;
+  if (data.length !== n * S * S * 3) {
+    throw new Error(
+      `${label}: \`features\` holds ${data.length} values for shape [${n}, ${S}, ${S}, 3]`,
+    );
+  }
   return {
-    images: new Uint8Array(data.buffer, data.byteOffset, n * S * S * 3),
+    images: data instanceof Uint8Array ? data : Uint8Array.from(data as ArrayLike<number>),
     labels: lab,
     height: S,
     width: S,

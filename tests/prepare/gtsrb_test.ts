@@ -4,7 +4,7 @@ import { zipSync } from "fflate";
 import { loadDataset } from "../../src/data/datasets.ts";
 import { parseNpz } from "../../src/data/npz.ts";
 import { prepareDataset } from "../../src/prepare/run.ts";
-import { parseGtsrbCsv } from "../../src/prepare/gtsrb.ts";
+import { parseGtsrbCsv, type PickleArray } from "../../src/prepare/gtsrb.ts";
 import { filesBelow, signColour, writeGtsrbFolder } from "./_build.ts";
 
 const SIZE = 32 * 32 * 3;
@@ -157,6 +157,72 @@ Deno.test("gtsrb CSV: columns by header name; bad rows named by line", () => {
     () => parseGtsrbCsv("Filename;Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId\na;1;2;3;4;43\n", "V.csv"),
     /V\.csv: line 2: ClassId 43 out of range/,
   );
+});
+
+/** Stands in for the pickle reader: the test files hold JSON of the same structure. */
+function jsonReader(bytes: Uint8Array, name: string): Record<string, PickleArray> {
+  if (bytes[0] !== 0x7b) throw new Error(`${name}: not a pickle`);
+  return JSON.parse(new TextDecoder().decode(bytes));
+}
+
+Deno.test("gtsrb pickled split: features and labels kept as given, balanced; bad contents named", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const split = (n: number, offset: number) => ({
+      features: {
+        dtype: "uint8",
+        shape: [n, 32, 32, 3],
+        data: Array.from({ length: n * SIZE }, (_, i) => (Math.floor(i / SIZE) * 5 + offset) % 256),
+      },
+      labels: { dtype: "int64", shape: [n], data: Array.from({ length: n }, (_, i) => i % 43) },
+    });
+    const src = join(dir, "pickled");
+    await Deno.mkdir(src);
+    await Deno.writeTextFile(join(src, "train.p"), JSON.stringify(split(50, 0)));
+    await Deno.writeTextFile(join(src, "valid.p"), "ignored");
+    await Deno.writeTextFile(join(src, "test.p"), JSON.stringify(split(20, 1)));
+    const out = join(dir, "out");
+    const r = await prepareDataset("gtsrb", { src, out, perClass: 2, pickleReader: jsonReader });
+    assert.equal(r.form, "pickle");
+    assert.deepEqual(r.train.counts, new Array(43).fill(2));
+    assert.equal(r.train.originals, 50);
+    const train = await read(join(out, "train.npz"));
+    assert.deepEqual(train.images.shape, [86, 32, 32, 3]);
+    for (let i = 0; i < 50; i++) {
+      assert.ok(isFlat(train.images.data as Uint8Array, i, new Array(3).fill((i * 5) % 256)));
+      assert.equal(train.labels[i], i % 43);
+    }
+    const test = await read(join(out, "test.npz"));
+    assert.deepEqual(test.labels, Array.from({ length: 20 }, (_, i) => i % 43));
+    assert.ok(isFlat(test.images.data as Uint8Array, 3, [16, 16, 16]));
+
+    const bad = split(4, 0);
+    bad.labels.data[2] = 43;
+    await Deno.writeTextFile(join(src, "test.p"), JSON.stringify(bad));
+    await assert.rejects(
+      prepareDataset("gtsrb", { src, out: join(dir, "o2"), perClass: 2, pickleReader: jsonReader }),
+      /test\.p: label 43 at index 2 out of range/,
+    );
+    const small = split(4, 0);
+    small.features.shape = [4, 16, 16, 12];
+    await Deno.writeTextFile(join(src, "test.p"), JSON.stringify(small));
+    await assert.rejects(
+      prepareDataset("gtsrb", { src, out: join(dir, "o2"), perClass: 2, pickleReader: jsonReader }),
+      /test\.p: `features` must be uint8 of shape \[n, 32, 32, 3\], found uint8 of shape \[4, 16, 16, 12\]/,
+    );
+    await Deno.writeTextFile(join(src, "test.p"), JSON.stringify({ x: split(1, 0).labels }));
+    await assert.rejects(
+      prepareDataset("gtsrb", { src, out: join(dir, "o2"), perClass: 2, pickleReader: jsonReader }),
+      /test\.p: expected a dict with `features` and `labels`, found keys x/,
+    );
+    await Deno.remove(join(src, "test.p"));
+    await assert.rejects(
+      prepareDataset("gtsrb", { src, out: join(dir, "o2"), perClass: 2, pickleReader: jsonReader }),
+      /test\.p not found beside train\.p/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test({
