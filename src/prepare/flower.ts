@@ -9,7 +9,7 @@
 import { decodeJpeg } from "./decode.ts";
 import { resize } from "./image.ts";
 import { SeededRandom } from "./random.ts";
-import { listSource, type SourceFile } from "./source.ts";
+import { listSource, type SourceFile, yieldToEvents } from "./source.ts";
 import type { LabelledImages } from "./write.ts";
 
 /** Flower-17's layout and the prepared sizes. */
@@ -79,6 +79,7 @@ export async function readFlower(
     const img = decodeJpeg(await files[i].read(), files[i].label);
     all.set(resize(img, S, S).data, i * size);
     opts.progress?.(i + 1, files.length);
+    if (i % 64 === 63) await yieldToEvents();
   }
   const rng = new SeededRandom(opts.seed ?? 0, 0);
   const make = (n: number): LabelledImages => ({

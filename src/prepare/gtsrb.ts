@@ -14,7 +14,7 @@
 
 import { decodePpm } from "./decode.ts";
 import { crop, resize } from "./image.ts";
-import { baseName, type SourceFile } from "./source.ts";
+import { baseName, type SourceFile, yieldToEvents } from "./source.ts";
 import type { LabelledImages } from "./write.ts";
 
 /** GTSRB's number of classes and prepared image size. */
@@ -140,6 +140,7 @@ async function readRows(
     out.images.set(resize(region, S, S).data, i * size);
     out.labels[i] = row.classId;
     progress?.(i + 1, rows.length);
+    if (i % 64 === 63) await yieldToEvents();
   }
   return out;
 }

@@ -101,3 +101,11 @@ export async function listSource(
 export function baseName(path: string): string {
   return path.split(/[\\/]/).filter(Boolean).pop() ?? path;
 }
+
+/**
+ * Lets pending events (a Ctrl-C) run: reading archive entries from memory never waits, so a
+ * long decoding loop calls this now and then.
+ */
+export function yieldToEvents(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
