@@ -41,7 +41,10 @@ async function archiveFiles(path: string, rel: string): Promise<SourceFile[]> {
   }
   if (isGzip(bytes)) bytes = gunzip(bytes, path);
   else if (!/\.tar$/i.test(path)) {
-    throw new Error(`${path}: expected a zip or gzip-compressed tar archive (by its name)`);
+    throw new Error(
+      `${path}: not a zip, tar or gzip-compressed tar archive: give --src such an archive or ` +
+        "the folder holding the dataset's files",
+    );
   }
   return readTar(bytes, path).map((e) => ({
     path: `${rel}/${e.name}`,
