@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { decodeJpeg, decodePpm } from "../../src/prepare/decode.ts";
 import { readTar } from "../../src/prepare/tar.ts";
+import { resize, type RgbImage } from "../../src/prepare/image.ts";
 import { flatJpeg, ppmBytes, tarBytes } from "./_build.ts";
 
 const IMAGES = new URL("../../../shared/fixtures/images/", import.meta.url);
@@ -102,4 +103,34 @@ Deno.test("tar: files read back; a bad checksum or truncated entry is refused by
     () => readTar(tar.subarray(0, 1700), "z.tar"),
     /z\.tar: truncated tar archive: entry `jpg\/b` needs 600 bytes/,
   );
+});
+
+/** Area-average resize computed directly in 2-D: each output pixel integrates its footprint. */
+function areaReference(img: RgbImage, H: number, W: number): Float64Array {
+  const sy = img.height / H, sx = img.width / W;
+  const out = new Float64Array(H * W * 3);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const acc = [0, 0, 0];
+      for (let i = Math.floor(y * sy); i < Math.min(Math.ceil((y + 1) * sy), img.height); i++) {
+        const wy = Math.min((y + 1) * sy, i + 1) - Math.max(y * sy, i);
+        for (let j = Math.floor(x * sx); j < Math.min(Math.ceil((x + 1) * sx), img.width); j++) {
+          const wx = Math.min((x + 1) * sx, j + 1) - Math.max(x * sx, j);
+          for (let c = 0; c < 3; c++) acc[c] += wy * wx * img.data[(i * img.width + j) * 3 + c];
+        }
+      }
+      for (let c = 0; c < 3; c++) out[(y * W + x) * 3 + c] = acc[c] / (sy * sx);
+    }
+  }
+  return out;
+}
+
+Deno.test("resize of a decoded JPEG to 128×128 is the exact area average, rounded", async () => {
+  const path = fileURLToPath(new URL("flower_0000.jpg", IMAGES));
+  const img = decodeJpeg(await Deno.readFile(path), path);
+  const small = resize(img, 128, 128);
+  const ref = areaReference(img, 128, 128);
+  let worst = 0;
+  for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(small.data[i] - ref[i]));
+  assert.ok(worst <= 0.5 + 1e-9, `largest difference ${worst}`);
 });
