@@ -1,8 +1,9 @@
 /**
- * Starts `train.ts`, `attack.ts` or `experiment.ts` with only the permissions its command line
- * needs (`permissions.ts`): the `deno task train|attack|explain|experiment` entry point.
+ * Starts `train.ts`, `attack.ts`, `experiment.ts` or `prepare.ts` with only the permissions its
+ * command line needs (`permissions.ts`): the `deno task train|attack|explain|experiment|prepare`
+ * entry point.
  *
- *   deno run --allow-read --allow-run=deno src/cli/launch.ts train|attack|experiment ARGS…
+ *   deno run --allow-read --allow-run=deno src/cli/launch.ts train|attack|experiment|prepare ARGS…
  *
  * This launcher reads the configuration the command line names (to learn `model_dir` and
  * `data_path`) and runs the `deno` found on PATH, which must be the Deno running it; it
@@ -15,7 +16,12 @@ import { fileURLToPath } from "node:url";
 import { fail } from "./common.ts";
 import { permissionFlags, taskPermissions } from "./permissions.ts";
 
-const SCRIPTS = { train: "train.ts", attack: "attack.ts", experiment: "experiment.ts" } as const;
+const SCRIPTS = {
+  train: "train.ts",
+  attack: "attack.ts",
+  experiment: "experiment.ts",
+  prepare: "prepare.ts",
+} as const;
 
 /** Refuses a `deno` on PATH that is not this Deno's version (it runs the command). */
 async function checkDeno(): Promise<void> {
@@ -39,14 +45,15 @@ async function checkDeno(): Promise<void> {
 
 async function main(): Promise<number> {
   const [script, ...args] = Deno.args;
-  if (script !== "train" && script !== "attack" && script !== "experiment") {
+  if (!Object.hasOwn(SCRIPTS, script ?? "")) {
     throw new Error(
-      `launch.ts: expected train, attack or experiment, got ${JSON.stringify(script)}`,
+      `launch.ts: expected train, attack, experiment or prepare, got ${JSON.stringify(script)}`,
     );
   }
-  const permissions = await taskPermissions(script, args);
+  const command = script as keyof typeof SCRIPTS;
+  const permissions = await taskPermissions(command, args);
   await checkDeno();
-  const path = fileURLToPath(new URL(SCRIPTS[script], import.meta.url));
+  const path = fileURLToPath(new URL(SCRIPTS[command], import.meta.url));
   const child = new Deno.Command("deno", {
     args: ["run", ...permissionFlags(permissions), path, ...args],
     stdin: "inherit",

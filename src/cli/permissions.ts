@@ -1,5 +1,5 @@
 /**
- * What `deno task train|attack|explain` may touch: from a command line (and the configuration
+ * What `deno task train|attack|explain|experiment|prepare` may touch: from a command line (and the configuration
  * it names), the files and directories the command reads and writes, the environment
  * variables and system information it reads. `launch.ts` starts the command with exactly
  * these Deno permissions.
@@ -53,6 +53,14 @@ export const OPTIONS: Readonly<Record<string, readonly string[]>> = {
   explain: [...commonOptions(), "--images <list>", "--out-dir <dir>", "--target <file>"],
   merge: ["-o, --out <file>", "-h, --help"],
   experiment: ["--shard <i/n>", "--dir <dir>", "-h, --help"],
+  prepare: [
+    "--src <path>",
+    "--out <dir>",
+    "--seed <n>",
+    "--per-class <n>",
+    "--overwrite",
+    "-h, --help",
+  ],
 };
 
 function commonOptions(): string[] {
@@ -88,6 +96,7 @@ function parseArgs(
   }
   if (command === "merge") cmd.argument("<files...>");
   if (command === "experiment") cmd.argument("<file>").argument("[stage]");
+  if (command === "prepare") cmd.argument("<dataset>");
   try {
     cmd.parse(args, { from: "user" });
   } catch (e) {
@@ -133,13 +142,15 @@ async function configPaths(
  *   write the directory of the result file (`--out`, else `model_dir`) or the figures'
  *   directory (`--out-dir`, else `<model_dir>/figures`).
  * - attack merge: read the shard files; write the merged file's directory.
+ * - prepare (`script` `prepare`): read `--src`; write `--out` (default `data`), except for
+ *   fashion_mnist, which is only checked.
  *
  * A command line that does not parse (or `--help`) gets no file access: the command prints
  * its usage or error without any.
  * @throws Error naming a path that contains a comma (Deno's permission lists cannot hold one)
  */
 export async function taskPermissions(
-  script: "train" | "attack" | "experiment",
+  script: "train" | "attack" | "experiment" | "prepare",
   args: string[],
 ): Promise<TaskPermissions> {
   const read: string[] = [], write: string[] = [];
@@ -147,9 +158,10 @@ export async function taskPermissions(
     read,
     write,
     env: [...TASK_ENV],
-    sys: script === "attack" ? [] : ["hostname"],
+    sys: script === "attack" || script === "prepare" ? [] : ["hostname"],
   };
   if (script === "experiment") return experimentPermissions(p, args);
+  if (script === "prepare") return preparePermissions(p, args);
   const command = script === "train" ? "train" : args[0];
   const parsed = parseArgs(command, script === "train" ? args : args.slice(1));
   if (!parsed || parsed.o.help) return finish(p);
@@ -216,6 +228,21 @@ async function experimentPermissions(p: TaskPermissions, args: string[]): Promis
     if (c.data_path) p.read.push(c.data_path);
     if (!c.data_path || c.dataset === "mnist") p.read.push(mnistPackageDir());
     if (c.init_from) p.read.push(c.init_from);
+  }
+  return finish(p);
+}
+
+/**
+ * The permissions of `deno task prepare DATASET --src PATH [--out DIR]`: read `--src`; for
+ * gtsrb and flower, read and write `--out` (default `data`). A command line that does not
+ * parse gets no file access.
+ */
+function preparePermissions(p: TaskPermissions, args: string[]): TaskPermissions {
+  const parsed = parseArgs("prepare", args);
+  if (!parsed || parsed.o.help || typeof parsed.o.src !== "string") return finish(p);
+  p.read.push(parsed.o.src);
+  if (parsed.operands[0] !== "fashion_mnist") {
+    p.write.push(typeof parsed.o.out === "string" ? parsed.o.out : "data");
   }
   return finish(p);
 }
