@@ -25,18 +25,29 @@
  * @module
  */
 
-/** Datasets the engine knows (our own `dataset` key; the reference files do not have it). */
-export type Dataset = "mnist" | "fashion_mnist" | "gtsrb" | "flower";
-/** Training objectives (SPEC §4): natural, Madry (PGD), IG-NORM, IG-SUM-NORM. */
-export type TrainingObjective = "nat" | "adv" | "ar" | "adv_ar";
-/** Losses PGD can maximise (SPEC §3–5). */
-export type LossFunc = "xent" | "cw" | "ar" | "ar_approx" | "adv_ar" | "adv_ar_approx";
-/** Attribution-attack directions (SPEC §8). */
-export type AttributionAttackMethod = "random" | "topK" | "mass_center" | "target";
-/** Attribution-attack success measures (SPEC §8). */
-export type AttributionAttackMeasure = "kendall" | "intersection" | "spearman" | "mass_center";
-/** Saliency maps (SPEC §7). */
-export type SaliencyType = "ig" | "simple_gradient";
+import {
+  ATTRIBUTION_ATTACK_MEASURES,
+  ATTRIBUTION_ATTACK_METHODS,
+  type AttributionAttackMeasure,
+  type AttributionAttackMethod,
+  DATASET_NAMES,
+  type DatasetName,
+  LOSS_FUNCS,
+  type LossFunc,
+  SALIENCY_TYPES,
+  type SaliencyType,
+  TRAINING_OBJECTIVES,
+  type TrainingObjective,
+} from "./vocabulary.ts";
+
+export type {
+  AttributionAttackMeasure,
+  AttributionAttackMethod,
+  DatasetName,
+  LossFunc,
+  SaliencyType,
+  TrainingObjective,
+};
 
 /**
  * A validated experiment configuration. Every key of SPEC §12 under its canonical name
@@ -51,7 +62,7 @@ export interface Config {
    * Which dataset (and so which model family) the file is for. Our own key: the reference files
    * do not have it. When absent, a `step_size_schedule` marks the ResNet family (GTSRB/Flower).
    */
-  dataset?: Dataset;
+  dataset?: DatasetName;
   /**
    * The general seed: `random_seed` of the file, or `tf_random_seed` when only that is given.
    * See {@link initSeed} and {@link dataSeed} for which seed drives what.
@@ -176,24 +187,12 @@ type Spec =
   | { kind: "enum"; values: readonly string[] }
   | { kind: "schedule" };
 
-const DATASETS: readonly Dataset[] = ["mnist", "fashion_mnist", "gtsrb", "flower"];
-const OBJECTIVES: readonly TrainingObjective[] = ["nat", "adv", "ar", "adv_ar"];
-const LOSSES: readonly LossFunc[] = ["xent", "cw", "ar", "ar_approx", "adv_ar", "adv_ar_approx"];
-const METHODS: readonly AttributionAttackMethod[] = ["random", "topK", "mass_center", "target"];
-const MEASURES: readonly AttributionAttackMeasure[] = [
-  "kendall",
-  "intersection",
-  "spearman",
-  "mass_center",
-];
-const SALIENCIES: readonly SaliencyType[] = ["ig", "simple_gradient"];
-
 const SEED: Spec = { kind: "int", min: 0 };
 
 /** Canonical keys in canonical order (that of SPEC §12, ours inserted where they belong). */
 const SPECS: Readonly<Record<keyof Config, Spec>> = {
   model_dir: { kind: "str", nonEmpty: true },
-  dataset: { kind: "enum", values: DATASETS },
+  dataset: { kind: "enum", values: DATASET_NAMES },
   data_path: { kind: "str", nonEmpty: true },
   random_seed: SEED,
   tf_random_seed: SEED,
@@ -212,18 +211,18 @@ const SPECS: Readonly<Record<keyof Config, Spec>> = {
   init_from: { kind: "str", nonEmpty: true },
   lambda: { kind: "num", min: 0 },
   approx_factor: { kind: "int", min: 1 },
-  training_objective: { kind: "enum", values: OBJECTIVES },
+  training_objective: { kind: "enum", values: TRAINING_OBJECTIVES },
   num_eval_examples: { kind: "int", min: 1 },
   eval_batch_size: { kind: "int", min: 1 },
   epsilon: { kind: "num", min: 0 },
   num_steps: { kind: "int", min: 0 },
   step_size: { kind: "num", min: 0 },
   random_start: { kind: "bool" },
-  loss_func: { kind: "enum", values: LOSSES },
+  loss_func: { kind: "enum", values: LOSS_FUNCS },
   num_IG_steps: { kind: "int", min: 1 },
-  attribution_attack_method: { kind: "enum", values: METHODS },
-  attribution_attack_measure: { kind: "enum", values: MEASURES },
-  saliency_type: { kind: "enum", values: SALIENCIES },
+  attribution_attack_method: { kind: "enum", values: ATTRIBUTION_ATTACK_METHODS },
+  attribution_attack_measure: { kind: "enum", values: ATTRIBUTION_ATTACK_MEASURES },
+  saliency_type: { kind: "enum", values: SALIENCY_TYPES },
   k_top: { kind: "int", min: 1 },
   eval_k_top: { kind: "int", min: 1 },
   attribution_attack_step_size: { kind: "num", min: 0 },
@@ -314,7 +313,7 @@ const GTSRB_DEFAULTS: Defaults = {
   attribution_attack_steps: 50,
 };
 
-const DEFAULTS: Readonly<Record<Dataset, Defaults>> = {
+const DEFAULTS: Readonly<Record<DatasetName, Defaults>> = {
   mnist: MNIST_DEFAULTS,
   fashion_mnist: {
     ...MNIST_DEFAULTS,

@@ -9,9 +9,7 @@ import type { Tensor } from "../tensor.ts";
 import { pathPoints, repeatRows } from "./path.ts";
 import { abs, add, div, mul, oneHot, reshape, sum } from "../ops/mod.ts";
 import type { Activation, Model, Params } from "../nn/model.ts";
-
-/** `ig` or `simple_gradient`. */
-export type SaliencyType = "ig" | "simple_gradient";
+import type { SaliencyType } from "../vocabulary.ts";
 
 /** Options of the saliency functions. */
 export interface SaliencyOptions {

@@ -38,13 +38,13 @@ import {
 import { tensor } from "../tensor.ts";
 import { panelsToPng } from "../io/figure.ts";
 import { Progress, stdoutSink } from "../train/report.ts";
-import { fail, PLAIN_OUTPUT, readConfigFile, readTargetMap } from "./common.ts";
+import { datasetOption, fail, PLAIN_OUTPUT, readConfigFile, readTargetMap } from "./common.ts";
 
 interface CommonOptions {
   config?: string;
   modelDir?: string;
   set: string[];
-  dataset?: string;
+  dataset?: DatasetName;
   examples?: number;
   shard?: string;
   out?: string;
@@ -71,7 +71,7 @@ function common(cmd: Command): Command {
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
-    .option("--dataset <name>", "mnist, fashion_mnist, gtsrb or flower")
+    .addOption(datasetOption())
     .option(
       "-n, --examples <n>",
       "test images (default: num_eval_examples)",
@@ -109,7 +109,7 @@ async function load(o: CommonOptions): Promise<Loaded> {
     require: "attack",
   });
   for (const w of warnings) console.error(`warning: ${w}`);
-  const name = (o.dataset ?? config.dataset ?? await inferDataset(config.data_path)) as DatasetName;
+  const name = o.dataset ?? config.dataset ?? await inferDataset(config.data_path);
   const rt = await init();
   console.log(`adapter: ${rt.adapterName}`);
   const dataset = await loadDataset(name, config.data_path);

@@ -26,9 +26,9 @@ import { pathExists } from "../io/files.ts";
 
 export type { Dataset, DatasetName, Split } from "./types.ts";
 import type { Dataset, DatasetName, Split } from "./types.ts";
+import { DATASET_NAMES, isOneOf } from "../vocabulary.ts";
 
-/** All dataset names, in a fixed order. */
-export const DATASET_NAMES: readonly DatasetName[] = ["mnist", "fashion_mnist", "gtsrb", "flower"];
+export { DATASET_NAMES };
 
 /** Number of MNIST/Fashion-MNIST training images used for training (the rest is validation). */
 export const MNIST_TRAIN_COUNT = 55000;
@@ -238,7 +238,7 @@ async function hasAllIdx(dir: string): Promise<boolean> {
  *   images of another shape than the dataset's model takes.
  */
 export async function loadDataset(name: DatasetName, dataPath?: string | URL): Promise<Dataset> {
-  if (!DATASET_NAMES.includes(name)) {
+  if (!isOneOf(DATASET_NAMES, name)) {
     throw new Error(`unknown dataset ${JSON.stringify(name)} (known: ${DATASET_NAMES.join(", ")})`);
   }
   const dir = dataPath === undefined || dataPath === "" ? undefined : toPath(dataPath);

@@ -3,8 +3,9 @@
  * @module
  */
 
-/** Names of the supported datasets. */
-export type DatasetName = "mnist" | "fashion_mnist" | "gtsrb" | "flower";
+import type { DatasetName } from "../vocabulary.ts";
+
+export type { DatasetName };
 
 /** One split (train or test) of a dataset. */
 export interface Split {

@@ -9,12 +9,7 @@ import { add, cwLoss, meanXent, mul, xent } from "../ops/mod.ts";
 import type { Model, Params } from "../nn/model.ts";
 import { accumulate, type ChunkOptions, igTermWithGrad, type PathConfig } from "./ig.ts";
 import type { ChunkPlan } from "./planner.ts";
-
-/** Training objectives of SPEC §4. */
-export type Objective = "nat" | "adv" | "ar" | "adv_ar";
-
-/** PGD losses of SPEC §5. */
-export type LossFunc = "xent" | "cw" | "ar" | "ar_approx" | "adv_ar" | "adv_ar_approx";
+import type { LossFunc, TrainingObjective } from "../vocabulary.ts";
 
 /** Settings of the objectives. */
 export interface ObjectiveConfig extends PathConfig, ChunkOptions {
@@ -65,7 +60,7 @@ export function lossAndGrads(
   model: Model,
   params: Params,
   batch: Batch,
-  objective: Objective,
+  objective: TrainingObjective,
   cfg: ObjectiveConfig,
 ): LossAndGrads {
   const resnet = model.kind === "resnet";

@@ -1,0 +1,59 @@
+/**
+ * The vocabulary arrays are exactly what the configuration accepts: every value parses, and a
+ * value outside is rejected with a message listing the array, in its order.
+ */
+
+import assert from "node:assert/strict";
+import { type Config, ConfigError, parseConfig } from "../src/config.ts";
+import {
+  ATTRIBUTION_ATTACK_MEASURES,
+  ATTRIBUTION_ATTACK_METHODS,
+  DATASET_NAMES,
+  isOneOf,
+  LOSS_FUNCS,
+  SALIENCY_TYPES,
+  TRAINING_OBJECTIVES,
+} from "../src/vocabulary.ts";
+
+const VOCABULARIES: [keyof Config, readonly string[]][] = [
+  ["dataset", DATASET_NAMES],
+  ["training_objective", TRAINING_OBJECTIVES],
+  ["loss_func", LOSS_FUNCS],
+  ["attribution_attack_method", ATTRIBUTION_ATTACK_METHODS],
+  ["attribution_attack_measure", ATTRIBUTION_ATTACK_MEASURES],
+  ["saliency_type", SALIENCY_TYPES],
+];
+
+for (const [key, values] of VOCABULARIES) {
+  Deno.test(`vocabulary: every value of ${key} parses, and only those`, () => {
+    assert.ok(values.length > 0);
+    assert.equal(new Set(values).size, values.length, "values repeat");
+    for (const v of values) {
+      const text = JSON.stringify({ model_dir: "x", [key]: v });
+      const { config, warnings } = parseConfig(text, "v.json");
+      assert.equal(config[key], v);
+      assert.deepEqual(warnings, []);
+    }
+    for (const bad of ["zzzzzzzzzz", values[0].toUpperCase() + "!", ""]) {
+      const text = JSON.stringify({ model_dir: "x", [key]: bad });
+      assert.throws(
+        () => parseConfig(text, "v.json"),
+        (e: unknown) => {
+          assert.ok(e instanceof ConfigError);
+          const listed = values.map((v) => JSON.stringify(v)).join(", ");
+          const expected = `"${key}" must be one of ${listed}; found ${JSON.stringify(bad)}`;
+          assert.ok(e.message.includes(expected), `${e.message}\nlacks\n${expected}`);
+          return true;
+        },
+      );
+    }
+  });
+}
+
+Deno.test("vocabulary: isOneOf narrows strings of the array only", () => {
+  assert.equal(isOneOf(DATASET_NAMES, "gtsrb"), true);
+  assert.equal(isOneOf(DATASET_NAMES, "GTSRB"), false);
+  assert.equal(isOneOf(DATASET_NAMES, "toString"), false);
+  assert.equal(isOneOf(DATASET_NAMES, 3), false);
+  assert.equal(isOneOf(DATASET_NAMES, undefined), false);
+});
