@@ -6,20 +6,12 @@
 import { Option } from "commander";
 import { DATASET_NAMES } from "../vocabulary.ts";
 
-/** Values of a vocabulary as prose for help texts: `a, b, c or d`. */
-export function listOfChoices(values: readonly string[]): string {
-  return values.length < 2
-    ? values.join("")
-    : `${values.slice(0, -1).join(", ")} or ${values[values.length - 1]}`;
-}
-
 /**
- * The `--dataset <name>` option, restricted to the dataset vocabulary; `note` is appended to
- * its help text (e.g. the default).
+ * The `--dataset <name>` option, restricted to the dataset vocabulary (commander lists the
+ * choices in the help and refuses any other value); `note` is appended to its help text.
  */
 export function datasetOption(note = ""): Option {
-  return new Option("--dataset <name>", `${listOfChoices(DATASET_NAMES)}${note}`)
-    .choices(DATASET_NAMES);
+  return new Option("--dataset <name>", `the dataset${note}`).choices(DATASET_NAMES);
 }
 
 /**
