@@ -39,6 +39,7 @@ import {
   TRAINING_OBJECTIVES,
   type TrainingObjective,
 } from "./vocabulary.ts";
+import { familyEntry, familyOfConfig, MODEL_FAMILIES, type ModelFamily } from "./nn/registry.ts";
 
 export type {
   AttributionAttackMeasure,
@@ -348,7 +349,6 @@ const TRAIN_REQUIRED: readonly Key[] = [
   "loss_func",
 ];
 const RAR_REQUIRED: readonly Key[] = ["m", "lambda", "approx_factor"];
-const RESNET_REQUIRED: readonly Key[] = ["step_size_schedule", "weight_decay", "momentum"];
 const ATTACK_REQUIRED: readonly Key[] = [
   "model_dir",
   "num_eval_examples",
@@ -846,9 +846,13 @@ export function parseConfig(
   const get = <K extends Key>(k: K): Config[K] | undefined =>
     entries.get(k)?.value as Config[K] | undefined;
   const dataset = get("dataset");
-  const resnet = dataset === "gtsrb" || dataset === "flower" ||
-    (dataset === undefined && has("step_size_schedule"));
-  const defaults = DEFAULTS[dataset ?? (resnet ? "gtsrb" : "mnist")];
+  const familyName = familyOfConfig(dataset, has);
+  const family = familyEntry(familyName);
+  const defaults = DEFAULTS[dataset ?? family.referenceDataset];
+  // training keys of the other families: ignored here, with a warning
+  const foreign = MODEL_FAMILIES.filter((f) => f !== familyName)
+    .flatMap((f) => familyEntry(f).trainingKeys)
+    .filter((k) => !family.trainingKeys.includes(k));
   const objective = get("training_objective");
 
   const required = new Set<Key>();
@@ -857,7 +861,7 @@ export function parseConfig(
     if (objective === "ar" || objective === "adv_ar") {
       for (const k of RAR_REQUIRED) required.add(k);
     }
-    if (resnet) { for (const k of RESNET_REQUIRED) required.add(k); }
+    for (const k of family.requiredTrainingKeys) required.add(k);
   } else if (mode === "attack") {
     for (const k of ATTACK_REQUIRED) required.add(k);
   }
@@ -866,9 +870,9 @@ export function parseConfig(
     const needs = mode === "train" ? "training" : "the attack and evaluation";
     const why = RAR_REQUIRED.includes(k) && mode === "train"
       ? ` (training_objective ${JSON.stringify(objective)})`
-      : RESNET_REQUIRED.includes(k) && mode === "train"
-      ? ` (the ResNet family: ${
-        dataset ? `dataset ${JSON.stringify(dataset)}` : "step_size_schedule given"
+      : family.requiredTrainingKeys.includes(k) && mode === "train"
+      ? ` (${family.title}: ${
+        dataset ? `dataset ${JSON.stringify(dataset)}` : `${family.marker} given`
       })`
       : "";
     errors.push(`${source}: missing key ${what}, which ${needs} needs${why}`);
@@ -896,21 +900,14 @@ export function parseConfig(
         `"approx_factor" (${af}); IG_term_approx uses ${Math.floor(m / af)} path points`,
     );
   }
-  if (resnet && has("learning_rate")) {
-    warnings.push(
-      `${entries.get("learning_rate")!.where}: "learning_rate" is ignored by the ResNet family, ` +
-        `which follows "step_size_schedule"`,
-    );
-  }
-  if (!resnet) {
-    for (const k of RESNET_REQUIRED) {
-      if (has(k)) {
-        warnings.push(
-          `${entries.get(k)!.where}: ${JSON.stringify(k)} is ignored: the MNIST family (${
-            dataset ? `dataset ${JSON.stringify(dataset)}` : "no dataset key, no step_size_schedule"
-          }) trains with Adam ("learning_rate")`,
-        );
-      }
+  const chosenBy = dataset
+    ? `dataset ${JSON.stringify(dataset)}`
+    : ["no dataset key", ...foreignMarkers(familyName).map((m) => `no ${m}`)].join(", ");
+  for (const k of foreign) {
+    if (has(k)) {
+      warnings.push(
+        `${entries.get(k)!.where}: ${family.ignoredKey(JSON.stringify(k), chosenBy)}`,
+      );
     }
   }
 
@@ -924,12 +921,20 @@ export function parseConfig(
     else if (key === "random_seed") out[key] = get("tf_random_seed") ?? defaults.random_seed;
     else if (Object.hasOwn(defaults, key)) {
       const d = (defaults as unknown as Record<string, unknown>)[key];
-      if (d !== undefined && (resnet || !RESNET_REQUIRED.includes(key))) {
+      if (d !== undefined && !foreign.includes(key)) {
         out[key] = structuredClone(d);
       }
     }
   }
   return { config: out as unknown as Config, warnings };
+}
+
+/** The marker keys of the families other than `family` (their absence chose it). */
+function foreignMarkers(family: ModelFamily): (keyof Config)[] {
+  return MODEL_FAMILIES.filter((f) => f !== family).flatMap((f) => {
+    const m = familyEntry(f).marker;
+    return m === undefined ? [] : [m];
+  });
 }
 
 function sameValue(a: unknown, b: unknown): boolean {
@@ -969,14 +974,22 @@ export function dataSeed(c: Config): number {
 }
 
 /**
- * Model family: `"resnet"` for GTSRB/Flower (or, without a `dataset` key, when a
- * `step_size_schedule` is present), `"mnist"` (the MNIST CNN) otherwise.
+ * The model family of a validated configuration (the model registry's name, a model's
+ * `kind`): its dataset's, or without a `dataset` key `resnet` when a `step_size_schedule` is
+ * present and `mnist_cnn` otherwise.
+ */
+export function configModelFamily(c: Config): ModelFamily {
+  return familyOfConfig(c.dataset, (k) => c[k] !== undefined);
+}
+
+/**
+ * Model family under its short configuration name: `"resnet"` for GTSRB/Flower (or, without a
+ * `dataset` key, when a `step_size_schedule` is present), `"mnist"` (the MNIST CNN) otherwise.
+ * @deprecated Use {@link configModelFamily}, whose names are those of the model registry.
  */
 export function modelFamily(c: Config): "mnist" | "resnet" {
-  if (c.dataset !== undefined) {
-    return c.dataset === "gtsrb" || c.dataset === "flower" ? "resnet" : "mnist";
-  }
-  return c.step_size_schedule !== undefined ? "resnet" : "mnist";
+  const family = configModelFamily(c);
+  return family === "mnist_cnn" ? "mnist" : family;
 }
 
 /** Adam learning rate of the MNIST family: `learning_rate`, default 1e-4 (SPEC §6). */

@@ -49,14 +49,6 @@ export const SALIENCY_TYPES = ["ig", "simple_gradient"] as const;
 /** A saliency map (SPEC §7). */
 export type SaliencyType = typeof SALIENCY_TYPES[number];
 
-/**
- * Model families (SPEC §2): the MNIST CNN and the ResNet. Each is described once in the model
- * registry (`src/nn/registry.ts`); a model's `kind` is its family.
- */
-export const MODEL_FAMILIES = ["mnist_cnn", "resnet"] as const;
-/** A model family (SPEC §2). */
-export type ModelFamily = typeof MODEL_FAMILIES[number];
-
 /** Whether `value` is one of `values` (narrows an unknown string to the vocabulary's type). */
 export function isOneOf<T extends string>(values: readonly T[], value: unknown): value is T {
   return typeof value === "string" && (values as readonly string[]).includes(value);

@@ -15,7 +15,7 @@ import { type Dataset, type DatasetName, inferDataset, loadDataset } from "../da
 import { atomicWrite } from "../io/files.ts";
 import { loadLatestParams } from "../train/load.ts";
 import type { Model, Params } from "../nn/model.ts";
-import { modelForDataset } from "../train/trainer.ts";
+import { modelForDataset } from "../nn/registry.ts";
 import { naturalAndAdversarialAccuracy } from "../eval/accuracy.ts";
 import {
   type AttributionRecord,

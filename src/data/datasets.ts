@@ -24,41 +24,28 @@ import { parseNpz, parseNpzHeaders } from "./npz.ts";
 import { equalizeImages } from "./equalize.ts";
 import { pathExists } from "../io/files.ts";
 
-export type { Dataset, DatasetName, Split } from "./types.ts";
-import type { Dataset, DatasetName, Split } from "./types.ts";
+export {
+  type Dataset,
+  type DatasetName,
+  IMAGE_SHAPE,
+  NUM_CLASSES,
+  PIXEL_MAX,
+  type Split,
+} from "./types.ts";
+import {
+  type Dataset,
+  type DatasetName,
+  IMAGE_SHAPE,
+  NUM_CLASSES,
+  PIXEL_MAX,
+  type Split,
+} from "./types.ts";
 import { DATASET_NAMES, isOneOf } from "../vocabulary.ts";
 
 export { DATASET_NAMES };
 
 /** Number of MNIST/Fashion-MNIST training images used for training (the rest is validation). */
 export const MNIST_TRAIN_COUNT = 55000;
-
-/** Number of classes of each dataset. */
-export const NUM_CLASSES: Readonly<Record<DatasetName, number>> = {
-  mnist: 10,
-  fashion_mnist: 10,
-  gtsrb: 43,
-  flower: 17,
-};
-
-/**
- * Shape `[H, W, C]` of one image of each dataset: the input shape of its model (SPEC §2),
- * which every loaded image must have (the ResNet's global average would take any size).
- */
-export const IMAGE_SHAPE: Readonly<Record<DatasetName, readonly [number, number, number]>> = {
-  mnist: [28, 28, 1],
-  fashion_mnist: [28, 28, 1],
-  gtsrb: [32, 32, 3],
-  flower: [128, 128, 3],
-};
-
-/** Pixel range of each dataset's model inputs (see {@link Dataset.pixelMax}). */
-export const PIXEL_MAX: Readonly<Record<DatasetName, number>> = {
-  mnist: 1,
-  fashion_mnist: 1,
-  gtsrb: 255,
-  flower: 255,
-};
 
 /** Standard IDX file names of MNIST and Fashion-MNIST. */
 export const IDX_FILES = {

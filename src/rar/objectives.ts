@@ -7,6 +7,7 @@ import { valueAndGrad } from "../autograd/grad.ts";
 import { type Tensor, tidy } from "../tensor.ts";
 import { add, cwLoss, meanXent, mul, xent } from "../ops/mod.ts";
 import type { Model, Params } from "../nn/model.ts";
+import { familyOf } from "../nn/registry.ts";
 import { accumulate, type ChunkOptions, igTermWithGrad, type PathConfig } from "./ig.ts";
 import type { ChunkPlan } from "./planner.ts";
 import type { LossFunc, TrainingObjective } from "../vocabulary.ts";
@@ -63,12 +64,12 @@ export function lossAndGrads(
   objective: TrainingObjective,
   cfg: ObjectiveConfig,
 ): LossAndGrads {
-  const resnet = model.kind === "resnet";
-  const wd = resnet ? (cfg.weightDecay ?? 0) : 0;
+  const family = familyOf(model);
+  const wd = family.weightDecay ? (cfg.weightDecay ?? 0) : 0;
   const classInput = objective === "nat" || objective === "ar"
     ? batch.x
     : needAdv(batch, objective);
-  const useMean = resnet && (objective === "nat" || objective === "adv");
+  const useMean = family.lossReduction === "mean" && (objective === "nat" || objective === "adv");
   // the classification and weight-decay parts are kept from the differentiated pass itself
   let ce!: Tensor;
   let decay: Tensor | undefined;
