@@ -16,7 +16,7 @@
  * @module
  */
 
-import type { Config } from "../config.ts";
+import type { Config } from "../config/schema.ts";
 import { IMAGE_SHAPE, NUM_CLASSES } from "../data/types.ts";
 import type { DatasetName } from "../vocabulary.ts";
 import type { Model } from "./model.ts";
