@@ -9,8 +9,12 @@ import {
   ATTRIBUTION_ATTACK_MEASURES,
   ATTRIBUTION_ATTACK_METHODS,
   DATASET_NAMES,
+  EVAL_LOSS_FUNCS,
+  evalLossFunc,
   isOneOf,
   LOSS_FUNCS,
+  OBJECTIVE_PARTS,
+  objectiveRunsPgd,
   SALIENCY_TYPES,
   TRAINING_OBJECTIVES,
 } from "../src/vocabulary.ts";
@@ -56,4 +60,40 @@ Deno.test("vocabulary: isOneOf narrows strings of the array only", () => {
   assert.equal(isOneOf(DATASET_NAMES, "toString"), false);
   assert.equal(isOneOf(DATASET_NAMES, 3), false);
   assert.equal(isOneOf(DATASET_NAMES, undefined), false);
+});
+
+Deno.test("vocabulary: the parts of each objective (SPEC §4)", () => {
+  assert.deepEqual(Object.keys(OBJECTIVE_PARTS).sort(), [...TRAINING_OBJECTIVES].sort());
+  assert.deepEqual(TRAINING_OBJECTIVES.filter(objectiveRunsPgd), ["adv", "ar", "adv_ar"]);
+  assert.deepEqual(TRAINING_OBJECTIVES.filter((o) => OBJECTIVE_PARTS[o].igTerm), ["ar", "adv_ar"]);
+  assert.deepEqual(TRAINING_OBJECTIVES.filter((o) => OBJECTIVE_PARTS[o].adversarial), [
+    "adv",
+    "adv_ar",
+  ]);
+});
+
+Deno.test("vocabulary: training requires m, lambda and approx_factor exactly for IG objectives", () => {
+  const base = JSON.parse(
+    Deno.readTextFileSync(new URL("../configs/mnist/nat.json", import.meta.url)),
+  );
+  for (const key of ["m", "lambda", "approx_factor"]) delete base[key];
+  for (const objective of TRAINING_OBJECTIVES) {
+    const text = JSON.stringify({ ...base, training_objective: objective });
+    let message = "";
+    try {
+      parseConfig(text, "o.json", { require: "train" });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    assert.equal(message.includes(`missing key "m"`), OBJECTIVE_PARTS[objective].igTerm, objective);
+  }
+});
+
+Deno.test("vocabulary: evaluation losses", () => {
+  for (const l of LOSS_FUNCS) {
+    const e = evalLossFunc(l);
+    assert.ok(isOneOf(EVAL_LOSS_FUNCS, e));
+    assert.equal(e, isOneOf(EVAL_LOSS_FUNCS, l) ? l : "xent");
+  }
+  assert.deepEqual(LOSS_FUNCS.filter((l) => isOneOf(EVAL_LOSS_FUNCS, l)), ["xent", "cw"]);
 });

@@ -29,6 +29,7 @@ import {
   typeName,
 } from "./schema.ts";
 import { didYouMean } from "./suggest.ts";
+import { OBJECTIVE_PARTS } from "../vocabulary.ts";
 
 /** Options of {@link parseConfig}. */
 export interface ParseConfigOptions {
@@ -277,7 +278,7 @@ function checkRequired(s: State, mode: ConfigRequirement, family: FamilyChoice):
   const required = new Set<Key>();
   if (mode === "train") {
     for (const k of TRAIN_REQUIRED) required.add(k);
-    if (objective === "ar" || objective === "adv_ar") {
+    if (objective !== undefined && OBJECTIVE_PARTS[objective].igTerm) {
       for (const k of RAR_REQUIRED) required.add(k);
     }
     for (const k of family.entry.requiredTrainingKeys) required.add(k);

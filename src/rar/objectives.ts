@@ -10,7 +10,7 @@ import type { Model, Params } from "../nn/model.ts";
 import { familyOf } from "../nn/registry.ts";
 import { accumulate, type ChunkOptions, igTermWithGrad, type PathConfig } from "./ig.ts";
 import type { ChunkPlan } from "./planner.ts";
-import type { LossFunc, TrainingObjective } from "../vocabulary.ts";
+import { type LossFunc, OBJECTIVE_PARTS, type TrainingObjective } from "../vocabulary.ts";
 
 /** Settings of the objectives. */
 export interface ObjectiveConfig extends PathConfig, ChunkOptions {
@@ -66,10 +66,9 @@ export function lossAndGrads(
 ): LossAndGrads {
   const family = familyOf(model);
   const wd = family.weightDecay ? (cfg.weightDecay ?? 0) : 0;
-  const classInput = objective === "nat" || objective === "ar"
-    ? batch.x
-    : needAdv(batch, objective);
-  const useMean = family.lossReduction === "mean" && (objective === "nat" || objective === "adv");
+  const { adversarial, igTerm } = OBJECTIVE_PARTS[objective];
+  const classInput = adversarial ? needAdv(batch, objective) : batch.x;
+  const useMean = family.lossReduction === "mean" && !igTerm;
   // the classification and weight-decay parts are kept from the differentiated pass itself
   let ce!: Tensor;
   let decay: Tensor | undefined;
@@ -79,7 +78,7 @@ export function lossAndGrads(
     decay = model.weightDecayLoss(p)?.keep() ?? undefined;
     return decay && wd ? add(ce, mul(decay, wd)) : ce;
   })(params);
-  if (objective === "nat" || objective === "adv") {
+  if (!igTerm) {
     return { loss: parts.value, grads: parts.grads, xent: ce, weightDecayLoss: decay };
   }
   const ig = igTermWithGrad(model, params, batch.x, needAdv(batch, objective), batch.y, cfg, {

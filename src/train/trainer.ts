@@ -24,6 +24,7 @@ import { formatDuration, Progress, type Sink, stdoutSink } from "./report.ts";
 import { prepareModelDir } from "./model_dir.ts";
 import { restoreTraining, trainingStateJson } from "./state.ts";
 import { type InitialParams, loadInitialParams } from "./load.ts";
+import { objectiveRunsPgd } from "../vocabulary.ts";
 
 export { modelForDataset };
 
@@ -232,7 +233,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       stats = tidy(() => {
         const idx = batcher.next();
         const { x, y } = batchTensors(ds.train, idx, ds.pixelMax);
-        const xadv = objective === "nat" ? undefined : pgd(model, params, x, y, {
+        const xadv = !objectiveRunsPgd(objective) ? undefined : pgd(model, params, x, y, {
           epsilon: c.epsilon,
           numSteps: c.num_steps,
           stepSize: c.step_size,
