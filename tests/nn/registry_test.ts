@@ -16,7 +16,7 @@ import {
 } from "../../src/nn/registry.ts";
 import { mnistCnn } from "../../src/nn/mnist_cnn.ts";
 import { resnet } from "../../src/nn/resnet.ts";
-import { IMAGE_SHAPE, NUM_CLASSES } from "../../src/data/types.ts";
+import { DATASET_FACTS, IMAGE_SHAPE, NUM_CLASSES, PIXEL_MAX } from "../../src/data/types.ts";
 import { DATASET_NAMES } from "../../src/vocabulary.ts";
 import { configModelFamily, modelFamily, parseConfig } from "../../src/config.ts";
 
@@ -86,4 +86,22 @@ Deno.test("registry: the family of a configuration", () => {
   const plain = parseConfig(`{"model_dir": "x"}`, "p.json").config;
   assert.equal(configModelFamily(plain), "mnist_cnn");
   assert.equal(modelFamily(plain), "mnist");
+});
+
+Deno.test("dataset facts: one entry per dataset; the tables are read from it", () => {
+  assert.deepEqual(Object.keys(DATASET_FACTS), [...DATASET_NAMES]);
+  for (const name of DATASET_NAMES) {
+    const f = DATASET_FACTS[name];
+    assert.equal(NUM_CLASSES[name], f.classes);
+    assert.deepEqual(IMAGE_SHAPE[name], f.imageShape);
+    assert.equal(PIXEL_MAX[name], f.pixelMax);
+  }
+  // inferDataset needs one packaged dataset (no data_path), one other IDX dataset, and npz
+  // datasets told apart by image size
+  const names = (p: (f: typeof DATASET_FACTS.mnist) => boolean) =>
+    DATASET_NAMES.filter((n) => p(DATASET_FACTS[n]));
+  assert.deepEqual(names((f) => f.packaged), ["mnist"]);
+  assert.deepEqual(names((f) => f.format === "idx" && !f.packaged), ["fashion_mnist"]);
+  const sizes = names((f) => f.format === "npz").map((n) => IMAGE_SHAPE[n].slice(0, 2).join("x"));
+  assert.equal(new Set(sizes).size, sizes.length);
 });
