@@ -5,8 +5,14 @@
  * @module
  */
 
-import { familyEntry, familyOfConfig, MODEL_FAMILIES, type ModelFamily } from "../nn/registry.ts";
-import type { ModelFamilyEntry } from "../nn/registry.ts";
+import {
+  familyEntry,
+  familyOfConfig,
+  MODEL_FAMILIES,
+  type ModelFamily,
+  type ModelFamilyEntry,
+} from "../nn/registry.ts";
+import { OBJECTIVE_PARTS } from "../vocabulary.ts";
 import { ConfigError } from "./error.ts";
 import { type JsonDoc, readJson } from "./json.ts";
 import {
@@ -29,7 +35,6 @@ import {
   typeName,
 } from "./schema.ts";
 import { didYouMean } from "./suggest.ts";
-import { OBJECTIVE_PARTS } from "../vocabulary.ts";
 
 /** Options of {@link parseConfig}. */
 export interface ParseConfigOptions {
