@@ -16,8 +16,12 @@ import {
   OBJECTIVE_PARTS,
   objectiveRunsPgd,
   SALIENCY_TYPES,
+  type SaliencyType,
   TRAINING_OBJECTIVES,
 } from "../src/vocabulary.ts";
+import { saliencyMap } from "../src/attribution/saliency.ts";
+import { mnistCnn } from "../src/nn/mnist_cnn.ts";
+import type { Tensor } from "../src/tensor.ts";
 
 const VOCABULARIES: [keyof Config, readonly string[]][] = [
   ["dataset", DATASET_NAMES],
@@ -96,4 +100,12 @@ Deno.test("vocabulary: evaluation losses", () => {
     assert.equal(e, isOneOf(EVAL_LOSS_FUNCS, l) ? l : "xent");
   }
   assert.deepEqual(LOSS_FUNCS.filter((l) => isOneOf(EVAL_LOSS_FUNCS, l)), ["xent", "cw"]);
+});
+
+Deno.test("vocabulary: saliencyMap refuses a type outside SALIENCY_TYPES, listing them", () => {
+  const x = { shape: [1, 28, 28, 1] } as unknown as Tensor;
+  assert.throws(
+    () => saliencyMap(mnistCnn(), {}, x, x, "smoothgrad" as SaliencyType),
+    new Error(`saliency_type must be "ig" or "simple_gradient", got "smoothgrad"`),
+  );
 });
