@@ -65,4 +65,5 @@ export * from "./src/attribution/mod.ts";
 export * from "./src/attacks/mod.ts";
 export * from "./src/eval/mod.ts";
 export * as config from "./src/config.ts";
-export type { Dataset, DatasetName, Split } from "./src/data/types.ts";
+export type { Dataset, Split } from "./src/data/types.ts";
+export * from "./src/vocabulary.ts";

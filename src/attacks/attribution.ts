@@ -28,8 +28,11 @@
 import type { Tensor } from "../tensor.ts";
 import { type Config, dataSeed } from "../config.ts";
 import type { Model, Params } from "../nn/model.ts";
-import type { SaliencyType } from "../attribution/saliency.ts";
-import type { AttackMethod } from "./directions.ts";
+import type {
+  AttributionAttackMeasure,
+  AttributionAttackMethod,
+  SaliencyType,
+} from "../vocabulary.ts";
 import { attackConfigProblems, attributionAttackBatch } from "./attribution_batch.ts";
 
 export {
@@ -40,15 +43,12 @@ export {
   topKDegenerateWarning,
 } from "./attribution_batch.ts";
 
-/** Success measures of the attribution attack (SPEC §8). */
-export type AttributionMeasure = "intersection" | "spearman" | "kendall" | "mass_center";
-
 /** Settings of {@linkcode attributionAttack} (SPEC §8; config keys in brackets). */
 export interface AttributionAttackConfig {
   /** Attack direction [`attribution_attack_method`]. */
-  method: AttackMethod;
+  method: AttributionAttackMethod;
   /** Success measure that selects the best step [`attribution_attack_measure`]. */
-  measure: AttributionMeasure;
+  measure: AttributionAttackMeasure;
   /** Saliency attacked and measured [`saliency_type`]. */
   saliencyType: SaliencyType;
   /** IG steps of the saliency maps [`num_IG_steps`]. */

@@ -27,9 +27,9 @@ import {
 import { hash01 } from "../io/hash.ts";
 import { runtime } from "../gpu/runtime.ts";
 import { planChunks } from "../rar/planner.ts";
+import { ATTRIBUTION_ATTACK_MEASURES, ATTRIBUTION_ATTACK_METHODS, isOneOf } from "../vocabulary.ts";
 import {
   attackDirection,
-  type AttackMethod,
   countNonZeroSaliency,
   type DirectionSetup,
   topKDegenerate,
@@ -38,17 +38,7 @@ import type {
   AttributionAttackConfig,
   AttributionAttackRepeat,
   AttributionAttackResult,
-  AttributionMeasure,
 } from "./attribution.ts";
-
-const METHODS: readonly AttackMethod[] = ["random", "topK", "mass_center", "target"];
-
-const MEASURES: readonly AttributionMeasure[] = [
-  "intersection",
-  "spearman",
-  "kendall",
-  "mass_center",
-];
 
 /** Seed of the `random` directions of repeat `repeat`. */
 export function repeatSeed(seed: number, repeat: number): number {
@@ -81,16 +71,16 @@ export function attackConfigProblems(cfg: AttributionAttackConfig, hw: number): 
   nonNeg(cfg.stepSize, "attribution_attack_step_size");
   nonNeg(cfg.epsilon, "epsilon");
   if (!(cfg.pixelMax > 0)) bad.push(`pixelMax must be positive, got ${cfg.pixelMax}`);
-  if (!METHODS.includes(cfg.method)) {
+  if (!isOneOf(ATTRIBUTION_ATTACK_METHODS, cfg.method)) {
     bad.push(
-      `attribution_attack_method must be one of ${METHODS.join(", ")}; got ${
+      `attribution_attack_method must be one of ${ATTRIBUTION_ATTACK_METHODS.join(", ")}; got ${
         JSON.stringify(cfg.method)
       }`,
     );
   }
-  if (!MEASURES.includes(cfg.measure)) {
+  if (!isOneOf(ATTRIBUTION_ATTACK_MEASURES, cfg.measure)) {
     bad.push(
-      `attribution_attack_measure must be one of ${MEASURES.join(", ")}; got ${
+      `attribution_attack_measure must be one of ${ATTRIBUTION_ATTACK_MEASURES.join(", ")}; got ${
         JSON.stringify(cfg.measure)
       }`,
     );

@@ -24,10 +24,8 @@ import {
   topKMask,
 } from "../ops/mod.ts";
 import type { Model, Params } from "../nn/model.ts";
-import { saliencyMap, type SaliencyOptions, type SaliencyType } from "../attribution/saliency.ts";
-
-/** Attack methods of SPEC §8. */
-export type AttackMethod = "random" | "topK" | "mass_center" | "target";
+import { saliencyMap, type SaliencyOptions } from "../attribution/saliency.ts";
+import type { AttributionAttackMethod, SaliencyType } from "../vocabulary.ts";
 
 /** What an attack direction needs to know. */
 export interface DirectionSetup {
@@ -127,7 +125,7 @@ function randomSigns(shape: readonly number[], seed: number, step: number): Tens
  * with seed `seed[b]` draws.
  */
 export function attackDirection(
-  method: AttackMethod,
+  method: AttributionAttackMethod,
   setup: DirectionSetup,
   seed: number | readonly number[] = 0,
 ): { direction: (xt: Tensor, step: number) => Tensor; dispose: () => void; reference?: Tensor } {

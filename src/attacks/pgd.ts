@@ -6,7 +6,8 @@
 import { type Tensor, tidy } from "../tensor.ts";
 import { add, clip, maximum, minimum, mul, randomUniform, sign } from "../ops/mod.ts";
 import type { Model, Params } from "../nn/model.ts";
-import { type LossFunc, type ObjectiveConfig, pgdGradient } from "../rar/objectives.ts";
+import { type ObjectiveConfig, pgdGradient } from "../rar/objectives.ts";
+import type { LossFunc } from "../vocabulary.ts";
 
 /** Settings of {@linkcode pgd}. */
 export interface PgdConfig {

@@ -9,9 +9,7 @@ import type { Tensor } from "../tensor.ts";
 import { pathPoints, repeatRows } from "./path.ts";
 import { abs, add, div, mul, oneHot, reshape, sum } from "../ops/mod.ts";
 import type { Activation, Model, Params } from "../nn/model.ts";
-
-/** `ig` or `simple_gradient`. */
-export type SaliencyType = "ig" | "simple_gradient";
+import { SALIENCY_TYPES, type SaliencyType } from "../vocabulary.ts";
 
 /** Options of the saliency functions. */
 export interface SaliencyOptions {
@@ -99,7 +97,8 @@ export function saliencyMap(
     ? simpleGradient(model, params, x, labels, options)
     : (() => {
       throw new Error(
-        `saliency_type must be "ig" or "simple_gradient", got ${JSON.stringify(type)}`,
+        `saliency_type must be ${SALIENCY_TYPES.map((t) => JSON.stringify(t)).join(" or ")}, ` +
+          `got ${JSON.stringify(type)}`,
       );
     })();
   const [, H, W] = x.shape;

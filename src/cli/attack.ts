@@ -11,11 +11,12 @@
 import { Command } from "commander";
 import { init } from "../init.ts";
 import { type Config, dataSeed, parseConfig } from "../config.ts";
-import { type Dataset, type DatasetName, inferDataset, loadDataset } from "../data/mod.ts";
+import { type Dataset, inferDataset, loadDataset } from "../data/mod.ts";
 import { atomicWrite } from "../io/files.ts";
 import { loadLatestParams } from "../train/load.ts";
 import type { Model, Params } from "../nn/model.ts";
-import { modelForDataset } from "../train/trainer.ts";
+import { modelForDataset } from "../nn/registry.ts";
+import { type DatasetName, evalLossFunc } from "../vocabulary.ts";
 import { naturalAndAdversarialAccuracy } from "../eval/accuracy.ts";
 import {
   type AttributionRecord,
@@ -38,13 +39,13 @@ import {
 import { tensor } from "../tensor.ts";
 import { panelsToPng } from "../io/figure.ts";
 import { Progress, stdoutSink } from "../train/report.ts";
-import { fail, PLAIN_OUTPUT, readConfigFile, readTargetMap } from "./common.ts";
+import { datasetOption, fail, PLAIN_OUTPUT, readConfigFile, readTargetMap } from "./common.ts";
 
 interface CommonOptions {
   config?: string;
   modelDir?: string;
   set: string[];
-  dataset?: string;
+  dataset?: DatasetName;
   examples?: number;
   shard?: string;
   out?: string;
@@ -71,7 +72,7 @@ function common(cmd: Command): Command {
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
-    .option("--dataset <name>", "mnist, fashion_mnist, gtsrb or flower")
+    .addOption(datasetOption())
     .option(
       "-n, --examples <n>",
       "test images (default: num_eval_examples)",
@@ -109,7 +110,7 @@ async function load(o: CommonOptions): Promise<Loaded> {
     require: "attack",
   });
   for (const w of warnings) console.error(`warning: ${w}`);
-  const name = (o.dataset ?? config.dataset ?? await inferDataset(config.data_path)) as DatasetName;
+  const name = o.dataset ?? config.dataset ?? await inferDataset(config.data_path);
   const rt = await init();
   console.log(`adapter: ${rt.adapterName}`);
   const dataset = await loadDataset(name, config.data_path);
@@ -151,10 +152,12 @@ async function runPgd(o: CommonOptions): Promise<void> {
   const shard = o.shard ? parseShard(o.shard) : { index: 0, count: 1 };
   const L = await load(o);
   const c = L.config;
-  if (c.loss_func !== "xent" && c.loss_func !== "cw") {
-    console.error(`note: PGD evaluation uses xent (the config's loss_func is ${c.loss_func})`);
+  const lossFunc = evalLossFunc(c.loss_func);
+  if (lossFunc !== c.loss_func) {
+    console.error(
+      `note: PGD evaluation uses ${lossFunc} (the config's loss_func is ${c.loss_func})`,
+    );
   }
-  const lossFunc = c.loss_func === "cw" ? "cw" : "xent";
   const examples = Math.min(o.examples ?? c.num_eval_examples, L.dataset.test.count);
   const range = shardRange(examples, shard.index, shard.count, c.eval_batch_size);
   const bar = new Progress("pgd", range[1] - range[0], stdoutSink());

@@ -3,6 +3,17 @@
  * @module
  */
 
+import { Option } from "commander";
+import { DATASET_NAMES } from "../vocabulary.ts";
+
+/**
+ * The `--dataset <name>` option, restricted to the dataset vocabulary (commander lists the
+ * choices in the help and refuses any other value); `note` is appended to its help text.
+ */
+export function datasetOption(note = ""): Option {
+  return new Option("--dataset <name>", `the dataset${note}`).choices(DATASET_NAMES);
+}
+
 /**
  * commander output settings for the commands: plain help and error text without commander's
  * colour detection, which on a terminal reads a dozen environment variables (TERM, CI, …) that

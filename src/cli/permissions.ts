@@ -13,7 +13,8 @@
 import { dirname, resolve } from "node:path";
 import { Command, CommanderError } from "commander";
 import { parseConfig } from "../config.ts";
-import { mnistPackageDir } from "../data/datasets.ts";
+import { DATASET_FACTS, mnistPackageDir } from "../data/datasets.ts";
+import { DATASET_NAMES, isOneOf } from "../vocabulary.ts";
 import { mergedPath } from "../eval/results.ts";
 import { parseExperiment, runOverrides } from "../experiment/spec.ts";
 
@@ -191,7 +192,7 @@ export async function taskPermissions(
   read.push(c.model_dir);
   if (c.data_path) read.push(c.data_path);
   const dataset = str("dataset") ?? c.dataset;
-  if (!c.data_path || dataset === "mnist") read.push(mnistPackageDir());
+  if (!c.data_path || readsPackage(dataset)) read.push(mnistPackageDir());
   if (script === "train") write.push(c.model_dir);
   else if (command === "explain") write.push(str("outDir") ?? `${c.model_dir}/figures`);
   else write.push(dirname(str("out") ?? `${c.model_dir}/${command}.json`));
@@ -226,7 +227,7 @@ async function experimentPermissions(p: TaskPermissions, args: string[]): Promis
     const c = await configPaths(run.config, runOverrides(spec, run), "train");
     if (!c) continue;
     if (c.data_path) p.read.push(c.data_path);
-    if (!c.data_path || c.dataset === "mnist") p.read.push(mnistPackageDir());
+    if (!c.data_path || readsPackage(c.dataset)) p.read.push(mnistPackageDir());
     if (c.init_from) p.read.push(c.init_from);
   }
   return finish(p);
@@ -245,6 +246,11 @@ function preparePermissions(p: TaskPermissions, args: string[]): TaskPermissions
     p.write.push(typeof parsed.o.out === "string" ? parsed.o.out : "data");
   }
   return finish(p);
+}
+
+/** Whether a dataset (named on the command line or in a configuration) may load from the package. */
+function readsPackage(dataset: unknown): boolean {
+  return isOneOf(DATASET_NAMES, dataset) && DATASET_FACTS[dataset].packaged;
 }
 
 /** Absolute, without duplicates, written directories readable too; refuses commas. */

@@ -6,14 +6,16 @@
  */
 
 import { Command } from "commander";
+import type { DatasetName } from "../vocabulary.ts";
 import { init } from "../init.ts";
 import { parseConfig } from "../config.ts";
 import { inferDataset, loadDataset } from "../data/mod.ts";
-import { evaluateAccuracy, modelForDataset, train } from "../train/trainer.ts";
+import { evaluateAccuracy, train } from "../train/trainer.ts";
+import { modelForDataset } from "../nn/registry.ts";
 import { checkModelDir } from "../train/model_dir.ts";
 import { atomicWrite } from "../io/files.ts";
 import { formatDuration, Progress, stdoutSink } from "../train/report.ts";
-import { fail, PLAIN_OUTPUT, readConfigFile } from "./common.ts";
+import { datasetOption, fail, PLAIN_OUTPUT, readConfigFile } from "./common.ts";
 
 const program = new Command()
   .name("deno task train")
@@ -30,10 +32,7 @@ const program = new Command()
     (v: string, acc: string[]) => [...acc, v],
     [] as string[],
   )
-  .option(
-    "--dataset <name>",
-    "mnist, fashion_mnist, gtsrb or flower (default: the config's dataset key)",
-  )
+  .addOption(datasetOption(" (default: the config's dataset key)"))
   .option(
     "--eval-examples <n>",
     "test images for the accuracy at the end (default: all)",
@@ -61,7 +60,7 @@ const opts = program.opts<
   {
     config: string;
     set: string[];
-    dataset?: string;
+    dataset?: DatasetName;
     eval: boolean;
     evalExamples?: number;
     overwrite?: boolean;
@@ -93,11 +92,7 @@ try {
   for (const w of warnings) console.error(`warning: ${w}`);
   // before the GPU and the data: a model_dir that refuses this run says so at once
   await checkModelDir(config, opts.overwrite);
-  const name = (opts.dataset ?? config.dataset ?? await inferDataset(config.data_path)) as
-    | "mnist"
-    | "fashion_mnist"
-    | "gtsrb"
-    | "flower";
+  const name = opts.dataset ?? config.dataset ?? await inferDataset(config.data_path);
   const rt = await init();
   console.log(`adapter: ${rt.adapterName}`);
   const t0 = performance.now();

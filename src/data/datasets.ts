@@ -24,41 +24,32 @@ import { parseNpz, parseNpzHeaders } from "./npz.ts";
 import { equalizeImages } from "./equalize.ts";
 import { pathExists } from "../io/files.ts";
 
-export type { Dataset, DatasetName, Split } from "./types.ts";
-import type { Dataset, DatasetName, Split } from "./types.ts";
+export {
+  type Dataset,
+  DATASET_FACTS,
+  type DatasetFacts,
+  type DatasetName,
+  IMAGE_SHAPE,
+  NUM_CLASSES,
+  PIXEL_MAX,
+  type Split,
+} from "./types.ts";
+import {
+  type Dataset,
+  DATASET_FACTS,
+  type DatasetFacts,
+  type DatasetName,
+  IMAGE_SHAPE,
+  NUM_CLASSES,
+  PIXEL_MAX,
+  type Split,
+} from "./types.ts";
+import { DATASET_NAMES, isOneOf } from "../vocabulary.ts";
 
-/** All dataset names, in a fixed order. */
-export const DATASET_NAMES: readonly DatasetName[] = ["mnist", "fashion_mnist", "gtsrb", "flower"];
+export { DATASET_NAMES };
 
 /** Number of MNIST/Fashion-MNIST training images used for training (the rest is validation). */
 export const MNIST_TRAIN_COUNT = 55000;
-
-/** Number of classes of each dataset. */
-export const NUM_CLASSES: Readonly<Record<DatasetName, number>> = {
-  mnist: 10,
-  fashion_mnist: 10,
-  gtsrb: 43,
-  flower: 17,
-};
-
-/**
- * Shape `[H, W, C]` of one image of each dataset: the input shape of its model (SPEC §2),
- * which every loaded image must have (the ResNet's global average would take any size).
- */
-export const IMAGE_SHAPE: Readonly<Record<DatasetName, readonly [number, number, number]>> = {
-  mnist: [28, 28, 1],
-  fashion_mnist: [28, 28, 1],
-  gtsrb: [32, 32, 3],
-  flower: [128, 128, 3],
-};
-
-/** Pixel range of each dataset's model inputs (see {@link Dataset.pixelMax}). */
-export const PIXEL_MAX: Readonly<Record<DatasetName, number>> = {
-  mnist: 1,
-  fashion_mnist: 1,
-  gtsrb: 255,
-  flower: 255,
-};
 
 /** Standard IDX file names of MNIST and Fashion-MNIST. */
 export const IDX_FILES = {
@@ -68,12 +59,14 @@ export const IDX_FILES = {
   testLabels: "t10k-labels-idx1-ubyte",
 } as const;
 
-const DISPLAY: Record<DatasetName, string> = {
-  mnist: "MNIST",
-  fashion_mnist: "Fashion-MNIST",
-  gtsrb: "GTSRB",
-  flower: "Flower",
-};
+const DISPLAY: Readonly<Record<DatasetName, string>> = Object.fromEntries(
+  DATASET_NAMES.map((n) => [n, DATASET_FACTS[n].title]),
+) as Record<DatasetName, string>;
+
+/** The datasets of one file format, in vocabulary order. */
+function ofFormat(format: DatasetFacts["format"]): DatasetName[] {
+  return DATASET_NAMES.filter((n) => DATASET_FACTS[n].format === format);
+}
 
 /** Refuses images whose shape is not the dataset's model input shape, naming the file. */
 function checkImageShape(shape: readonly number[], name: DatasetName, file: string): void {
@@ -212,7 +205,7 @@ async function readNpzSplit(path: string, name: DatasetName): Promise<Split> {
   const lab = npyToInt32(labels, `${path}: array \`labels\``);
   checkLabels(lab, NUM_CLASSES[name], path);
   let pixels = images.data as Uint8Array;
-  if (name === "gtsrb") pixels = equalizeImages(pixels, [n, h, w, c], pixels);
+  if (DATASET_FACTS[name].equalized) pixels = equalizeImages(pixels, [n, h, w, c], pixels);
   return { images: pixels, labels: lab, count: n, shape: [h, w, c] };
 }
 
@@ -238,18 +231,19 @@ async function hasAllIdx(dir: string): Promise<boolean> {
  *   images of another shape than the dataset's model takes.
  */
 export async function loadDataset(name: DatasetName, dataPath?: string | URL): Promise<Dataset> {
-  if (!DATASET_NAMES.includes(name)) {
+  if (!isOneOf(DATASET_NAMES, name)) {
     throw new Error(`unknown dataset ${JSON.stringify(name)} (known: ${DATASET_NAMES.join(", ")})`);
   }
   const dir = dataPath === undefined || dataPath === "" ? undefined : toPath(dataPath);
-  if (name === "mnist") {
+  const facts = DATASET_FACTS[name];
+  if (facts.packaged) {
     return loadIdxDataset(name, dir && (await hasAllIdx(dir)) ? dir : mnistPackageDir());
   }
   if (dir === undefined) {
-    const what = name === "fashion_mnist" ? idxExpectation(name) : npzExpectation(name);
+    const what = facts.format === "idx" ? idxExpectation(name) : npzExpectation(name);
     throw new Error(`${DISPLAY[name]} needs a data_path: ${what}`);
   }
-  if (name === "fashion_mnist") return loadIdxDataset(name, dir);
+  if (facts.format === "idx") return loadIdxDataset(name, dir);
   return {
     name,
     train: await readNpzSplit(join(dir, "train.npz"), name),
@@ -266,23 +260,33 @@ export async function loadDataset(name: DatasetName, dataPath?: string | URL): P
  * @throws Error naming the path when none of these fits.
  */
 export async function inferDataset(dataPath?: string | URL): Promise<DatasetName> {
-  if (dataPath === undefined || dataPath === "") return "mnist";
+  const packaged = DATASET_NAMES.find((n) => DATASET_FACTS[n].packaged)!;
+  if (dataPath === undefined || dataPath === "") return packaged;
   const dir = toPath(dataPath);
-  if (await findIdx(dir, IDX_FILES.trainImages)) return "fashion_mnist";
+  const idx = ofFormat("idx").filter((n) => !DATASET_FACTS[n].packaged);
+  const npzSets = ofFormat("npz");
+  if (await findIdx(dir, IDX_FILES.trainImages)) return idx[0];
   const npz = join(dir, "train.npz");
   if (!(await pathExists(npz))) {
     const where = (await pathExists(dir)) ? "" : " (the directory does not exist)";
     throw new Error(
       `${dir}: cannot tell the dataset${where}: expected IDX files ` +
-        `(${IDX_FILES.trainImages}[.gz], …) for Fashion-MNIST or train.npz for GTSRB/Flower`,
+        `(${IDX_FILES.trainImages}[.gz], …) for ${idx.map((n) => DISPLAY[n]).join("/")} or ` +
+        `train.npz for ${npzSets.map((n) => DISPLAY[n]).join("/")}`,
     );
   }
   const h = parseNpzHeaders(await Deno.readFile(npz), npz, ["images"]).get("images")!;
   const [hh, ww] = [h.shape[1], h.shape[2]];
-  if (h.shape.length === 4 && hh === 32 && ww === 32) return "gtsrb";
-  if (h.shape.length === 4 && hh === 128 && ww === 128) return "flower";
+  const bySize = npzSets.find((n) => {
+    const [sh, sw] = DATASET_FACTS[n].imageShape;
+    return sh === hh && sw === ww;
+  });
+  if (h.shape.length === 4 && bySize !== undefined) return bySize;
   throw new Error(
     `${npz}: cannot tell the dataset from images of shape [${h.shape.join(", ")}] ` +
-      "(expected [n, 32, 32, 3] for GTSRB or [n, 128, 128, 3] for Flower)",
+      `(expected ${
+        npzSets.map((n) => `[n, ${DATASET_FACTS[n].imageShape.join(", ")}] for ${DISPLAY[n]}`)
+          .join(" or ")
+      })`,
   );
 }

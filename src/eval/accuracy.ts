@@ -10,6 +10,7 @@ import type { Split } from "../data/types.ts";
 import { pgd } from "../attacks/pgd.ts";
 import { batchTensors } from "./batch.ts";
 import { hash01 } from "../io/hash.ts";
+import { EVAL_LOSS_FUNCS, type EvalLossFunc, isOneOf } from "../vocabulary.ts";
 
 /** Settings of {@linkcode naturalAndAdversarialAccuracy}. */
 export interface AccuracyConfig {
@@ -26,7 +27,7 @@ export interface AccuracyConfig {
   /** Start PGD at a random point of the ε-ball [`random_start`]. */
   randomStart: boolean;
   /** Loss PGD maximises [`loss_func`]. */
-  lossFunc: "xent" | "cw";
+  lossFunc: EvalLossFunc;
   /** Seed of the random starts: batch `b` uses {@linkcode evalBatchSeed}`(seed, b)`. */
   seed: number;
   /**
@@ -92,8 +93,12 @@ export async function naturalAndAdversarialAccuracy(
   if (!Number.isInteger(cfg.numSteps) || cfg.numSteps < 0) {
     bad.push(`num_steps must be a non-negative integer, got ${cfg.numSteps}`);
   }
-  if (cfg.lossFunc !== "xent" && cfg.lossFunc !== "cw") {
-    bad.push(`loss_func must be xent or cw for evaluation, got ${JSON.stringify(cfg.lossFunc)}`);
+  if (!isOneOf(EVAL_LOSS_FUNCS, cfg.lossFunc)) {
+    bad.push(
+      `loss_func must be ${EVAL_LOSS_FUNCS.join(" or ")} for evaluation, got ${
+        JSON.stringify(cfg.lossFunc)
+      }`,
+    );
   }
   const all = Math.min(cfg.numExamples, split.count);
   const [from, to] = cfg.range ?? [0, all];

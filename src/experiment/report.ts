@@ -6,6 +6,7 @@
 
 import { join } from "node:path";
 import type { Config } from "../config.ts";
+import { OBJECTIVE_PARTS, objectiveRunsPgd } from "../vocabulary.ts";
 import type { Dataset } from "../data/mod.ts";
 import { atomicWrite } from "../io/files.ts";
 import { comparisonFigure, type ComparisonImage, type ComparisonModel } from "../io/figure.ts";
@@ -106,13 +107,14 @@ const est = (e: Estimate) =>
 function runSettings(c: Config): string {
   const parts = [`${c.max_num_training_steps} steps of batch ${c.training_batch_size}`];
   if (c.learning_rate !== undefined) parts.push(`Adam ${c.learning_rate}`);
-  if (c.training_objective !== "nat") {
+  const objective = OBJECTIVE_PARTS[c.training_objective];
+  if (objectiveRunsPgd(c.training_objective)) {
     parts.push(
       `PGD ${c.loss_func} ε ${c.epsilon}, ${c.num_steps} steps of ${c.step_size}` +
         (c.random_start ? ", random start" : ""),
     );
   }
-  if (c.training_objective === "ar" || c.training_objective === "adv_ar") {
+  if (objective.igTerm) {
     parts.push(`m ${c.m}, approx_factor ${c.approx_factor}, λ ${c.lambda}`);
   }
   return parts.join("; ");

@@ -18,7 +18,9 @@ import { type Config, parseConfig } from "../config.ts";
 import { type Dataset, type DatasetName, inferDataset, loadDataset } from "../data/mod.ts";
 import type { Model, Params } from "../nn/model.ts";
 import { atomicWrite, CheckpointStore, pathExists } from "../io/files.ts";
-import { evaluateAccuracy, modelForDataset, train } from "../train/trainer.ts";
+import { evaluateAccuracy, train } from "../train/trainer.ts";
+import { modelForDataset } from "../nn/registry.ts";
+import { evalLossFunc } from "../vocabulary.ts";
 import { loadLatestParams } from "../train/load.ts";
 import { formatDuration, Progress, type Sink, stdoutSink } from "../train/report.ts";
 import { naturalAndAdversarialAccuracy } from "../eval/accuracy.ts";
@@ -381,7 +383,7 @@ async function evaluateModel(
 
   // PGD accuracy.
   const pc = evalConfig(spec, p, "pgd");
-  const lossFunc = pc.loss_func === "cw" ? "cw" : "xent";
+  const lossFunc = evalLossFunc(pc.loss_func);
   const pgdExamples = Math.min(
     (spec.evaluation.pgd.examples as number | undefined) ?? pc.num_eval_examples,
     dataset.test.count,

@@ -4,6 +4,7 @@
  */
 
 import type { Tensor } from "../tensor.ts";
+import type { ModelFamily } from "./registry.ts";
 
 /** Parameters by their SPEC names (e.g. `W_conv1`, `unit_1_0/sub1/conv1/DW`). */
 export type Params = Record<string, Tensor>;
@@ -40,8 +41,8 @@ export interface Footprint {
 
 /** A classifier of the paper. */
 export interface Model {
-  /** `mnist_cnn` or `resnet`. */
-  readonly kind: "mnist_cnn" | "resnet";
+  /** Its family: the key of its entry in the model registry (`MODEL_REGISTRY`). */
+  readonly kind: ModelFamily;
   /** Input shape of one example `[H, W, C]`. */
   readonly inputShape: readonly [number, number, number];
   /** Number of classes. */

@@ -7,14 +7,10 @@ import { valueAndGrad } from "../autograd/grad.ts";
 import { type Tensor, tidy } from "../tensor.ts";
 import { add, cwLoss, meanXent, mul, xent } from "../ops/mod.ts";
 import type { Model, Params } from "../nn/model.ts";
+import { familyOf } from "../nn/registry.ts";
 import { accumulate, type ChunkOptions, igTermWithGrad, type PathConfig } from "./ig.ts";
 import type { ChunkPlan } from "./planner.ts";
-
-/** Training objectives of SPEC §4. */
-export type Objective = "nat" | "adv" | "ar" | "adv_ar";
-
-/** PGD losses of SPEC §5. */
-export type LossFunc = "xent" | "cw" | "ar" | "ar_approx" | "adv_ar" | "adv_ar_approx";
+import { type LossFunc, OBJECTIVE_PARTS, type TrainingObjective } from "../vocabulary.ts";
 
 /** Settings of the objectives. */
 export interface ObjectiveConfig extends PathConfig, ChunkOptions {
@@ -65,15 +61,14 @@ export function lossAndGrads(
   model: Model,
   params: Params,
   batch: Batch,
-  objective: Objective,
+  objective: TrainingObjective,
   cfg: ObjectiveConfig,
 ): LossAndGrads {
-  const resnet = model.kind === "resnet";
-  const wd = resnet ? (cfg.weightDecay ?? 0) : 0;
-  const classInput = objective === "nat" || objective === "ar"
-    ? batch.x
-    : needAdv(batch, objective);
-  const useMean = resnet && (objective === "nat" || objective === "adv");
+  const family = familyOf(model);
+  const wd = family.weightDecay ? (cfg.weightDecay ?? 0) : 0;
+  const { adversarial, igTerm } = OBJECTIVE_PARTS[objective];
+  const classInput = adversarial ? needAdv(batch, objective) : batch.x;
+  const useMean = family.lossReduction === "mean" && !igTerm;
   // the classification and weight-decay parts are kept from the differentiated pass itself
   let ce!: Tensor;
   let decay: Tensor | undefined;
@@ -83,7 +78,7 @@ export function lossAndGrads(
     decay = model.weightDecayLoss(p)?.keep() ?? undefined;
     return decay && wd ? add(ce, mul(decay, wd)) : ce;
   })(params);
-  if (objective === "nat" || objective === "adv") {
+  if (!igTerm) {
     return { loss: parts.value, grads: parts.grads, xent: ce, weightDecayLoss: decay };
   }
   const ig = igTermWithGrad(model, params, batch.x, needAdv(batch, objective), batch.y, cfg, {

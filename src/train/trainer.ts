@@ -9,8 +9,7 @@
 import { dispose, type Tensor, tidy } from "../tensor.ts";
 import { batchTensors, correctCount } from "../eval/batch.ts";
 import type { Model, Params } from "../nn/model.ts";
-import { mnistCnn } from "../nn/mnist_cnn.ts";
-import { resnet } from "../nn/resnet.ts";
+import { familyOf, type ModelFamilyEntry, modelForDataset } from "../nn/registry.ts";
 import { initParams, saveParams } from "../nn/params.ts";
 import { lossAndGrads, type ObjectiveConfig } from "../rar/objectives.ts";
 import { pgd } from "../attacks/pgd.ts";
@@ -18,32 +17,16 @@ import { hash01 } from "../io/hash.ts";
 import { eventFileName, EventWriter } from "../io/tensorboard.ts";
 import { appendFileBytes, atomicWrite, CheckpointStore, newRunId } from "../io/files.ts";
 import { GpuKernelError, GpuLimitError, runtime } from "../gpu/runtime.ts";
-import {
-  Batcher,
-  type BatcherState,
-  type Dataset,
-  type DatasetName,
-  type Split,
-} from "../data/mod.ts";
+import { Batcher, type BatcherState, type Dataset, type Split } from "../data/mod.ts";
 import { adamLearningRate, type Config, configToJson, dataSeed, initSeed } from "../config.ts";
 import { adam, momentum, type Optimizer } from "./optimizers.ts";
 import { formatDuration, Progress, type Sink, stdoutSink } from "./report.ts";
 import { prepareModelDir } from "./model_dir.ts";
 import { restoreTraining, trainingStateJson } from "./state.ts";
 import { type InitialParams, loadInitialParams } from "./load.ts";
+import { objectiveRunsPgd } from "../vocabulary.ts";
 
-/** The model of a dataset (SPEC §2). */
-export function modelForDataset(name: DatasetName): Model {
-  switch (name) {
-    case "mnist":
-    case "fashion_mnist":
-      return mnistCnn();
-    case "gtsrb":
-      return resnet({ size: 32, numClasses: 43 });
-    case "flower":
-      return resnet({ size: 128, numClasses: 17 });
-  }
-}
+export { modelForDataset };
 
 /** The objective settings of a configuration. */
 export function objectiveConfig(c: Config): ObjectiveConfig {
@@ -147,7 +130,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const seeds = { init: initSeed(c), data: dataSeed(c) };
   const objective = c.training_objective;
   const objCfg = objectiveConfig(c);
-  const resnetFamily = model.kind === "resnet";
+  const family = familyOf(model);
   const moved = await prepareModelDir(c, opts.overwrite);
   if (moved) sink.write(`moved the earlier run's files in ${c.model_dir} to ${moved}\n`);
   // a fresh run gets its own identity; a resume continues the run the index names
@@ -167,7 +150,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           model,
           config: c,
           count: ds.train.count,
-          makeOptimizer: (p) => makeOptimizer(c, resnetFamily, p),
+          makeOptimizer: (p) => makeOptimizer(c, family, p),
         }),
       (m) => sink.write(`warning: ${m}\n`),
       { fatal: isGpuFault },
@@ -193,7 +176,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       );
     } else params = initParams(model, seeds.init);
     batcher = new Batcher(ds.train.count, B, seeds.data);
-    opt = makeOptimizer(c, resnetFamily, params);
+    opt = makeOptimizer(c, family, params);
   }
   const processStart = performance.now();
   const trainSeconds = () => secondsBefore + (performance.now() - processStart) / 1000;
@@ -250,7 +233,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       stats = tidy(() => {
         const idx = batcher.next();
         const { x, y } = batchTensors(ds.train, idx, ds.pixelMax);
-        const xadv = objective === "nat" ? undefined : pgd(model, params, x, y, {
+        const xadv = !objectiveRunsPgd(objective) ? undefined : pgd(model, params, x, y, {
           epsilon: c.epsilon,
           numSteps: c.num_steps,
           stepSize: c.step_size,
@@ -444,8 +427,8 @@ interface StepStats {
   grads: Params;
 }
 
-function makeOptimizer(c: Config, resnetFamily: boolean, params: Params): Optimizer {
-  if (!resnetFamily) return adam(params, { learningRate: adamLearningRate(c) });
+function makeOptimizer(c: Config, family: ModelFamilyEntry, params: Params): Optimizer {
+  if (family.optimizer === "adam") return adam(params, { learningRate: adamLearningRate(c) });
   if (!c.step_size_schedule || c.momentum === undefined) {
     throw new Error(
       "the ResNet family trains with momentum: step_size_schedule and momentum are required",

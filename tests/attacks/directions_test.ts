@@ -9,11 +9,8 @@ import { assertClose, gpu, host, read } from "../helpers.ts";
 import { goldenModel } from "../nn/model_goldens.ts";
 import { grad, hashed, mul, reshape, slice, sum, type Tensor, tensor, tidy } from "../../mod.ts";
 import { saliencyMap } from "../../src/attribution/mod.ts";
-import {
-  attackDirection,
-  type AttackMethod,
-  type DirectionSetup,
-} from "../../src/attacks/directions.ts";
+import { attackDirection, type DirectionSetup } from "../../src/attacks/directions.ts";
+import type { AttributionAttackMethod } from "../../src/vocabulary.ts";
 
 const STEPS = 10;
 
@@ -34,7 +31,7 @@ const base: DirectionSetup = {
 
 /** Direction of `method` at `xt` (default: the original image) for `step`, on the host. */
 async function direction(
-  method: AttackMethod,
+  method: AttributionAttackMethod,
   setupOverrides: Partial<DirectionSetup> = {},
   { seed = 0, step = 0, xt = x }: { seed?: number; step?: number; xt?: Tensor } = {},
 ): Promise<Float32Array> {
@@ -182,7 +179,7 @@ Deno.test("mass_center direction: finite and non-zero; integer reference centre"
 
 Deno.test("an unknown method throws naming the allowed ones", () => {
   assert.throws(
-    () => attackDirection("bogus" as AttackMethod, base),
+    () => attackDirection("bogus" as AttributionAttackMethod, base),
     /attribution_attack_method must be one of random, topK, mass_center, target; got "bogus"/,
   );
 });
