@@ -97,7 +97,7 @@ export const gemmSettings = {
   enabled: true,
   /**
    * Invocations per workgroup of the products (PWG of `shaders/gemm.wgsl`), or 0 for the
-   * adapter's own: 8 on a CPU adapter, 64 on a GPU (tests run the GPU form on any adapter).
+   * device profile's `productWorkgroup`.
    */
   workgroup: 0,
   /**
@@ -276,7 +276,7 @@ function products(
       : { buffer: u.src.buffer, offset: k0 * JW * 4 };
   const rt = runtime();
   const entry = entryPoint(l);
-  const PWG = gemmSettings.workgroup || (rt.cpu ? 8 : 64);
+  const PWG = gemmSettings.workgroup || rt.profile.productWorkgroup;
   const xw = l.xWindows;
   if (xw && windows > PER_DISPATCH) {
     throw new Error(`${origin}: x windows need one pass over U, got ${windows} windows of it`);

@@ -58,18 +58,12 @@ export function launchTexels(
 }
 
 /**
- * Size (elements) from which the elementwise kernels, `gemm_pack` and `transpose4` read their
- * large inputs from texel copies (`Runtime.texels`), on a software adapter only: there a storage
- * load at a lane-varying address is a loop over the lanes (per component), and the texel reads
- * made an add of [500, 14, 14, 64] 2.8x and a relu of it 2.2x faster, copies included. Below this
- * size the copy's own cost (a second command between two passes) ate the gain: [50, 1024] gained
- * 0.3 ms per add, [50, 12] lost 0.1 ms. GPUs read storage buffers natively and skip the copies.
+ * Whether a kernel over `size` elements reads its large inputs from texel copies: where the
+ * device profile asks for them (`texelCopies`) and from its `texelMin` elements on.
  */
-export const TEXEL_MIN = 32768;
-
-/** Whether a kernel over `size` elements reads its large inputs from texel copies. */
 export function viaTexels(size: number): boolean {
-  return size >= TEXEL_MIN && runtime().cpu;
+  const p = runtime().profile;
+  return p.texelCopies && size >= p.texelMin;
 }
 
 /** Launches `k` with one workgroup per unit of work (`groups` of them). */

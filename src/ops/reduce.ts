@@ -23,16 +23,18 @@ import {
 } from "./launch.ts";
 import { div, equal, mul } from "./elementwise.ts";
 import { reshape } from "./layout.ts";
+import { runtime } from "../gpu/runtime.ts";
 
 const REDUCE = { sum: 0, max: 1, min: 2 } as const;
 
 /**
- * Longest run of reduced elements one workgroup handles (4096 loop iterations per invocation).
- * llvmpipe, Mesa's software Vulkan driver, ends every shader loop after 65535 iterations in
- * total per invocation (LP_MAX_TGSI_LOOP_ITERATIONS, shared by nested loops) and so silently
- * truncated longer reductions; longer ones are reduced in two passes.
+ * Longest run of reduced elements one workgroup of 64 handles: 4096 loop iterations per
+ * invocation, or fewer where the device's loop-iteration limit is lower; longer runs are reduced
+ * in two passes.
  */
-const REDUCE_CHUNK = 64 * 4096;
+function reduceChunk(): number {
+  return 64 * Math.min(4096, runtime().profile.loopLimit - 1);
+}
 
 /** Rows per partial sum of `sum_rows` (the first pass of a sum over the rows of [R, C]). */
 const ROWS_CHUNK = 1024;
@@ -81,13 +83,14 @@ function reduceInto(
     .vec(red.map((g) => g.size), MAX_RANK, 1)
     .vec(red.map((g) => g.stride), MAX_RANK)
     .f32(alpha);
-  if (nRed > REDUCE_CHUNK) {
-    // two passes, so that no invocation loops more than REDUCE_CHUNK / 64 times (see
-    // `per_group` in reduce.wgsl): partial results of chunks, then one thread per output
-    const chunks = Math.ceil(nRed / REDUCE_CHUNK);
+  const chunk = reduceChunk();
+  if (nRed > chunk) {
+    // two passes, so that no invocation loops more than chunk / 64 times (see `per_group` in
+    // reduce.wgsl): partial results of chunks, then one thread per output
+    const chunks = Math.ceil(nRed / chunk);
     const part = output([nOut, chunks], op);
     const k1 = kernel(`reduce_${op}`, reduceWgsl, "per_group", 1, 1, { OP: REDUCE[op] });
-    launchGroups(k1, [src, part.buffer], params.u32(REDUCE_CHUNK), nOut * chunks);
+    launchGroups(k1, [src, part.buffer], params.u32(chunk), nOut * chunks);
     const p2 = new Params().u32(nOut, chunks, 1, 1)
       .vec([nOut], MAX_RANK, 1).vec([chunks], MAX_RANK)
       .vec([chunks], MAX_RANK, 1).vec([1], MAX_RANK)
