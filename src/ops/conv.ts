@@ -127,14 +127,14 @@ function run(
   const out = output(outShape, `conv2d_${entry}`);
   if (out.size === 0) return out;
   const fwd = entry === "forward";
-  const k = kernel(
-    `conv2d_${entry}`,
-    convWgsl,
+  const k = kernel({
+    name: `conv2d_${entry}`,
+    code: convWgsl,
     entry,
-    fwd ? 3 : 2,
-    1,
-    fwd ? { BIAS: bias ? 1 : 0 } : undefined,
-  );
+    inputs: fwd ? 3 : 2,
+    outputs: 1,
+    constants: fwd ? { BIAS: bias ? 1 : 0 } : undefined,
+  });
   launchGroups(
     k,
     fwd ? [a.buffer, b.buffer, (bias ?? a).buffer, out.buffer] : [a.buffer, b.buffer, out.buffer],
@@ -197,7 +197,7 @@ function backpropInputCol2im(gy: Tensor, w: Tensor, xShape: readonly number[], g
   const gx = output([...xShape], "conv2dBackpropInput");
   const n = g.B * g.H * g.W * g.C;
   launch(
-    kernel("conv2d_col2im", convWgsl, "col2im", 1, 1),
+    kernel({ name: "conv2d_col2im", code: convWgsl, entry: "col2im", inputs: 1, outputs: 1 }),
     [z.buffer, gx.buffer],
     params(g, n, 0),
     n,
@@ -228,7 +228,16 @@ function backpropInputTaps(gy: Tensor, w: Tensor, xShape: readonly number[], g: 
   const { bh, bw, rows: RB, pixels: PB } = pixelBlocks(g.H, g.W, 8, 16);
   const units = g.B * bh * bw * g.C;
   const consts = { PB, RB, IKH: g.KH, IKW: g.KW };
-  const k = kernel("conv2d_input_taps", convWgsl, "input_taps", 2, 1, consts, 1, 1);
+  const k = kernel({
+    name: "conv2d_input_taps",
+    code: convWgsl,
+    entry: "input_taps",
+    inputs: 2,
+    outputs: 1,
+    constants: consts,
+    windows: 1,
+    textures: 1,
+  });
   const ww = wWindow(w);
   const rt = runtime();
   const gyt = rt.texels(gy.buffer, gy.size * 4, "conv2dBackpropInput gy");
@@ -266,13 +275,21 @@ function forwardTaps(x: Tensor, w: Tensor, g: Geo, bias?: Tensor): Tensor {
   const y = output([g.B, g.OH, g.OW, g.O], "conv2d");
   const { bh, bw, rows: FRB, pixels: FPB } = pixelBlocks(g.OH, g.OW, 4, 8);
   const perImage = bh * bw * (g.O / 4);
-  const k = kernel("conv2d_forward_taps", convWgsl, "forward_taps", 2, 1, {
-    FPB,
-    FRB,
-    IKH: g.KH,
-    IKW: g.KW,
-    BIAS: bias ? 1 : 0,
-  }, 2);
+  const k = kernel({
+    name: "conv2d_forward_taps",
+    code: convWgsl,
+    entry: "forward_taps",
+    inputs: 2,
+    outputs: 1,
+    constants: {
+      FPB,
+      FRB,
+      IKH: g.KH,
+      IKW: g.KW,
+      BIAS: bias ? 1 : 0,
+    },
+    windows: 2,
+  });
   const ww = wWindow(w);
   const xw = imageWindows(x, g.H * g.W * g.C);
   const rt = runtime();
@@ -359,23 +376,32 @@ function backpropFilterTaps(x: Tensor, gy: Tensor, wShape: readonly number[], g:
   const windows = xw.windows.length;
   const VEC_O = g.O % 4 === 0 ? 1 : 0;
   const k = rows
-    ? kernel(
-      "conv2d_filter_rows",
-      convWgsl,
-      "filter_rows",
-      1,
-      1,
-      {
+    ? kernel({
+      name: "conv2d_filter_rows",
+      code: convWgsl,
+      entry: "filter_rows",
+      inputs: 1,
+      outputs: 1,
+      constants: {
         KT,
         VEC_O,
         FKH: g.KH,
         FKW: g.KW,
         FC: g.C,
       },
-      1,
-      1,
-    )
-    : kernel("conv2d_filter_taps", convWgsl, "filter_taps", 1, 1, { KT, VEC_O }, 1, 1);
+      windows: 1,
+      textures: 1,
+    })
+    : kernel({
+      name: "conv2d_filter_taps",
+      code: convWgsl,
+      entry: "filter_taps",
+      inputs: 1,
+      outputs: 1,
+      constants: { KT, VEC_O },
+      windows: 1,
+      textures: 1,
+    });
   const rt = runtime();
   // gy is read from its texels (FGT in the shader), the storage binding is unused
   const gyt = rt.texels(gy.buffer, gy.size * 4, "conv2dBackpropFilter gy");

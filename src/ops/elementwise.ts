@@ -53,11 +53,26 @@ function unary(x: Tensor, op: UnaryName, alpha = 0, beta = 0): Tensor {
   const four = x.size % 4 === 0;
   const params = (shift = 0) => new Params().u32(x.size).f32(alpha, beta).u32(shift);
   if (four && viaTexels(x.size)) {
-    const k = kernel(`unary_${op}`, unaryWgsl, "main4_tex", 1, 1, { OP: UNARY[op] }, 0, 1);
+    const k = kernel({
+      name: `unary_${op}`,
+      code: unaryWgsl,
+      entry: "main4_tex",
+      inputs: 1,
+      outputs: 1,
+      constants: { OP: UNARY[op] },
+      textures: 1,
+    });
     launchTexels(k, [x.buffer, y.buffer], [x.buffer], x.size * 4, params, x.size / 4);
     return y;
   }
-  const k = kernel(`unary_${op}`, unaryWgsl, four ? "main4" : "main", 1, 1, { OP: UNARY[op] });
+  const k = kernel({
+    name: `unary_${op}`,
+    code: unaryWgsl,
+    entry: four ? "main4" : "main",
+    inputs: 1,
+    outputs: 1,
+    constants: { OP: UNARY[op] },
+  });
   launch(k, [x.buffer, y.buffer], params(), four ? x.size / 4 : x.size);
   return y;
 }
@@ -273,11 +288,26 @@ function binary(a: Tensor, b: Tensor, op: BinaryName): Tensor {
     // the inputs of the output's size, from texel copies: a in modes 1–3, b in modes 1, 4, 5
     const read = mode === 1 ? [a.buffer, b.buffer] : [mode <= 3 ? a.buffer : b.buffer];
     const entry = mode === 1 ? "main4_tex2" : "main4_tex";
-    const k = kernel(`binary_${op}`, binaryWgsl, entry, 2, 1, constants, 0, read.length);
+    const k = kernel({
+      name: `binary_${op}`,
+      code: binaryWgsl,
+      entry,
+      inputs: 2,
+      outputs: 1,
+      constants,
+      textures: read.length,
+    });
     launchTexels(k, buffers, read, out.size * 4, params, out.size / 4);
     return out;
   }
-  const k = kernel(`binary_${op}`, binaryWgsl, four ? "main4" : "main", 2, 1, constants);
+  const k = kernel({
+    name: `binary_${op}`,
+    code: binaryWgsl,
+    entry: four ? "main4" : "main",
+    inputs: 2,
+    outputs: 1,
+    constants,
+  });
   launch(k, buffers, params(), four ? out.size / 4 : out.size);
   return out;
 }

@@ -143,7 +143,13 @@ export function segWeights(w: Tensor, origin: string): Tensor {
   const [KH, KW, C, O] = w.shape;
   const out = output([KH * 8 * O, C], `${origin} (re-ordered w)`);
   launch(
-    kernel("gemm_seg_weights", gemmWgsl, "seg_weights", 1, 1),
+    kernel({
+      name: "gemm_seg_weights",
+      code: gemmWgsl,
+      entry: "seg_weights",
+      inputs: 1,
+      outputs: 1,
+    }),
     [w.buffer, out.buffer],
     new Params().u32(KH, KW, C, O, 0, 0, 0, 0, 0, 0, 0, 0),
     KH * 8 * O * C,
@@ -169,9 +175,21 @@ export function pack(u: UAccess, JW: number, G: number, floats: number, origin: 
   // four per invocation, src from a texel copy, where the pack is large and reads most of src
   // (the copy is all of it); JW is a multiple of 4
   if (viaTexels(n) && u.src.size <= 4 * u.K * u.J) {
-    const k = kernel("gemm_pack", gemmWgsl, "pack4_tex", 1, 1, undefined, 0, 1);
+    const k = kernel({
+      name: "gemm_pack",
+      code: gemmWgsl,
+      entry: "pack4_tex",
+      inputs: 1,
+      outputs: 1,
+      textures: 1,
+    });
     launchTexels(k, buffers, [u.src.buffer], u.src.size * 4, params, n / 4);
-  } else launch(kernel("gemm_pack", gemmWgsl, "pack", 1, 1), buffers, params(), n);
+  } else {launch(
+      kernel({ name: "gemm_pack", code: gemmWgsl, entry: "pack", inputs: 1, outputs: 1 }),
+      buffers,
+      params(),
+      n,
+    );}
   return packed;
 }
 
@@ -216,13 +234,31 @@ export function gemm(
         .vec([], MAX_RANK);
     const buffers = [rows.buffer, out.buffer];
     if (viaTexels(l.I * Jp)) {
-      const k = kernel("transpose4", layoutWgsl, "transpose4_tex", 1, 1, undefined, 0, 1);
+      const k = kernel({
+        name: "transpose4",
+        code: layoutWgsl,
+        entry: "transpose4_tex",
+        inputs: 1,
+        outputs: 1,
+        textures: 1,
+      });
       launchTexels(k, buffers, [rows.buffer], l.I * Jp * 4, params, blocks);
-    } else launch(kernel("transpose4", layoutWgsl, "transpose4", 1, 1), buffers, params(), blocks);
+    } else {launch(
+        kernel({
+          name: "transpose4",
+          code: layoutWgsl,
+          entry: "transpose4",
+          inputs: 1,
+          outputs: 1,
+        }),
+        buffers,
+        params(),
+        blocks,
+      );}
   } else {
     const shape = OSJ === 1 ? [l.I, u.J] : [u.J, l.I];
     launch(
-      kernel("copy", layoutWgsl, "copy", 1, 1),
+      kernel({ name: "copy", code: layoutWgsl, entry: "copy", inputs: 1, outputs: 1 }),
       [rows.buffer, out.buffer],
       new Params().u32(l.I * u.J, 2, 0, 0).vec(shape, MAX_RANK, 1).vec(a, MAX_RANK)
         .vec([], MAX_RANK),
@@ -325,13 +361,13 @@ function products(
           texels?.shift ?? 0,
         ).build();
         const epilogue = w0 > 0 ? 1 : bias ? (biasRows ? 3 : 2) : 0;
-        const k = kernel(
-          `gemm_${entry}`,
-          gemmWgsl,
+        const k = kernel({
+          name: `gemm_${entry}`,
+          code: gemmWgsl,
           entry,
-          2,
-          1,
-          {
+          inputs: 2,
+          outputs: 1,
+          constants: {
             WIDE: JW === 2 * COLS ? 1 : 0,
             TALL: tall ? 1 : 0,
             ...(entry === "matmul" ? { MQ: matmulQuads(l, K) } : {}),
@@ -339,9 +375,9 @@ function products(
             PWG,
             ...(seg ? { SKW: l.conv![9] } : {}),
           },
-          PER_DISPATCH + (xw ? 1 : 0),
-          texels ? 1 : 0,
-        );
+          windows: PER_DISPATCH + (xw ? 1 : 0),
+          textures: texels ? 1 : 0,
+        });
         rt.dispatch(
           k,
           [l.src.buffer, (bias ?? l.src).buffer, out.buffer],

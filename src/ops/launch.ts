@@ -3,26 +3,51 @@
  * @module
  */
 
-import { type Kernel, Params, runtime, WG } from "../gpu/runtime.ts";
+import {
+  type Kernel,
+  Params,
+  runtime,
+  type Texels,
+  type UniformWindow,
+  WG,
+  WINDOW_BYTES,
+} from "../gpu/runtime.ts";
 import { type DType, empty, type Tensor } from "../tensor.ts";
 
-export { type Kernel, Params };
+export { type Kernel, Params, type Texels, type UniformWindow, WINDOW_BYTES };
 
-/**
- * Builds a kernel descriptor (`windows`: its uniform windows, `textures`: its texture bindings,
- * see `Kernel.windows` and `Kernel.textures`).
- */
-export function kernel(
-  name: string,
-  code: string,
-  entry: string,
-  nIn: number,
-  nOut: number,
-  constants?: Record<string, number>,
-  windows = 0,
-  textures = 0,
-): Kernel {
-  return { name, code, entry, nIn, nOut, constants, windows, textures };
+/** What {@linkcode kernel} needs to describe a kernel. */
+export interface KernelSpec {
+  /** Name used in labels and error messages, e.g. `conv2d_forward`. */
+  name: string;
+  /** WGSL source of the kernel family (the common prelude is prepended). */
+  code: string;
+  /** Entry point, default `main`. */
+  entry?: string;
+  /** Read-only storage bindings (bindings 1..inputs). */
+  inputs: number;
+  /** Read-write storage bindings following the inputs. */
+  outputs: number;
+  /** Pipeline-overridable constants. */
+  constants?: Record<string, number>;
+  /** Uniform windows after the storage bindings (see `Kernel.windows`), default none. */
+  windows?: number;
+  /** Texture bindings after the windows (see `Kernel.textures`), default none. */
+  textures?: number;
+}
+
+/** Builds a kernel descriptor from its named parts. */
+export function kernel(spec: KernelSpec): Kernel {
+  return {
+    name: spec.name,
+    code: spec.code,
+    entry: spec.entry ?? "main",
+    nIn: spec.inputs,
+    nOut: spec.outputs,
+    constants: spec.constants,
+    windows: spec.windows ?? 0,
+    textures: spec.textures ?? 0,
+  };
 }
 
 /** Launches `k` with one invocation per element (`n` of them), spread over dimensions. */
@@ -64,6 +89,35 @@ export function launchTexels(
 export function viaTexels(size: number): boolean {
   const p = runtime().profile;
   return p.texelCopies && size >= p.texelMin;
+}
+
+/** One dispatch for {@linkcode dispatch}. */
+export interface Dispatch {
+  /** The storage buffers, inputs then outputs. */
+  buffers: GPUBuffer[];
+  /** The parameter words. */
+  params: Params | Uint32Array;
+  /** Workgroups, spread over the grid's dimensions (`linear_group()` in common.wgsl). */
+  groups: number;
+  /** The uniform windows, as many as the kernel has. */
+  windows?: UniformWindow[];
+  /** The texture views, as many as the kernel has (see {@linkcode texelCopy}). */
+  textures?: GPUTextureView[];
+}
+
+/** Launches `k` once with windows and textures bound, over `d.groups` workgroups. */
+export function dispatch(k: Kernel, d: Dispatch): void {
+  const rt = runtime();
+  const words = d.params instanceof Params ? d.params.build() : d.params;
+  rt.dispatch(k, d.buffers, words, rt.grid(d.groups), d.windows ?? [], d.textures ?? []);
+}
+
+/**
+ * A texel copy of the first `bytes` bytes of `buf` (see `Runtime.texels`), ordered after the
+ * work recorded so far; dispose it once the kernels that read it are recorded.
+ */
+export function texelCopy(buf: GPUBuffer, bytes: number, what: string): Texels {
+  return runtime().texels(buf, bytes, what);
 }
 
 /** Launches `k` with one workgroup per unit of work (`groups` of them). */

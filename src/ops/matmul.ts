@@ -66,10 +66,17 @@ function matmulRaw(a: Tensor, b: Tensor, ta: boolean, tb: boolean, bias?: Tensor
   }
   const out = output([M, N], "matmul");
   const tilesN = Math.ceil(N / 32);
-  const k = kernel("matmul", matmulWgsl, "main", 3, 1, {
-    TA: ta ? 1 : 0,
-    TB: tb ? 1 : 0,
-    BIAS: bias ? 1 : 0,
+  const k = kernel({
+    name: "matmul",
+    code: matmulWgsl,
+    entry: "main",
+    inputs: 3,
+    outputs: 1,
+    constants: {
+      TA: ta ? 1 : 0,
+      TB: tb ? 1 : 0,
+      BIAS: bias ? 1 : 0,
+    },
   });
   launchGroups(
     k,

@@ -89,20 +89,48 @@ function reduceInto(
     // reduce.wgsl): partial results of chunks, then one thread per output
     const chunks = Math.ceil(nRed / chunk);
     const part = output([nOut, chunks], op);
-    const k1 = kernel(`reduce_${op}`, reduceWgsl, "per_group", 1, 1, { OP: REDUCE[op] });
+    const k1 = kernel({
+      name: `reduce_${op}`,
+      code: reduceWgsl,
+      entry: "per_group",
+      inputs: 1,
+      outputs: 1,
+      constants: { OP: REDUCE[op] },
+    });
     launchGroups(k1, [src, part.buffer], params.u32(chunk), nOut * chunks);
     const p2 = new Params().u32(nOut, chunks, 1, 1)
       .vec([nOut], MAX_RANK, 1).vec([chunks], MAX_RANK)
       .vec([chunks], MAX_RANK, 1).vec([1], MAX_RANK)
       .f32(1);
-    const k2 = kernel(`reduce_${op}`, reduceWgsl, "per_thread", 1, 1, { OP: REDUCE[op] });
+    const k2 = kernel({
+      name: `reduce_${op}`,
+      code: reduceWgsl,
+      entry: "per_thread",
+      inputs: 1,
+      outputs: 1,
+      constants: { OP: REDUCE[op] },
+    });
     launch(k2, [part.buffer, dst], p2, nOut);
     part.dispose();
   } else if (nRed >= 128) {
-    const k = kernel(`reduce_${op}`, reduceWgsl, "per_group", 1, 1, { OP: REDUCE[op] });
+    const k = kernel({
+      name: `reduce_${op}`,
+      code: reduceWgsl,
+      entry: "per_group",
+      inputs: 1,
+      outputs: 1,
+      constants: { OP: REDUCE[op] },
+    });
     launchGroups(k, [src, dst], params, nOut);
   } else {
-    const k = kernel(`reduce_${op}`, reduceWgsl, "per_thread", 1, 1, { OP: REDUCE[op] });
+    const k = kernel({
+      name: `reduce_${op}`,
+      code: reduceWgsl,
+      entry: "per_thread",
+      inputs: 1,
+      outputs: 1,
+      constants: { OP: REDUCE[op] },
+    });
     launch(k, [src, dst], params, nOut);
   }
 }
@@ -169,7 +197,14 @@ function reduceRaw(
  */
 function sumRows(x: Tensor, out: Tensor, nOut: number, rows: number, C4: number, chunk: number) {
   launchTexels(
-    kernel("reduce_sum_rows", reduceWgsl, "sum_rows", 1, 1, undefined, 0, 1),
+    kernel({
+      name: "reduce_sum_rows",
+      code: reduceWgsl,
+      entry: "sum_rows",
+      inputs: 1,
+      outputs: 1,
+      textures: 1,
+    }),
     [x.buffer, out.buffer],
     [x.buffer],
     rows * C4 * 16,
@@ -240,14 +275,25 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   if (fast) {
     const params = new Params().u32(out.size / 4, 0, fast.period, 0)
       .vec([], MAX_RANK).vec([], MAX_RANK).vec([], MAX_RANK);
-    const k = kernel(fast.entry, layoutWgsl, fast.entry, 1, 1);
+    const k = kernel({
+      name: fast.entry,
+      code: layoutWgsl,
+      entry: fast.entry,
+      inputs: 1,
+      outputs: 1,
+    });
     launch(k, [x.buffer, out.buffer], params, out.size / 4);
   } else {
     const st = stridesOf(x.shape);
     const strides = shape.map((_, i) => (i < off || x.shape[i - off] === 1 ? 0 : st[i - off]));
     const params = new Params().u32(out.size, shape.length, 0, 0)
       .vec(shape, MAX_RANK, 1).vec(strides, MAX_RANK).vec([], MAX_RANK);
-    launch(kernel("copy", layoutWgsl, "copy", 1, 1), [x.buffer, out.buffer], params, out.size);
+    launch(
+      kernel({ name: "copy", code: layoutWgsl, entry: "copy", inputs: 1, outputs: 1 }),
+      [x.buffer, out.buffer],
+      params,
+      out.size,
+    );
   }
   return record(out, "broadcastTo", [x], (g) => [sumTo(g, x.shape)]);
 }
