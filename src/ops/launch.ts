@@ -51,9 +51,14 @@ export function kernel(spec: KernelSpec): Kernel {
 }
 
 /** Launches `k` with one invocation per element (`n` of them), spread over dimensions. */
-export function launch(k: Kernel, buffers: GPUBuffer[], params: Params, n: number): void {
+export function launch(
+  k: Kernel,
+  buffers: GPUBuffer[],
+  params: Params | Uint32Array,
+  n: number,
+): void {
   const rt = runtime();
-  rt.dispatch(k, buffers, params.build(), rt.grid(Math.ceil(n / WG)));
+  rt.dispatch(k, buffers, wordsOf(params), rt.grid(Math.ceil(n / WG)));
 }
 
 /**
@@ -66,7 +71,7 @@ export function launchTexels(
   buffers: GPUBuffer[],
   read: GPUBuffer[],
   bytes: number,
-  params: (shift: number) => Params,
+  params: (shift: number) => Params | Uint32Array,
   n: number,
 ): void {
   const rt = runtime();
@@ -74,7 +79,7 @@ export function launchTexels(
   rt.dispatch(
     k,
     buffers,
-    params(texels[0].shift).build(),
+    wordsOf(params(texels[0].shift)),
     rt.grid(Math.ceil(n / WG)),
     [],
     texels.map((t) => t.view),
@@ -108,8 +113,14 @@ export interface Dispatch {
 /** Launches `k` once with windows and textures bound, over `d.groups` workgroups. */
 export function dispatch(k: Kernel, d: Dispatch): void {
   const rt = runtime();
-  const words = d.params instanceof Params ? d.params.build() : d.params;
-  rt.dispatch(k, d.buffers, words, rt.grid(d.groups), d.windows ?? [], d.textures ?? []);
+  rt.dispatch(
+    k,
+    d.buffers,
+    wordsOf(d.params),
+    rt.grid(d.groups),
+    d.windows ?? [],
+    d.textures ?? [],
+  );
 }
 
 /**
@@ -124,11 +135,16 @@ export function texelCopy(buf: GPUBuffer, bytes: number, what: string): Texels {
 export function launchGroups(
   k: Kernel,
   buffers: GPUBuffer[],
-  params: Params,
+  params: Params | Uint32Array,
   groups: number,
 ): void {
   const rt = runtime();
-  rt.dispatch(k, buffers, params.build(), rt.grid(groups));
+  rt.dispatch(k, buffers, wordsOf(params), rt.grid(groups));
+}
+
+/** The words of parameters given as a builder or as packed words. */
+function wordsOf(params: Params | Uint32Array): Uint32Array {
+  return params instanceof Params ? params.build() : params;
 }
 
 /** Allocates an output tensor for op `origin`. */
