@@ -23,9 +23,8 @@ import {
 } from "./launch.ts";
 import { div, equal, mul } from "./elementwise.ts";
 import { reshape } from "./layout.ts";
+import { REDUCE } from "./codes.ts";
 import { runtime } from "../gpu/runtime.ts";
-
-const REDUCE = { sum: 0, max: 1, min: 2 } as const;
 
 /**
  * Longest run of reduced elements one workgroup of 64 handles: 4096 loop iterations per

@@ -6,6 +6,7 @@
 
 import { gemmSettings, TALL_ROWS, windowed } from "./settings.ts";
 import type { LAccess } from "./types.ts";
+import { MATMUL_READS } from "../codes.ts";
 
 /** The entry points of `shaders/gemm.wgsl` that read L. */
 export type LReader =
@@ -28,15 +29,12 @@ export function chooseLReader(l: LAccess): LReader {
   return l.entry;
 }
 
-/** How `matmul` reads L (override MQ of `shaders/gemm.wgsl`): 0 one value at a time. */
-export const MATMUL_READS = { single: 0, rowQuads: 1, stepQuads: 2 } as const;
-
 /** How `matmul` reads L: in texels of four rows or of four steps where strides allow. */
 export function chooseMatmulReads(l: LAccess, K: number): number {
   const SI = l.SI ?? 0, SK = l.SK ?? 0;
   if (!gemmSettings.vector) return MATMUL_READS.single;
-  if (SI === 1 && l.I % 4 === 0 && SK % 4 === 0) return MATMUL_READS.rowQuads;
-  if (SK === 1 && SI % 4 === 0 && K % 4 === 0) return MATMUL_READS.stepQuads;
+  if (SI === 1 && l.I % 4 === 0 && SK % 4 === 0) return MATMUL_READS.row_quads;
+  if (SK === 1 && SI % 4 === 0 && K % 4 === 0) return MATMUL_READS.step_quads;
   return MATMUL_READS.single;
 }
 

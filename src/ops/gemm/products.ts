@@ -22,14 +22,12 @@ import {
   viaTexels,
 } from "../launch.ts";
 import { packParams } from "../schema.ts";
+import { EPILOGUE } from "../codes.ts";
 import { chooseLReader, chooseMatmulReads, segBlocks } from "./choose.ts";
 import { pack } from "./pack.ts";
 import { CONV_GEOMETRY, GEMM_PARAMS } from "./schema.ts";
 import { COLS, gemmSettings, PER_DISPATCH, TALL_ROWS, WINDOW_FLOATS } from "./settings.ts";
 import type { LAccess, UAccess } from "./types.ts";
-
-/** `EPILOGUE` of `shaders/gemm.wgsl`: what a product does with its sums. */
-export const EPILOGUE = { store: 0, accumulate: 1, biasColumns: 2, biasRows: 3 } as const;
 
 /**
  * Computes `out[i·OSI + j·OSJ] = (bias) + Σ_k L[i,k]·U[k,j]` into a new tensor of `outShape`.
@@ -188,7 +186,7 @@ function products(
         const epilogue = w0 > 0
           ? EPILOGUE.accumulate
           : bias
-          ? (biasRows ? EPILOGUE.biasRows : EPILOGUE.biasColumns)
+          ? (biasRows ? EPILOGUE.bias_rows : EPILOGUE.bias_columns)
           : EPILOGUE.store;
         const k = kernel({
           name: `gemm_${entry}`,
