@@ -411,9 +411,8 @@ fn filter_taps(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
 // 5 loads a pixel for conv1's 5 × 5 taps, where filter_taps loads 25. KH, KW and C are
 // pipeline constants (FKH, FKW, FC; KT = FKH·FKW·FC), so which taps move and which load is
 // known when the shader is built (the tap loops have constant bounds; writing them out by hand
-// measured no faster). gy, read once per pixel and eight channels, is the larger cost: from
-// its texels (FGT) conv1's filter gradient at batch 50 takes 6.1–6.6 ms, against 9.7 ms with
-// storage loads.
+// measured no faster). gy, read once per pixel and eight channels, is the larger cost, and is
+// read from its texels (FGT) (measured in bench/RESULTS.md, "Kernel choices and their measurements").
 override FKH: u32 = 1u;
 override FKW: u32 = 1u;
 override FC: u32 = 1u;
@@ -465,12 +464,11 @@ fn filter_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
 // (kh = r+KH-1-i). The gy loads are what costs on llvmpipe; a 7 × 14 block loads each gy value
 // about twice, where the per-tap product loads it once but then col2im loads 25 products per
 // pixel. gy is read as texels of a copy (GYT): as storage loads (a loop over the lanes per
-// component) they were three quarters of the kernel's time, and conv1's input gradient at
-// batch 50 went from 10.2 to 6.8–7.5 ms (with the 1.4 ms copy). w, the same for every invocation, sits
+// component) they were most of the kernel's time (measured in bench/RESULTS.md, "Kernel choices and their measurements"). w, the same for every invocation, sits
 // in a uniform window and is loaded once per channel group. PB, RB, KH and KW are pipeline
 // constants: every tap, pixel and row index below is then a constant, so the accumulators and
 // the row of gy stay in registers (the price: the unrolled body of a 7 × 14 block with 5 × 5
-// taps takes about 8 s to compile on llvmpipe, once per machine with Mesa's shader cache).
+// taps is slow to compile on llvmpipe, once per machine with Mesa's shader cache).
 struct InputParams {
   B: u32, H: u32, W: u32, C: u32,
   OH: u32, OW: u32, O4: u32, KH: u32,
