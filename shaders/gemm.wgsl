@@ -10,9 +10,11 @@
 // cheaper than its per-lane loop for a storage access; a scalar load and a broadcast only at a
 // compile-time-constant offset, which fully unrolled loops gave but measured no faster here),
 // and the 4 L values are the only per-invocation reads, so each feeds 32 (64) FMAs. L is read
-// as texels of a copy of its buffer (LT below): on llvmpipe a texel fetch costs about a seventh
+// as texels of a copy of its buffer (LT, gemm_l_texels.wgsl) where the device profile asks for
+// it, else in place (gemm_l_storage.wgsl): on llvmpipe a texel fetch costs about a seventh
 // of a storage vec4 load, and where four values of L that one step needs (or four steps of one
-// row) are neighbours, one fetch gives all four (measured in bench/RESULTS.md, "Kernel choices and their measurements").
+// row) are neighbours, one fetch gives all four
+// (measured in bench/RESULTS.md, "Kernel choices and their measurements").
 // A workgroup of 64 covers up to 256 rows × 32 (64) columns. Products of 256 rows or more take
 // 8 rows per invocation (TALL): each U value then feeds 8 FMAs instead of 4.
 //
@@ -51,7 +53,7 @@ struct Params {
 // workgroup of 8 would leave most of each warp idle. Invocations past the rows repeat the last row
 // and store nothing.
 override PWG: u32 = 64u;
-// binding 1: L's buffer, read through its texels LT (below)
+// binding 1: L's buffer, read through `l_texel` (gemm_l_texels.wgsl or gemm_l_storage.wgsl)
 // bias and out are read and written as vec4 (see finish); single values as components
 @group(0) @binding(2) var<storage, read> bias4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out4: array<vec4<f32>>;
@@ -60,17 +62,6 @@ override PWG: u32 = 64u;
 @group(0) @binding(5) var<uniform> U1: array<vec4<f32>, 4096>;
 @group(0) @binding(6) var<uniform> U2: array<vec4<f32>, 4096>;
 @group(0) @binding(7) var<uniform> U3: array<vec4<f32>, 4096>;
-// L's data as texels (Runtime.texels): on llvmpipe a texel fetch at a lane-varying address costs
-// about a seventh of a storage vec4 load (a loop over the lanes per component), and the entries
-// that read four neighbouring values of L at a time (the _vk ones, conv_input_seg) take them from
-// one texel. (Binding 8 is XW in conv_forward_xw, which reads x from there and has no LT.)
-@group(0) @binding(8) var LT: texture_2d<f32>;
-
-// Texel i of LT: floats 4i..4i+3 of L's buffer.
-fn l_texel(i: u32) -> vec4<f32> {
-  return texel_at(LT, p.TS, i);
-}
-
 // Float i of L's buffer.
 fn l_at(i: u32) -> f32 {
   return l_texel(i >> 2u)[i & 3u];
@@ -555,7 +546,7 @@ fn gather(t: Taps, ch: u32) -> vec4<f32> {
     t.valid);
 }
 
-// Channels ch..ch+3 of row e's tap, from LT.
+// Channels ch..ch+3 of row e's tap, from L.
 fn row4(t: Taps, ch: u32, e: u32) -> vec4<f32> {
   let v = t.valid[e];
   return select(vec4<f32>(0.0), l_texel(select(0u, (t.base[e] + ch) / 4u, v)), v);

@@ -41,8 +41,7 @@ export interface DeviceProfile {
    * their large inputs from texel copies (`Runtime.texels`) instead of storage buffers. On
    * llvmpipe a storage load at a lane-varying address is a loop over the lanes, so a texel
    * fetch is much cheaper; GPUs read storage buffers natively and skip the copies. (Under every
-   * profile, texel copies feed the kernels that have no storage-read form: L of the windowed
-   * products, gy of `input_taps`, `filter_taps` and `filter_rows`, the vec4 max-pooling kernels
+   * profile, texel copies feed the kernels that have no storage-read form: gy of `input_taps`, `filter_taps` and `filter_rows`, the vec4 max-pooling kernels
    * and `sum_rows`.)
    */
   readonly texelCopies: boolean;
@@ -51,6 +50,13 @@ export interface DeviceProfile {
    * {@linkcode texelCopies} is set); below it the copy costs more than it saves.
    */
   readonly texelMin: number;
+  /**
+   * Whether the windowed products (`shaders/gemm.wgsl`) read their streamed operand L from a
+   * texel copy (`shaders/gemm_l_texels.wgsl`) or in place from its storage buffer
+   * (`shaders/gemm_l_storage.wgsl`). A texel fetch costs a fraction of a storage load on
+   * llvmpipe; a GPU reads the buffer natively and saves the copy.
+   */
+  readonly productTexels: boolean;
   /**
    * Invocations per workgroup of the windowed products (PWG of `shaders/gemm.wgsl`): 8 on a CPU,
    * where a workgroup is one thread's SIMD batch, 64 on a GPU, two warps.
@@ -81,6 +87,7 @@ export function profileFor(kind: ProfileKind, softwareAdapter: boolean): DeviceP
     loopLimit: softwareAdapter ? SOFTWARE_LOOP_LIMIT : Infinity,
     texelCopies: cpu,
     texelMin: 32768,
+    productTexels: cpu,
     productWorkgroup: cpu ? 8 : 64,
   };
 }

@@ -136,6 +136,7 @@ export class Runtime {
   // pooled textures with the one view each is bound through
   private textureFree = new Map<string, { texture: GPUTexture; view: GPUTextureView }[]>();
   private modules = new Map<string, GPUShaderModule>();
+  private codeIds = new Map<string, number>();
   private pipelines = new Map<string, GPUComputePipeline>();
   private layouts = new Map<string, GPUBindGroupLayout>();
   private pipelineLayouts = new Map<string, GPUPipelineLayout>();
@@ -448,7 +449,10 @@ export class Runtime {
   private pipeline(k: Kernel): GPUComputePipeline {
     const entry = k.entry ?? "main";
     const consts = k.constants ?? {};
-    const key = `${k.name}|${entry}|${JSON.stringify(consts)}|${k.code.length}`;
+    // the source by identity: two variants of a kernel family may share a name and a length
+    let codeId = this.codeIds.get(k.code);
+    if (codeId === undefined) this.codeIds.set(k.code, codeId = this.codeIds.size);
+    const key = `${k.name}|${entry}|${JSON.stringify(consts)}|${codeId}`;
     let p = this.pipelines.get(key);
     if (p) return p;
     let mod = this.modules.get(k.code);

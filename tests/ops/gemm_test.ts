@@ -132,3 +132,31 @@ Deno.test("windowed products in 64-invocation workgroups (the GPU form) equal th
     assertClose(wide, await without("enabled", f), `${what}, workgroups of 64`, 1e-5);
   }
 });
+
+Deno.test("windowed products reading L in place (the GPU profile's reads) equal the direct kernels", async () => {
+  // the cpu profile reads L from a texel copy (gemm_l_texels.wgsl), the gpu profile from its
+  // storage buffer (gemm_l_storage.wgsl); this runs the other form than the profile's
+  const x = rand([3, 14, 14, 32], 1), w = rand([5, 5, 32, 64], 2), gy = rand([3, 14, 14, 64], 4);
+  const x1 = rand([40, 28, 28, 2], 8), w1 = rand([3, 3, 2, 8], 9);
+  const a = rand([270, 1100], 5), b = rand([1100, 40], 6), bias = rand([40], 7);
+  const cases: [string, () => Tensor][] = [
+    ["matmul 270x1100x40 (TALL)", () => matmul(a, b, { bias })],
+    ["matmul 40x1100x270, transposed", () => matmul(b, a, { transposeA: true, transposeB: true })],
+    ["conv2d", () => conv2d(x, w)],
+    ["conv2d, x in windows", () => conv2d(x1, w1, { stride: 2 })],
+    ["conv2dBackpropInput", () => conv2dBackpropInput(gy, w, x.shape)],
+    ["conv2dBackpropFilter", () => conv2dBackpropFilter(x, gy, w.shape)],
+  ];
+  for (const [what, f] of cases) {
+    for (const lTexels of [true, false]) {
+      gemmSettings.lTexels = lTexels;
+      let got: Float32Array;
+      try {
+        got = await read(f());
+      } finally {
+        gemmSettings.lTexels = undefined;
+      }
+      assertClose(got, await without("enabled", f), `${what}, L texels ${lTexels}`, 1e-5);
+    }
+  }
+});

@@ -4,12 +4,12 @@
  * @module
  */
 
-import gemmWgsl from "../../../shaders/gemm.wgsl" with { type: "text" };
 import type { Tensor } from "../../tensor.ts";
 import { kernel, launch, launchTexels, output, viaTexels } from "../launch.ts";
 import { packParams } from "../schema.ts";
 import { PACK_PARAMS, SEG_PARAMS } from "./schema.ts";
 import type { UAccess } from "./types.ts";
+import { GEMM_L_TEXELS as gemmWgsl } from "./source.ts";
 
 /**
  * U laid out in `G` column groups of `JW` columns, `[G][K][JW]` (columns past J zero), in a

@@ -5,7 +5,6 @@
  * @module
  */
 
-import gemmWgsl from "../../../shaders/gemm.wgsl" with { type: "text" };
 import layoutWgsl from "../../../shaders/layout.wgsl" with { type: "text" };
 import { runtime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../tensor.ts";
@@ -28,6 +27,7 @@ import { pack } from "./pack.ts";
 import { CONV_GEOMETRY, GEMM_PARAMS } from "./schema.ts";
 import { COLS, gemmSettings, PER_DISPATCH, TALL_ROWS, WINDOW_FLOATS } from "./settings.ts";
 import type { LAccess, UAccess } from "./types.ts";
+import { GEMM_L_STORAGE, GEMM_L_TEXELS } from "./source.ts";
 
 /**
  * Computes `out[i·OSI + j·OSJ] = (bias) + Σ_k L[i,k]·U[k,j]` into a new tensor of `outShape`.
@@ -131,7 +131,10 @@ function products(
       ? { buffer: packed!.buffer, offset: 0 }
       : { buffer: u.src.buffer, offset: k0 * JW * 4 };
   const entry = chooseLReader(l);
-  const PWG = gemmSettings.workgroup || runtime().profile.productWorkgroup;
+  const profile = runtime().profile;
+  const PWG = gemmSettings.workgroup || profile.productWorkgroup;
+  // L from a texel copy or in place (see the device profile's productTexels)
+  const lTexels = gemmSettings.lTexels ?? profile.productTexels;
   const xw = l.xWindows;
   if (xw && windows > PER_DISPATCH) {
     throw new Error(`${origin}: x windows need one pass over U, got ${windows} windows of it`);
@@ -149,7 +152,7 @@ function products(
   // conv_input_seg: 8 neighbouring pixels of one image row per invocation
   const seg = entry === "conv_input_seg";
   // L as texels for the entries that read it so (see LT in gemm.wgsl)
-  const texels = entry !== "conv_forward_xw"
+  const texels = lTexels && entry !== "conv_forward_xw"
     ? texelCopy(l.src.buffer, l.src.size * 4, `${origin} (L texels)`)
     : null;
   for (const [xi, [r0, r1]] of ranges.entries()) {
@@ -190,7 +193,7 @@ function products(
           : EPILOGUE.store;
         const k = kernel({
           name: `gemm_${entry}`,
-          code: gemmWgsl,
+          code: lTexels ? GEMM_L_TEXELS : GEMM_L_STORAGE,
           entry,
           inputs: 2,
           outputs: 1,

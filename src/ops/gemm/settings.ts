@@ -31,6 +31,11 @@ export const gemmSettings = {
    */
   workgroup: 0,
   /**
+   * Whether the products read L from a texel copy (`true`) or from its storage buffer
+   * (`false`), or `undefined` for the device profile's `productTexels`.
+   */
+  lTexels: undefined as boolean | undefined,
+  /**
    * vec4 reads where the L reader allows them (see `chooseLReader`), x in uniform windows for
    * few-channel forward convolutions, and their input gradient in one pass (the `taps`
    * strategies of the convolutions; tests compare both forms).
