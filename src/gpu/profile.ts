@@ -37,12 +37,12 @@ export interface DeviceProfile {
    */
   readonly loopLimit: number;
   /**
-   * Whether the elementwise kernels, `gemm_pack` and `transpose4` read
-   * their large inputs from texel copies (`Runtime.texels`) instead of storage buffers. On
-   * llvmpipe a storage load at a lane-varying address is a loop over the lanes, so a texel
-   * fetch is much cheaper; GPUs read storage buffers natively and skip the copies. (Under every
-   * profile, texel copies feed the kernels that have no storage-read form: gy of `input_taps`, `filter_taps` and `filter_rows`, the vec4 max-pooling kernels
-   * and `sum_rows`.)
+   * Whether the elementwise kernels, `gemm_pack` and `transpose4` read their large inputs from
+   * texel copies (`Runtime.texels`) instead of storage buffers. On llvmpipe a storage load at a
+   * lane-varying address is a loop over the lanes, so a texel fetch is much cheaper; GPUs read
+   * storage buffers natively and skip the copies. (Under every profile, texel copies feed the
+   * kernels that have no storage-read form: gy of `input_taps`, `filter_taps` and `filter_rows`,
+   * the vec4 max-pooling kernels and `sum_rows`.)
    */
   readonly texelCopies: boolean;
   /**
