@@ -200,7 +200,7 @@ struct FilterParams {
   H: u32, W: u32, C: u32, OH: u32,
   OW: u32, O: u32, S: u32, KW: u32,
   PT: i32, PL: i32, units: u32, XL: u32, // units: (image, slice) pairs of this dispatch
-  // XL: floats of the window before its first image (see imageWindows in conv.ts)
+  // XL: floats of the window before its first image (see imageWindows in src/ops/conv/windows.ts)
   TS: u32, // log2 of the width in texels of gy's texture
 }
 @group(0) @binding(0) var<uniform> fp: FilterParams;

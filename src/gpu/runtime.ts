@@ -210,7 +210,7 @@ export class Runtime {
       );
     }
     // whole 256-byte units (the uniform offset alignment): a uniform window that ends at the
-    // end of a buffer then starts at an aligned offset (see imageWindows in src/ops/conv.ts)
+    // end of a buffer then starts at an aligned offset (see imageWindows in src/ops/conv/windows.ts)
     const size = Math.max(256, Math.ceil(bytes / 256) * 256);
     if (size > this.maxTensorBytes) {
       throw new GpuLimitError(
