@@ -41,8 +41,7 @@ export interface DeviceProfile {
    * texel copies (`Runtime.texels`) instead of storage buffers. On llvmpipe a storage load at a
    * lane-varying address is a loop over the lanes, so a texel fetch is much cheaper; GPUs read
    * storage buffers natively and skip the copies. (Under every profile, texel copies feed the
-   * kernels that have no storage-read form: gy of `input_taps`, `filter_taps` and `filter_rows`,
-   * the vec4 max-pooling kernels and `sum_rows`.)
+   * kernels that have no storage-read form: the vec4 max-pooling kernels and `sum_rows`.)
    */
   readonly texelCopies: boolean;
   /**
@@ -51,12 +50,14 @@ export interface DeviceProfile {
    */
   readonly texelMin: number;
   /**
-   * Whether the windowed products (`shaders/gemm.wgsl`) read their streamed operand L from a
-   * texel copy (`shaders/gemm_l_texels.wgsl`) or in place from its storage buffer
-   * (`shaders/gemm_l_storage.wgsl`). A texel fetch costs a fraction of a storage load on
-   * llvmpipe; a GPU reads the buffer natively and saves the copy.
+   * Whether the kernels that stream one operand through every invocation read it from a texel
+   * copy or in place from its storage buffer: L of the windowed products
+   * (`shaders/gemm_l_texels.wgsl` or `gemm_l_storage.wgsl`), and gy of `input_taps`,
+   * `filter_taps` and `filter_rows` (`shaders/conv2d_gy_texels.wgsl` or `conv2d_gy_storage.wgsl`).
+   * A texel fetch costs a fraction of a storage load on llvmpipe; a GPU reads the buffer natively
+   * and saves the copy.
    */
-  readonly productTexels: boolean;
+  readonly streamTexels: boolean;
   /**
    * Invocations per workgroup of the windowed products (PWG of `shaders/gemm.wgsl`): 8 on a CPU,
    * where a workgroup is one thread's SIMD batch, 64 on a GPU, two warps.
@@ -87,7 +88,7 @@ export function profileFor(kind: ProfileKind, softwareAdapter: boolean): DeviceP
     loopLimit: softwareAdapter ? SOFTWARE_LOOP_LIMIT : Infinity,
     texelCopies: cpu,
     texelMin: 32768,
-    productTexels: cpu,
+    streamTexels: cpu,
     productWorkgroup: cpu ? 8 : 64,
   };
 }

@@ -32,7 +32,7 @@ Deno.test("a software adapter gets the cpu profile, any other adapter the gpu pr
     assert.equal(soft.softwareAdapter, true);
     assert.equal(soft.loopLimit, SOFTWARE_LOOP_LIMIT);
     assert.equal(soft.texelCopies, true);
-    assert.equal(soft.productTexels, true);
+    assert.equal(soft.streamTexels, true);
     assert.equal(soft.productWorkgroup, 8);
     const fallback = decideProfile("Some Adapter", true);
     assert.equal(fallback.kind, "cpu");
@@ -41,7 +41,7 @@ Deno.test("a software adapter gets the cpu profile, any other adapter the gpu pr
     assert.equal(gpu.softwareAdapter, false);
     assert.equal(gpu.loopLimit, Infinity);
     assert.equal(gpu.texelCopies, false);
-    assert.equal(gpu.productTexels, false);
+    assert.equal(gpu.streamTexels, false);
     assert.equal(gpu.productWorkgroup, 64);
   });
 });
@@ -53,7 +53,7 @@ Deno.test("forcing the gpu profile on a software adapter keeps the adapter's loo
     assert.equal(p.softwareAdapter, true);
     assert.equal(p.loopLimit, SOFTWARE_LOOP_LIMIT);
     assert.equal(p.texelCopies, false);
-    assert.equal(p.productTexels, false);
+    assert.equal(p.streamTexels, false);
     assert.equal(p.productWorkgroup, 64);
     assert.deepEqual(decideProfile("NVIDIA", false, { profile: "cpu" }), profileFor("cpu", false));
   });

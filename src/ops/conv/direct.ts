@@ -5,9 +5,9 @@
  * @module
  */
 
-import convWgsl from "../../../shaders/conv2d.wgsl" with { type: "text" };
 import { runtime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../tensor.ts";
+import { CONV_GY_TEXELS as convWgsl } from "./source.ts";
 import { add } from "../elementwise.ts";
 import { kernel, launchGroups, output } from "../launch.ts";
 import { packParams } from "../schema.ts";

@@ -5,9 +5,10 @@
  * @module
  */
 
-import convWgsl from "../../../shaders/conv2d.wgsl" with { type: "text" };
 import type { Tensor } from "../../tensor.ts";
-import { dispatch, kernel, output, texelCopy, WINDOW_BYTES } from "../launch.ts";
+import { runtime } from "../../gpu/runtime.ts";
+import { CONV_GY_STORAGE, CONV_GY_TEXELS as convWgsl } from "./source.ts";
+import { dispatch, kernel, output, texelCopy, type Texels, WINDOW_BYTES } from "../launch.ts";
 import { sum } from "../reduce.ts";
 import { reshape } from "../layout.ts";
 import { packParams } from "../schema.ts";
@@ -35,6 +36,22 @@ export function forwardTapsFit(g: ConvGeo): boolean {
 export function filterTapsFit(g: ConvGeo): boolean {
   const M = g.KH * g.KW * g.C, K = g.B * g.OH * g.OW;
   return M <= 32 && g.O <= 64 && g.H * g.W * g.C <= WINDOW_BYTES / 4 && windowed(M, g.O, K);
+}
+
+/** gy from a texel copy (the profile's `streamTexels`) or in place, for the taps kernels. */
+interface GyReader {
+  /** The shader variant. */
+  code: string;
+  /** The texel copy, if any. */
+  texels: Texels | null;
+}
+
+/** Reads gy as the device profile asks: from a texel copy or in place. */
+function gyReader(gy: Tensor, what: string): GyReader {
+  const texels = gemmSettings.lTexels ?? runtime().profile.streamTexels;
+  return texels
+    ? { code: convWgsl, texels: texelCopy(gy.buffer, gy.size * 4, what) }
+    : { code: CONV_GY_STORAGE, texels: null };
 }
 
 /**
@@ -121,28 +138,28 @@ export function inputTaps(
   const gx = output([...xShape], "conv2dBackpropInput");
   const { bh, bw, rows: RB, pixels: PB } = pixelBlocks(g.H, g.W, 8, 16);
   const units = g.B * bh * bw * g.C;
+  const gyr = gyReader(gy, "conv2dBackpropInput gy");
   const k = kernel({
     name: "conv2d_input_taps",
-    code: convWgsl,
+    code: gyr.code,
     entry: "input_taps",
     inputs: 2,
     outputs: 1,
     constants: { PB, RB, IKH: g.KH, IKW: g.KW },
     windows: 1,
-    textures: 1,
+    textures: gyr.texels ? 1 : 0,
   });
   const ww = wWindow(w);
-  const gyt = texelCopy(gy.buffer, gy.size * 4, "conv2dBackpropInput gy");
-  // the storage inputs are unused (input_taps shares forward_taps's layout: x, bias, y, w;
-  // it reads gy from its texels)
+  // input_taps shares forward_taps's layout (x, bias, y, w): gy is bound as x, read there or from
+  // its texels
   dispatch(k, {
     buffers: [gy.buffer, gy.buffer, gx.buffer],
-    params: tapsWords(g, bw, bh, units, 0, 0, gyt.shift),
+    params: tapsWords(g, bw, bh, units, 0, 0, gyr.texels?.shift ?? 0),
     groups: Math.ceil(units / 16),
     windows: [{ buffer: ww.buffer, offset: 0 }],
-    textures: [gyt.view],
+    textures: gyr.texels ? [gyr.texels.view] : [],
   });
-  gyt.dispose();
+  gyr.texels?.dispose();
   ww.dispose();
   return gx;
 }
@@ -177,29 +194,30 @@ export function filterTaps(
   }
   const part = output([g.B * slices, KT * g.O], "conv2dBackpropFilter (partial sums)");
   const VEC_O = g.O % 4 === 0 ? 1 : 0;
+  const gyr = gyReader(gy, "conv2dBackpropFilter gy");
+  const textures = gyr.texels ? 1 : 0;
   const k = rows
     ? kernel({
       name: "conv2d_filter_rows",
-      code: convWgsl,
+      code: gyr.code,
       entry: "filter_rows",
       inputs: 1,
       outputs: 1,
       constants: { KT, VEC_O, FKH: g.KH, FKW: g.KW, FC: g.C },
       windows: 1,
-      textures: 1,
+      textures,
     })
     : kernel({
       name: "conv2d_filter_taps",
-      code: convWgsl,
+      code: gyr.code,
       entry: "filter_taps",
       inputs: 1,
       outputs: 1,
       constants: { KT, VEC_O },
       windows: 1,
-      textures: 1,
+      textures,
     });
-  // gy is read from its texels (FGT in the shader), the storage binding is unused
-  const gyt = texelCopy(gy.buffer, gy.size * 4, "conv2dBackpropFilter gy");
+  // gy is read in place or from its texels (FGT in the shader)
   const { H, W, C, OH, OW, O, S, KW, PT, PL } = g;
   for (let w = 0; w < xw.windows.length; w++) {
     const B0 = w * perWindow;
@@ -221,17 +239,17 @@ export function filterTaps(
       PL,
       units: nb * slices,
       XL: xw.leads[w],
-      TS: gyt.shift,
+      TS: gyr.texels?.shift ?? 0,
     }, "conv2dBackpropFilter taps");
     dispatch(k, {
       buffers: [gy.buffer, part.buffer],
       params,
       groups: Math.ceil(nb * slices / spw),
       windows: [xw.windows[w]],
-      textures: [gyt.view],
+      textures: gyr.texels ? [gyr.texels.view] : [],
     });
   }
-  gyt.dispose();
+  gyr.texels?.dispose();
   xw.dispose();
   const gw = reshape(sum(part, [0]), [...wShape]);
   part.dispose();

@@ -4,8 +4,8 @@
  * @module
  */
 
-import convWgsl from "../../../shaders/conv2d.wgsl" with { type: "text" };
 import type { Tensor } from "../../tensor.ts";
+import { CONV_GY_TEXELS as convWgsl } from "./source.ts";
 import { kernel, launch, output, WINDOW_BYTES } from "../launch.ts";
 import { gemm, gemmSettings, ONE_PASS_K, segWeights, windowed } from "../gemm/mod.ts";
 import { convWords } from "./direct.ts";

@@ -133,8 +133,8 @@ function products(
   const entry = chooseLReader(l);
   const profile = runtime().profile;
   const PWG = gemmSettings.workgroup || profile.productWorkgroup;
-  // L from a texel copy or in place (see the device profile's productTexels)
-  const lTexels = gemmSettings.lTexels ?? profile.productTexels;
+  // L from a texel copy or in place (see the device profile's streamTexels)
+  const lTexels = gemmSettings.lTexels ?? profile.streamTexels;
   const xw = l.xWindows;
   if (xw && windows > PER_DISPATCH) {
     throw new Error(`${origin}: x windows need one pass over U, got ${windows} windows of it`);

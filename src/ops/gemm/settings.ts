@@ -31,8 +31,9 @@ export const gemmSettings = {
    */
   workgroup: 0,
   /**
-   * Whether the products read L from a texel copy (`true`) or from its storage buffer
-   * (`false`), or `undefined` for the device profile's `productTexels`.
+   * Whether the products read L, and the taps kernels of the convolutions gy, from a texel copy
+   * (`true`) or from its storage buffer (`false`), or `undefined` for the device profile's
+   * `streamTexels`.
    */
   lTexels: undefined as boolean | undefined,
   /**
