@@ -10,8 +10,14 @@ import type { Tensor } from "../../tensor.ts";
 import { segFits } from "../gemm/mod.ts";
 import { directFilter, directForward, directInput } from "./direct.ts";
 import { type ConvGeo, geoWords } from "./geometry.ts";
-import { filterTaps, filterTapsFit, forwardTaps, forwardTapsFit, inputTaps } from "./taps.ts";
-import { inputTapsFit } from "./taps.ts";
+import {
+  filterTaps,
+  filterTapsFit,
+  forwardTaps,
+  forwardTapsFit,
+  inputTaps,
+  inputTapsFit,
+} from "./taps.ts";
 import {
   col2imFit,
   filterWindowed,
