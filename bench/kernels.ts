@@ -3,7 +3,8 @@
  * MNIST CNN's shapes (batch 50) and a 1024³ matrix product. Prints GFLOP/s (median of runs).
  * Each run records enough calls (1–16) to last about 300 ms before waiting for the GPU once, so
  * that the round trip of a wait (printed too; ~11 ms on llvmpipe under Deno) does not count as
- * kernel time.
+ * kernel time. Each row names the strategy the device profile chose (`src/ops/conv/choose.ts`,
+ * `src/ops/matmul/choose.ts`); `RAR_DEVICE_PROFILE=gpu` forces the GPU profile's choices.
  * `deno task bench` runs it after the peer comparison; alone:
  *
  *   deno task bench:kernels
@@ -23,6 +24,9 @@ import {
   tidy,
 } from "../mod.ts";
 import { BATCH, median } from "./workloads.ts";
+import { chooseConvFilter, chooseConvForward, chooseConvInput } from "../src/ops/conv/choose.ts";
+import { geometry } from "../src/ops/conv/geometry.ts";
+import { chooseMatmul } from "../src/ops/matmul/choose.ts";
 
 /** One kernel's timing. */
 export interface KernelTiming {
@@ -79,7 +83,7 @@ async function roundTrip(rt: Runtime): Promise<number> {
 /** Times conv2d forward/grad-input/grad-filter at the MNIST CNN's shapes and a 1024³ matmul. */
 export async function kernelTimings(
   reps = 5,
-): Promise<{ adapter: string; rows: KernelTiming[]; roundTripMs: number }> {
+): Promise<{ adapter: string; profile: string; rows: KernelTiming[]; roundTripMs: number }> {
   const rt = await init();
   const roundTripMs = await roundTrip(rt);
   const rows: KernelTiming[] = [];
@@ -92,11 +96,17 @@ export async function kernelTimings(
   ) {
     const x = rand([B, H, H, C], 1), w = rand([5, 5, C, O], 2), gy = rand([B, H, H, O], 3);
     const flops = 2 * B * H * H * O * 25 * C;
-    rows.push(await measure(rt, `${label} forward`, flops, () => conv2d(x, w), reps));
+    const g = geometry(x.shape, w.shape, {}, label);
+    const [fwd, inp, fil] = [
+      chooseConvForward(g, rt.profile),
+      chooseConvInput(g, rt.profile),
+      chooseConvFilter(g, rt.profile),
+    ];
+    rows.push(await measure(rt, `${label} forward [${fwd}]`, flops, () => conv2d(x, w), reps));
     rows.push(
       await measure(
         rt,
-        `${label} grad input`,
+        `${label} grad input [${inp}]`,
         flops,
         () => conv2dBackpropInput(gy, w, x.shape),
         reps,
@@ -105,7 +115,7 @@ export async function kernelTimings(
     rows.push(
       await measure(
         rt,
-        `${label} grad filter`,
+        `${label} grad filter [${fil}]`,
         flops,
         () => conv2dBackpropFilter(x, gy, w.shape),
         reps,
@@ -114,10 +124,11 @@ export async function kernelTimings(
     for (const t of [x, w, gy]) t.dispose();
   }
   const a = rand([1024, 1024], 4), b = rand([1024, 1024], 5);
+  const mm = chooseMatmul({ a, b, ta: false, tb: false, M: 1024, K: 1024, N: 1024 }, rt.profile);
   rows.push(
     await measure(
       rt,
-      "matmul 1024x1024x1024",
+      `matmul 1024x1024x1024 [${mm}]`,
       2 * 1024 ** 3,
       () => matmul(a, b),
       Math.min(reps, 3),
@@ -125,7 +136,7 @@ export async function kernelTimings(
   );
   a.dispose();
   b.dispose();
-  return { adapter: rt.adapterName, rows, roundTripMs };
+  return { adapter: rt.adapterName, profile: rt.profile.kind, rows, roundTripMs };
 }
 
 /** The timings as a Markdown table. */
@@ -147,8 +158,9 @@ export function kernelTable(rows: readonly KernelTiming[]): string {
 
 if (import.meta.main) {
   const quick = Deno.args.includes("--quick");
-  const { adapter, rows, roundTripMs } = await kernelTimings(quick ? 2 : 5);
+  const { adapter, profile, rows, roundTripMs } = await kernelTimings(quick ? 2 : 5);
   console.log(`- adapter: ${adapter}`);
+  console.log(`- device profile: ${profile}`);
   console.log(`- date: ${new Date().toISOString().slice(0, 10)}`);
   console.log(`- one wait for the GPU (empty queue): ${roundTripMs.toFixed(1)} ms\n`);
   console.log(kernelTable(rows));

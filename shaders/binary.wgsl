@@ -9,9 +9,9 @@
 // `main4` computes four elements per invocation in modes 1–7 (n and period multiples of 4):
 // on a software adapter every storage access costs about the same for one float or four.
 // `main4_tex` (modes 1–5) and `main4_tex2` (mode 1) do the same reading the inputs of the
-// output's size from texel copies (T0, T1; Runtime.texels), which on llvmpipe made large
-// operations 2.6-2.8x faster, copies included: a storage vec4 load there is a loop over the lanes
-// per component.
+// output's size from texel copies (T0, T1; Runtime.texels) where the device profile asks for them:
+// on llvmpipe a storage vec4 load is a loop over the lanes per component
+// (measured in bench/RESULTS.md, "Kernel choices and their measurements").
 
 struct Params {
   n: u32, rank: u32, period: u32, TS: u32, // TS: log2 of T0's and T1's width in texels
@@ -33,21 +33,43 @@ struct Params {
 
 override OP: u32;
 override MODE: u32 = 0u;
+// the values of OP (BINARY in src/ops/codes.ts)
+const OP_ADD = 0u;
+const OP_SUB = 1u;
+const OP_MUL = 2u;
+const OP_DIV = 3u;
+const OP_MAXIMUM = 4u;
+const OP_MINIMUM = 5u;
+const OP_GREATER = 6u;
+const OP_GREATER_EQUAL = 7u;
+const OP_EQUAL = 8u;
+const OP_DIV_NO_NAN = 9u;
+const OP_LESS = 10u;
+const OP_RELU_GRAD = 11u;
+// the values of MODE (BINARY_MODE in src/ops/codes.ts)
+const MODE_GENERAL = 0u;
+const MODE_SAME = 1u;
+const MODE_B_REPEATS = 2u;
+const MODE_B_BLOCKS = 3u;
+const MODE_A_REPEATS = 4u;
+const MODE_A_BLOCKS = 5u;
+const MODE_A_BLOCKS_B_REPEATS = 6u;
+const MODE_A_REPEATS_B_BLOCKS = 7u;
 
 fn apply(u: f32, v: f32) -> f32 {
   switch (OP) {
-    case 0u: { return u + v; }
-    case 1u: { return u - v; }
-    case 2u: { return u * v; }
-    case 3u: { return u / v; }
-    case 4u: { return max(u, v); }
-    case 5u: { return min(u, v); }
-    case 6u: { return select(0.0, 1.0, u > v); }
-    case 7u: { return select(0.0, 1.0, u >= v); }
-    case 8u: { return select(0.0, 1.0, u == v); }
-    case 9u: { return select(u / v, 0.0, v == 0.0); }
-    case 10u: { return select(0.0, 1.0, u < v); }
-    case 11u: { return select(0.0, u, v > 0.0); } // relu's backward: u = gy, v = x
+    case OP_ADD: { return u + v; }
+    case OP_SUB: { return u - v; }
+    case OP_MUL: { return u * v; }
+    case OP_DIV: { return u / v; }
+    case OP_MAXIMUM: { return max(u, v); }
+    case OP_MINIMUM: { return min(u, v); }
+    case OP_GREATER: { return select(0.0, 1.0, u > v); }
+    case OP_GREATER_EQUAL: { return select(0.0, 1.0, u >= v); }
+    case OP_EQUAL: { return select(0.0, 1.0, u == v); }
+    case OP_DIV_NO_NAN: { return select(u / v, 0.0, v == 0.0); }
+    case OP_LESS: { return select(0.0, 1.0, u < v); }
+    case OP_RELU_GRAD: { return select(0.0, u, v > 0.0); } // relu's backward: u = gy, v = x
     default: { return u; }
   }
 }
@@ -58,13 +80,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let i = linear_index(wid, nwg, lid);
   if (i >= p.n) { return; }
   switch (MODE) {
-    case 1u: { out[i] = apply(a[i], b[i]); return; }
-    case 2u: { out[i] = apply(a[i], b[i % p.period]); return; }
-    case 3u: { out[i] = apply(a[i], b[i / p.period]); return; }
-    case 4u: { out[i] = apply(a[i % p.period], b[i]); return; }
-    case 5u: { out[i] = apply(a[i / p.period], b[i]); return; }
-    case 6u: { out[i] = apply(a[i / p.period], b[i % p.period]); return; }
-    case 7u: { out[i] = apply(a[i % p.period], b[i / p.period]); return; }
+    case MODE_SAME: { out[i] = apply(a[i], b[i]); return; }
+    case MODE_B_REPEATS: { out[i] = apply(a[i], b[i % p.period]); return; }
+    case MODE_B_BLOCKS: { out[i] = apply(a[i], b[i / p.period]); return; }
+    case MODE_A_REPEATS: { out[i] = apply(a[i % p.period], b[i]); return; }
+    case MODE_A_BLOCKS: { out[i] = apply(a[i / p.period], b[i]); return; }
+    case MODE_A_BLOCKS_B_REPEATS: { out[i] = apply(a[i / p.period], b[i % p.period]); return; }
+    case MODE_A_REPEATS_B_BLOCKS: { out[i] = apply(a[i % p.period], b[i / p.period]); return; }
     default: {}
   }
   var rem = i;
@@ -93,11 +115,11 @@ fn main4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
   let s = i / p.period; // modes 6 and 7: the block's scalar
   let r = (i % p.period) / 4u; // modes 6 and 7: the repeating input's vec4
   switch (MODE) {
-    case 1u: { out4[q] = apply4(a4[q], b4[q]); }
-    case 2u, 3u: { out4[q] = with_full(q, a4[q]); }
-    case 4u, 5u: { out4[q] = with_full(q, b4[q]); }
-    case 6u: { out4[q] = apply4(vec4<f32>(a4[s / 4u][s % 4u]), b4[r]); }
-    case 7u: { out4[q] = apply4(a4[r], vec4<f32>(b4[s / 4u][s % 4u])); }
+    case MODE_SAME: { out4[q] = apply4(a4[q], b4[q]); }
+    case MODE_B_REPEATS, MODE_B_BLOCKS: { out4[q] = with_full(q, a4[q]); }
+    case MODE_A_REPEATS, MODE_A_BLOCKS: { out4[q] = with_full(q, b4[q]); }
+    case MODE_A_BLOCKS_B_REPEATS: { out4[q] = apply4(vec4<f32>(a4[s / 4u][s % 4u]), b4[r]); }
+    case MODE_A_REPEATS_B_BLOCKS: { out4[q] = apply4(a4[r], vec4<f32>(b4[s / 4u][s % 4u])); }
     default: {}
   }
 }
@@ -118,10 +140,10 @@ fn with_full(q: u32, f: vec4<f32>) -> vec4<f32> {
   let s = i / p.period;
   let r = (i % p.period) / 4u;
   switch (MODE) {
-    case 2u: { return apply4(f, b4[r]); }
-    case 3u: { return apply4(f, vec4<f32>(b4[s / 4u][s % 4u])); }
-    case 4u: { return apply4(a4[r], f); }
-    case 5u: { return apply4(vec4<f32>(a4[s / 4u][s % 4u]), f); }
+    case MODE_B_REPEATS: { return apply4(f, b4[r]); }
+    case MODE_B_BLOCKS: { return apply4(f, vec4<f32>(b4[s / 4u][s % 4u])); }
+    case MODE_A_REPEATS: { return apply4(a4[r], f); }
+    case MODE_A_BLOCKS: { return apply4(vec4<f32>(a4[s / 4u][s % 4u]), f); }
     default: { return f; }
   }
 }

@@ -200,21 +200,17 @@ struct FilterParams {
   H: u32, W: u32, C: u32, OH: u32,
   OW: u32, O: u32, S: u32, KW: u32,
   PT: i32, PL: i32, units: u32, XL: u32, // units: (image, slice) pairs of this dispatch
-  // XL: floats of the window before its first image (see imageWindows in conv.ts)
+  // XL: floats of the window before its first image (see imageWindows in src/ops/conv/windows.ts)
   TS: u32, // log2 of the width in texels of gy's texture
 }
 @group(0) @binding(0) var<uniform> fp: FilterParams;
 // The partial sums as vec4: whole vec4 stores where O % 4 = 0 (VEC_O), one storage access (a
 // loop over the lanes on llvmpipe) instead of four; components otherwise. Binding 1 (gy's
-// buffer) is read through its texels FGT: a texel fetch costs far less than a storage load there.
+// buffer) is read through gy_texel: from its texels FGT where the device profile asks for them
+// (a texel fetch costs far less than a storage load on llvmpipe), else in place.
 @group(0) @binding(2) var<storage, read_write> part4: array<vec4<f32>>;
 @group(0) @binding(3) var<uniform> X: array<vec4<f32>, 4096>;
-@group(0) @binding(4) var FGT: texture_2d<f32>;
-
-// Texel i of gy: floats 4i..4i+3.
-fn gy_texel(i: u32) -> vec4<f32> {
-  return texel_at(FGT, fp.TS, i);
-}
+// gy_texel(i), floats 4i..4i+3 of gy: conv2d_gy_texels.wgsl or conv2d_gy_storage.wgsl
 
 override VEC_O: bool = false;
 
@@ -411,9 +407,9 @@ fn filter_taps(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
 // 5 loads a pixel for conv1's 5 × 5 taps, where filter_taps loads 25. KH, KW and C are
 // pipeline constants (FKH, FKW, FC; KT = FKH·FKW·FC), so which taps move and which load is
 // known when the shader is built (the tap loops have constant bounds; writing them out by hand
-// measured no faster). gy, read once per pixel and eight channels, is the larger cost: from
-// its texels (FGT) conv1's filter gradient at batch 50 takes 6.1–6.6 ms, against 9.7 ms with
-// storage loads.
+// measured no faster). gy, read once per pixel and eight channels, is the larger cost, and is
+// read from its texels (FGT) where the device profile asks for them
+// (measured in bench/RESULTS.md, "Kernel choices and their measurements").
 override FKH: u32 = 1u;
 override FKW: u32 = 1u;
 override FC: u32 = 1u;
@@ -465,12 +461,11 @@ fn filter_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
 // (kh = r+KH-1-i). The gy loads are what costs on llvmpipe; a 7 × 14 block loads each gy value
 // about twice, where the per-tap product loads it once but then col2im loads 25 products per
 // pixel. gy is read as texels of a copy (GYT): as storage loads (a loop over the lanes per
-// component) they were three quarters of the kernel's time, and conv1's input gradient at
-// batch 50 went from 10.2 to 6.8–7.5 ms (with the 1.4 ms copy). w, the same for every invocation, sits
+// component) they were most of the kernel's time (measured in bench/RESULTS.md, "Kernel choices and their measurements"). w, the same for every invocation, sits
 // in a uniform window and is loaded once per channel group. PB, RB, KH and KW are pipeline
 // constants: every tap, pixel and row index below is then a constant, so the accumulators and
 // the row of gy stay in registers (the price: the unrolled body of a 7 × 14 block with 5 × 5
-// taps takes about 8 s to compile on llvmpipe, once per machine with Mesa's shader cache).
+// taps is slow to compile on llvmpipe, once per machine with Mesa's shader cache).
 struct InputParams {
   B: u32, H: u32, W: u32, C: u32,
   OH: u32, OW: u32, O4: u32, KH: u32,
@@ -480,12 +475,14 @@ struct InputParams {
   units: u32, B0: u32, XL: u32, TS: u32,
 }
 @group(0) @binding(0) var<uniform> ip: InputParams;
-// bindings 1 and 2 unused: the layout of forward_taps (x, bias, y, w), whose w loader it shares
+// the layout of forward_taps (x, bias, y, w), whose w loader it shares: binding 2 unused, and
+// binding 1 gy, read there by the storage reader only
 @group(0) @binding(3) var<storage, read_write> igx: array<f32>;
 // w in a uniform window
 @group(0) @binding(4) var<uniform> IW: array<vec4<f32>, 4096>;
-// gy as texels (Runtime.texels): a texel fetch costs far less than a storage load on llvmpipe
-@group(0) @binding(5) var GYT: texture_2d<f32>;
+// gy through input_gy(t), vec4 t of gy: from its texels GYT (binding 5) where the device profile
+// asks for them (a texel fetch costs far less than a storage load on llvmpipe), else in place
+// (binding 1); see conv2d_gy_texels.wgsl and conv2d_gy_storage.wgsl
 
 override PB: u32 = 16u; // pixels per block row (≤ 16)
 override RB: u32 = 8u; // rows per block (≤ 8)
@@ -497,7 +494,7 @@ override IKH: u32 = 5u; // KH (≤ 5)
 fn gy_at(b: u32, oh: i32, ow: i32, o4: u32) -> vec4<f32> {
   let inside = (oh >= 0) & (oh < i32(ip.OH)) & (ow >= 0) & (ow < i32(ip.OW));
   let t = select(0u, ((b * ip.OH + u32(oh)) * ip.OW + u32(ow)) * ip.O4 + o4, inside);
-  let v = texel_at(GYT, ip.TS, t);
+  let v = input_gy(t);
   return select(vec4<f32>(0.0), v, inside);
 }
 

@@ -10,14 +10,13 @@
 // cheaper than its per-lane loop for a storage access; a scalar load and a broadcast only at a
 // compile-time-constant offset, which fully unrolled loops gave but measured no faster here),
 // and the 4 L values are the only per-invocation reads, so each feeds 32 (64) FMAs. L is read
-// as texels of a copy of its buffer (LT below): on llvmpipe a texel fetch costs about a seventh
+// as texels of a copy of its buffer (LT, gemm_l_texels.wgsl) where the device profile asks for
+// it, else in place (gemm_l_storage.wgsl): on llvmpipe a texel fetch costs about a seventh
 // of a storage vec4 load, and where four values of L that one step needs (or four steps of one
-// row) are neighbours, one fetch gives all four. Against storage loads this made the products
-// of the MNIST CNN 1.2-1.3× faster (conv2's forward product and filter gradient at batch 500,
-// the fc products) and its training and IG-NORM steps 1.1× and 1.2×.
+// row) are neighbours, one fetch gives all four
+// (measured in bench/RESULTS.md, "Kernel choices and their measurements").
 // A workgroup of 64 covers up to 256 rows × 32 (64) columns. Products of 256 rows or more take
-// 8 rows per invocation (TALL): each U value then feeds 8 FMAs instead of 4, which made the
-// MNIST CNN's training step 1.07× and its IG-NORM step 1.15-1.2× faster on llvmpipe.
+// 8 rows per invocation (TALL): each U value then feeds 8 FMAs instead of 4.
 //
 // Entry points differ in how L[i,k] is read:
 //   matmul:       L[i,k] = A[i*SI + k*SK]                               (A = L's buffer)
@@ -29,12 +28,10 @@
 // conv_input_vk (O % 4 = 0) reads gy[.., o..o+3] as one texel, where conv_input makes four
 // reads; conv_forward_vk (C % 4 = 0) reads x[.., c..c+3] so, conv_filter_vk (C % 4 = 0) takes
 // its rows in quads of channels c..c+3 and reads them so, and matmul (override MQ) takes rows
-// or steps of k in fours where they are neighbours in memory. (As storage vec4 loads, which
-// llvmpipe splits into one per-lane loop per component, the same reads were only 1.1–1.3×
-// faster for conv_input_vk and no faster in the 64-column forms.) conv_input_seg (stride 1, KW ≤ 5, 256
+// or steps of k in fours where they are neighbours in memory (texel reads: llvmpipe splits a
+// storage vec4 load into one per-lane loop per component). conv_input_seg (stride 1, KW ≤ 5, 256
 // rows or more) takes 8 neighbouring pixels of an image row per invocation and loads the gy its
-// rows share once for all kw taps: 1.4-1.6x faster than conv_input_vk for conv2's input
-// gradient. conv_forward_xw (few input channels) reads x from a fifth uniform window of whole
+// rows share once for all kw taps. conv_forward_xw (few input channels) reads x from a fifth uniform window of whole
 // images, one dispatch per window of x.
 
 struct Params {
@@ -49,16 +46,14 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 
-// Invocations per workgroup of the products: 8 on a CPU adapter (one SIMD batch), 64 on a GPU.
-// llvmpipe runs each workgroup on one thread, so small workgroups spread a product evenly over
-// the cores (fc1's 392 invocations: 49 workgroups, where 7 of 56 left one core idle a seventh
-// of the time), and it runs every SIMD batch of a workgroup, so idle invocations of a larger
-// workgroup still cost their straight-line code. Against 64-invocation workgroups with only
-// some in use: fc1's products at batch 500 1.1-1.4x faster, the convolutions the same. On a GPU
-// a workgroup of 8 would leave most of each warp idle. Invocations past the rows repeat the
-// last row and store nothing.
+// Invocations per workgroup of the products (the device profile's productWorkgroup): 8 on a
+// CPU adapter (one SIMD batch), 64 on a GPU. llvmpipe runs each workgroup on one thread, so small
+// workgroups spread a product evenly over the cores, and it runs every SIMD batch of a workgroup,
+// so idle invocations of a larger workgroup still cost their straight-line code. On a GPU a
+// workgroup of 8 would leave most of each warp idle. Invocations past the rows repeat the last row
+// and store nothing.
 override PWG: u32 = 64u;
-// binding 1: L's buffer, read through its texels LT (below)
+// binding 1: L's buffer, read through `l_texel` (gemm_l_texels.wgsl or gemm_l_storage.wgsl)
 // bias and out are read and written as vec4 (see finish); single values as components
 @group(0) @binding(2) var<storage, read> bias4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out4: array<vec4<f32>>;
@@ -67,17 +62,6 @@ override PWG: u32 = 64u;
 @group(0) @binding(5) var<uniform> U1: array<vec4<f32>, 4096>;
 @group(0) @binding(6) var<uniform> U2: array<vec4<f32>, 4096>;
 @group(0) @binding(7) var<uniform> U3: array<vec4<f32>, 4096>;
-// L's data as texels (Runtime.texels): on llvmpipe a texel fetch at a lane-varying address costs
-// about a seventh of a storage vec4 load (a loop over the lanes per component), and the entries
-// that read four neighbouring values of L at a time (the _vk ones, conv_input_seg) take them from
-// one texel. (Binding 8 is XW in conv_forward_xw, which reads x from there and has no LT.)
-@group(0) @binding(8) var LT: texture_2d<f32>;
-
-// Texel i of LT: floats 4i..4i+3 of L's buffer.
-fn l_texel(i: u32) -> vec4<f32> {
-  return texel_at(LT, p.TS, i);
-}
-
 // Float i of L's buffer.
 fn l_at(i: u32) -> f32 {
   return l_texel(i >> 2u)[i & 3u];
@@ -92,6 +76,11 @@ override TALL: bool = false;
 // constant, not a parameter: on llvmpipe the loads of untaken branches still cost a per-lane
 // loop each, which made a runtime switch here as costly as a small product itself.
 override EPILOGUE: u32 = 0u;
+// the values of EPILOGUE (EPILOGUE in src/ops/codes.ts)
+const EPILOGUE_STORE = 0u;
+const EPILOGUE_ACCUMULATE = 1u;
+const EPILOGUE_BIAS_COLUMNS = 2u;
+const EPILOGUE_BIAS_ROWS = 3u;
 
 // r: the invocation's rows; rows: the same clamped to I - 1 (rows past the end repeat the
 // last row for loading and are not stored).
@@ -287,7 +276,7 @@ fn finish(t: Block, acc: ptr<function, array<vec4<f32>, 64>>) {
   // column quads of this invocation inside J
   let nq = (max(p.J, t.j0) - t.j0) / 4u;
   var bq: array<vec4<f32>, 16>;
-  if (EPILOGUE == 2u) {
+  if (EPILOGUE == EPILOGUE_BIAS_COLUMNS) {
     let q0 = t.j0 / 4u;
     let last = max(p.J, 4u) / 4u - 1u;
     bq[0] = bias4[min(q0 + 0u, last)];
@@ -401,15 +390,15 @@ fn finish(t: Block, acc: ptr<function, array<vec4<f32>, 64>>) {
 
 // bias[i] of row i as a vec4 (EPILOGUE 3), else 0.
 fn bias_row(i: u32) -> vec4<f32> {
-  if (EPILOGUE != 3u) { return vec4<f32>(); }
+  if (EPILOGUE != EPILOGUE_BIAS_ROWS) { return vec4<f32>(); }
   return vec4<f32>(bias4[i / 4u][i % 4u]);
 }
 
 // out4[o] = v + b (EPILOGUE 0: v; 1: previous value + v; 2, 3: the bias b + v).
 fn put4(o: u32, v: vec4<f32>, b: vec4<f32>) {
   switch (EPILOGUE) {
-    case 1u: { out4[o] = out4[o] + v; }
-    case 2u, 3u: { out4[o] = b + v; }
+    case EPILOGUE_ACCUMULATE: { out4[o] = out4[o] + v; }
+    case EPILOGUE_BIAS_COLUMNS, EPILOGUE_BIAS_ROWS: { out4[o] = b + v; }
     default: { out4[o] = v; }
   }
 }
@@ -422,17 +411,21 @@ fn put4(o: u32, v: vec4<f32>, b: vec4<f32>) {
 // invocation's rows in quads of neighbouring rows, one texel per quad and step; 2 (SK = 1,
 // SI % 4 = 0, K % 4 = 0), one texel per row for four steps.
 override MQ: u32 = 0u;
+// the values of MQ (MATMUL_READS in src/ops/codes.ts)
+const MQ_SINGLE = 0u;
+const MQ_ROW_QUADS = 1u;
+const MQ_STEP_QUADS = 2u;
 
 @compute @workgroup_size(PWG)
 fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_index) lid: u32) {
-  let t = block_rows(wid, nwg, lid, 0u, MQ == 1u);
+  let t = block_rows(wid, nwg, lid, 0u, MQ == MQ_ROW_QUADS);
   var acc: array<vec4<f32>, 64>;
   var hi: array<vec4<f32>, 64>; // rows 4..7 (TALL)
   let rb = t.rows * p.SI;
   let rb2 = t.rows2 * p.SI;
   let WR = window_rows();
-  if (MQ == 2u) {
+  if (MQ == MQ_STEP_QUADS) {
     for (var k = 0u; k < min(p.kn, WR); k += 4u) {
       let a = matmul_a8(rb, rb2, k);
       for (var e = 0u; e < 4u; e++) { input_step(&acc, &hi, a, e, urow0(k + e, t.ub)); }
@@ -478,7 +471,7 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
 // L of the rows rb (times SI) at step k (MQ 0 and 1).
 fn matmul_a(rb: vec4<u32>, k: u32) -> vec4<f32> {
   let ko = (p.k0 + k) * p.SK;
-  if (MQ == 1u) { return l_texel((rb.x + ko) / 4u); }
+  if (MQ == MQ_ROW_QUADS) { return l_texel((rb.x + ko) / 4u); }
   return vec4<f32>(l_at(rb.x + ko), l_at(rb.y + ko), l_at(rb.z + ko), l_at(rb.w + ko));
 }
 
@@ -553,7 +546,7 @@ fn gather(t: Taps, ch: u32) -> vec4<f32> {
     t.valid);
 }
 
-// Channels ch..ch+3 of row e's tap, from LT.
+// Channels ch..ch+3 of row e's tap, from L.
 fn row4(t: Taps, ch: u32, e: u32) -> vec4<f32> {
   let v = t.valid[e];
   return select(vec4<f32>(0.0), l_texel(select(0u, (t.base[e] + ch) / 4u, v)), v);
@@ -729,9 +722,9 @@ fn conv_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
 
 // L of conv_input_vk for four k steps: rows 0..3 (lo) and 4..7 (hi, when TALL), each
 // the vec4 of gy channels o..o+3. The four steps run as a loop over e, each loading its row of
-// U just before using it, not as one unrolled body over four rows of U loaded up front: on
-// llvmpipe that halved the compile time of the TALL form (12 s against 23 s) and ran 1.03×
-// faster.
+// U just before using it, not as one unrolled body over four rows of U loaded up front, which
+// compiles much faster on llvmpipe
+// (measured in bench/RESULTS.md, "Kernel choices and their measurements").
 struct A8 { lo: A4, hi: A4 }
 
 fn vk_a8(s: ptr<function, TapWalk>, s2: ptr<function, TapWalk>, px: Pix, px2: Pix,
@@ -1031,8 +1024,7 @@ fn conv_filter_rows(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, quads: bool) {
 // < J (0 for the padding columns of the last group; the load is not under the condition).
 // pack4_tex does four neighbouring elements of dst per invocation and reads src from a texel copy
 // (ST, Runtime.texels): on llvmpipe every storage access at a lane-varying address is a loop over
-// the lanes, and one vec4 store instead of four and texel reads made the large packs of the MNIST
-// CNN's fc1 products 1.4-1.5x faster, copy included.
+// the lanes (measured in bench/RESULTS.md, "Kernel choices and their measurements").
 struct PackParams {
   K: u32, J: u32, JW: u32, K2: u32,
   S1: u32, S2: u32, SJ: u32, G: u32,

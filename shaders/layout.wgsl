@@ -4,8 +4,8 @@
 // `tile4`, `blocks4`: two broadcasts four elements at a time, without decomposing indices:
 // x repeated over leading dimensions, or each element of x over a block of trailing ones.
 // `transpose4`: out[j·I + i] = x[i·a0 + j], 4 × 4 blocks at a time; `transpose4_tex` the same
-// reading x from a texel copy (XT, Runtime.texels), which on llvmpipe took 4-5 ms off the
-// [500, 64]·[64, 3136] product whose [3136, 500] result it puts in place (40 -> 36 ms).
+// reading x from a texel copy (XT, Runtime.texels) where the device profile asks for it
+// (measured in bench/RESULTS.md, "Kernel choices and their measurements").
 
 struct Params {
   n: u32, rank: u32, offset: u32, TS: u32, // TS: log2 of XT's width in texels

@@ -18,19 +18,23 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
 override OP: u32;
+// the values of OP (REDUCE in src/ops/codes.ts)
+const OP_SUM = 0u;
+const OP_MAX = 1u;
+const OP_MIN = 2u;
 
 fn identity() -> f32 {
   switch (OP) {
-    case 1u: { return -3.402823e38; }
-    case 2u: { return 3.402823e38; }
+    case OP_MAX: { return -3.402823e38; }
+    case OP_MIN: { return 3.402823e38; }
     default: { return 0.0; }
   }
 }
 
 fn combine(u: f32, v: f32) -> f32 {
   switch (OP) {
-    case 1u: { return max(u, v); }
-    case 2u: { return min(u, v); }
+    case OP_MAX: { return max(u, v); }
+    case OP_MIN: { return min(u, v); }
     default: { return u + v; }
   }
 }

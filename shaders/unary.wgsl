@@ -1,8 +1,8 @@
 // Elementwise unary operations: y = f(x). The operation is the pipeline constant OP.
 // Parameters: n elements, two scalars alpha and beta used by some operations. `main4` does
 // four elements per invocation (n a multiple of 4), and `main4_tex` does so reading x from a
-// texel copy (XT, Runtime.texels): on llvmpipe a storage vec4 load is a loop over the lanes per
-// component, and the texel reads made large operations about 2.2x faster, copy included.
+// texel copy (XT, Runtime.texels) where the device profile asks for it: on llvmpipe a storage vec4
+// load is a loop over the lanes per component (measured in bench/RESULTS.md, "Kernel choices and their measurements").
 
 struct Params { n: u32, alpha: f32, beta: f32, TS: u32 } // TS: log2 of XT's width in texels
 
@@ -14,6 +14,25 @@ struct Params { n: u32, alpha: f32, beta: f32, TS: u32 } // TS: log2 of XT's wid
 @group(0) @binding(3) var XT: texture_2d<f32>; // main4_tex's x
 
 override OP: u32;
+// the values of OP (UNARY in src/ops/codes.ts)
+const OP_NEG = 0u;
+const OP_ABS = 1u;
+const OP_SIGN = 2u;
+const OP_EXP = 3u;
+const OP_LOG = 4u;
+const OP_SQRT = 5u;
+const OP_RELU = 6u;
+const OP_STEP = 7u;
+const OP_LEAKY_RELU = 8u;
+const OP_LEAKY_STEP = 9u;
+const OP_SOFTPLUS = 10u;
+const OP_SIGMOID = 11u;
+const OP_AFFINE = 12u;
+const OP_CLIP = 13u;
+const OP_INSIDE = 14u;
+const OP_SQUARE = 15u;
+const OP_RECIPROCAL = 16u;
+const OP_FLOOR = 17u;
 
 // log(1 + u) accurate for small u.
 fn log1p(u: f32) -> f32 {
@@ -34,24 +53,24 @@ fn sigmoid(v: f32) -> f32 {
 
 fn apply(v: f32) -> f32 {
   switch (OP) {
-    case 0u: { return -v; }
-    case 1u: { return abs(v); }
-    case 2u: { return sign(v); }
-    case 3u: { return exp(v); }
-    case 4u: { return log(v); }
-    case 5u: { return sqrt(v); }
-    case 6u: { return max(v, 0.0); }
-    case 7u: { return select(0.0, 1.0, v > 0.0); }
-    case 8u: { return select(p.alpha * v, v, v >= 0.0); }
-    case 9u: { return select(p.alpha, 1.0, v > 0.0); }
-    case 10u: { return softplus(v); }
-    case 11u: { return sigmoid(v); }
-    case 12u: { return p.alpha * v + p.beta; }
-    case 13u: { return clamp(v, p.alpha, p.beta); }
-    case 14u: { return select(0.0, 1.0, v >= p.alpha && v <= p.beta); }
-    case 15u: { return v * v; }
-    case 16u: { return 1.0 / v; }
-    case 17u: { return floor(v); }
+    case OP_NEG: { return -v; }
+    case OP_ABS: { return abs(v); }
+    case OP_SIGN: { return sign(v); }
+    case OP_EXP: { return exp(v); }
+    case OP_LOG: { return log(v); }
+    case OP_SQRT: { return sqrt(v); }
+    case OP_RELU: { return max(v, 0.0); }
+    case OP_STEP: { return select(0.0, 1.0, v > 0.0); }
+    case OP_LEAKY_RELU: { return select(p.alpha * v, v, v >= 0.0); }
+    case OP_LEAKY_STEP: { return select(p.alpha, 1.0, v > 0.0); }
+    case OP_SOFTPLUS: { return softplus(v); }
+    case OP_SIGMOID: { return sigmoid(v); }
+    case OP_AFFINE: { return p.alpha * v + p.beta; }
+    case OP_CLIP: { return clamp(v, p.alpha, p.beta); }
+    case OP_INSIDE: { return select(0.0, 1.0, v >= p.alpha && v <= p.beta); }
+    case OP_SQUARE: { return v * v; }
+    case OP_RECIPROCAL: { return 1.0 / v; }
+    case OP_FLOOR: { return floor(v); }
     default: { return v; }
   }
 }

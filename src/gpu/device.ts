@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { ProfileKind } from "./profile.ts";
+
 /** Raised when no usable WebGPU adapter or device can be obtained. */
 export class WebGPUUnavailableError extends Error {
   /** Creates the error. @param message what is missing and how to get it */
@@ -18,6 +20,12 @@ export class WebGPUUnavailableError extends Error {
 export interface DeviceOptions {
   /** Power preference passed to `requestAdapter`. */
   powerPreference?: GPUPowerPreference;
+  /**
+   * Forces the device profile (see `src/gpu/profile.ts`): `"gpu"` runs the kernels chosen for
+   * GPUs, `"cpu"` those chosen for software adapters. Default: the environment variable
+   * `RAR_DEVICE_PROFILE` where set, else what the adapter is.
+   */
+  profile?: ProfileKind;
 }
 
 /** A device together with the adapter description it came from. */

@@ -9,6 +9,7 @@
  */
 
 import { acquireDevice, type DeviceOptions } from "./device.ts";
+import { decideProfile, type DeviceProfile, type ProfileRequest } from "./profile.ts";
 import commonWgsl from "../../shaders/common.wgsl" with { type: "text" };
 
 /** A WebGPU validation or out-of-memory error, reported with the kernels involved. */
@@ -125,12 +126,8 @@ export class Runtime {
   readonly device: GPUDevice;
   /** Adapter description. */
   readonly adapterName: string;
-  /**
-   * Whether the adapter runs on the CPU (Mesa's llvmpipe or lavapipe, SwiftShader, or any
-   * fallback adapter): kernels then size their workgroups for SIMD batches of a CPU thread
-   * rather than for GPU warps (see `shaders/gemm.wgsl`).
-   */
-  readonly cpu: boolean;
+  /** The device profile the ops follow (see `src/gpu/profile.ts`). */
+  readonly profile: DeviceProfile;
   /** Device limits the engine respects. */
   readonly limits: GPUSupportedLimits;
   private free = new Map<number, GPUBuffer[]>();
@@ -139,6 +136,7 @@ export class Runtime {
   // pooled textures with the one view each is bound through
   private textureFree = new Map<string, { texture: GPUTexture; view: GPUTextureView }[]>();
   private modules = new Map<string, GPUShaderModule>();
+  private codeIds = new Map<string, number>();
   private pipelines = new Map<string, GPUComputePipeline>();
   private layouts = new Map<string, GPUBindGroupLayout>();
   private pipelineLayouts = new Map<string, GPUPipelineLayout>();
@@ -167,11 +165,17 @@ export class Runtime {
    * Wraps a device. @param device a device from {@linkcode acquireDevice}
    * @param adapterName its description
    * @param isFallback whether the adapter said it is a fallback (software) adapter
+   * @param request a forced profile kind, if any (see {@linkcode decideProfile})
    */
-  constructor(device: GPUDevice, adapterName: string, isFallback = false) {
+  constructor(
+    device: GPUDevice,
+    adapterName: string,
+    isFallback = false,
+    request: ProfileRequest = {},
+  ) {
     this.device = device;
     this.adapterName = adapterName;
-    this.cpu = isFallback || /llvmpipe|lavapipe|softpipe|swiftshader/i.test(adapterName);
+    this.profile = decideProfile(adapterName, isFallback, request);
     this.limits = device.limits;
     this.arena = device.createBuffer({
       label: "param-arena",
@@ -206,7 +210,7 @@ export class Runtime {
       );
     }
     // whole 256-byte units (the uniform offset alignment): a uniform window that ends at the
-    // end of a buffer then starts at an aligned offset (see imageWindows in src/ops/conv.ts)
+    // end of a buffer then starts at an aligned offset (see imageWindows in src/ops/conv/windows.ts)
     const size = Math.max(256, Math.ceil(bytes / 256) * 256);
     if (size > this.maxTensorBytes) {
       throw new GpuLimitError(
@@ -445,7 +449,10 @@ export class Runtime {
   private pipeline(k: Kernel): GPUComputePipeline {
     const entry = k.entry ?? "main";
     const consts = k.constants ?? {};
-    const key = `${k.name}|${entry}|${JSON.stringify(consts)}|${k.code.length}`;
+    // the source by identity: two variants of a kernel family may share a name and a length
+    let codeId = this.codeIds.get(k.code);
+    if (codeId === undefined) this.codeIds.set(k.code, codeId = this.codeIds.size);
+    const key = `${k.name}|${entry}|${JSON.stringify(consts)}|${codeId}`;
     let p = this.pipelines.get(key);
     if (p) return p;
     let mod = this.modules.get(k.code);
@@ -742,10 +749,22 @@ let pending: Promise<Runtime> | null = null;
  * @throws {WebGPUUnavailableError} when no adapter is available
  */
 export function initRuntime(options: DeviceOptions = {}): Promise<Runtime> {
-  if (current) return Promise.resolve(current);
+  if (current) {
+    if (options.profile !== undefined && options.profile !== current.profile.kind) {
+      return Promise.reject(
+        new Error(
+          `the GPU engine is already initialised with the "${current.profile.kind}" device ` +
+            `profile; it cannot switch to "${options.profile}" (pass \`profile\` to the first init)`,
+        ),
+      );
+    }
+    return Promise.resolve(current);
+  }
   if (!pending) {
+    // an unknown forced profile fails here, before any device is acquired
+    decideProfile("", false, options);
     pending = acquireDevice(options).then(({ device, adapterName, isFallback }) => {
-      const rt = new Runtime(device, adapterName, isFallback);
+      const rt = new Runtime(device, adapterName, isFallback, options);
       current = rt;
       // release GPU memory and the device deterministically when the program ends
       globalThis.addEventListener?.("unload", () => rt.destroy());

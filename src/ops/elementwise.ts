@@ -22,27 +22,11 @@ import {
   viaTexels,
 } from "./launch.ts";
 import { sumTo } from "./reduce.ts";
+import { BINARY, BINARY_MODE as MODE, UNARY } from "./codes.ts";
+import { packParams } from "./schema.ts";
 
-const UNARY = {
-  neg: 0,
-  abs: 1,
-  sign: 2,
-  exp: 3,
-  log: 4,
-  sqrt: 5,
-  relu: 6,
-  step: 7,
-  leaky_relu: 8,
-  leaky_step: 9,
-  softplus: 10,
-  sigmoid: 11,
-  affine: 12,
-  clip: 13,
-  inside: 14,
-  square: 15,
-  reciprocal: 16,
-  floor: 17,
-} as const;
+/** `Params` of `shaders/unary.wgsl`. */
+export const UNARY_PARAMS = { n: "u32", alpha: "f32", beta: "f32", TS: "u32" } as const;
 
 type UnaryName = keyof typeof UNARY;
 
@@ -51,13 +35,29 @@ function unary(x: Tensor, op: UnaryName, alpha = 0, beta = 0): Tensor {
   const y = output(x.shape, op);
   // four elements per invocation where the size allows
   const four = x.size % 4 === 0;
-  const params = (shift = 0) => new Params().u32(x.size).f32(alpha, beta).u32(shift);
+  const params = (TS = 0) =>
+    packParams(UNARY_PARAMS, { n: x.size, alpha, beta, TS }, `unary_${op}`);
   if (four && viaTexels(x.size)) {
-    const k = kernel(`unary_${op}`, unaryWgsl, "main4_tex", 1, 1, { OP: UNARY[op] }, 0, 1);
+    const k = kernel({
+      name: `unary_${op}`,
+      code: unaryWgsl,
+      entry: "main4_tex",
+      inputs: 1,
+      outputs: 1,
+      constants: { OP: UNARY[op] },
+      textures: 1,
+    });
     launchTexels(k, [x.buffer, y.buffer], [x.buffer], x.size * 4, params, x.size / 4);
     return y;
   }
-  const k = kernel(`unary_${op}`, unaryWgsl, four ? "main4" : "main", 1, 1, { OP: UNARY[op] });
+  const k = kernel({
+    name: `unary_${op}`,
+    code: unaryWgsl,
+    entry: four ? "main4" : "main",
+    inputs: 1,
+    outputs: 1,
+    constants: { OP: UNARY[op] },
+  });
   launch(k, [x.buffer, y.buffer], params(), four ? x.size / 4 : x.size);
   return y;
 }
@@ -175,21 +175,6 @@ export function floor(x: Tensor): Tensor {
 
 // ------------------------------------------------------------------------ binary
 
-const BINARY = {
-  add: 0,
-  sub: 1,
-  mul: 2,
-  div: 3,
-  maximum: 4,
-  minimum: 5,
-  greater: 6,
-  greater_equal: 7,
-  equal: 8,
-  div_no_nan: 9,
-  less: 10,
-  relu_grad: 11,
-} as const;
-
 type BinaryName = keyof typeof BINARY;
 
 /** The broadcast shape of two shapes (NumPy rules); throws naming both shapes. */
@@ -222,35 +207,50 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+/** An indexing mode of binary.wgsl (see `BINARY_MODE` in `codes.ts`). */
+type Mode = typeof MODE[keyof typeof MODE];
+
+/** The input of the output's shape in each mode where one input has it (the other is smaller). */
+const FULL_INPUT: Partial<Record<Mode, "a" | "b">> = {
+  [MODE.b_repeats]: "a",
+  [MODE.b_blocks]: "a",
+  [MODE.a_repeats]: "b",
+  [MODE.a_blocks]: "b",
+};
+
 /**
- * The cheapest indexing mode of binary.wgsl for these shapes: 1 same shapes; 2/4 one input
- * repeats over trailing elements; 3/5 one input is constant over leading blocks; 6/7 an outer
- * combination (one input constant over blocks, the other repeating over them); 0 general.
+ * The cheapest indexing mode of binary.wgsl for these shapes: `same` shapes; one input repeating
+ * over trailing elements or constant over leading blocks while the other has the output's shape;
+ * an outer combination of two such inputs; `general` otherwise.
  */
 function indexing(
   a: readonly number[],
   b: readonly number[],
   out: readonly number[],
-): { mode: number; period: number } {
+): { mode: Mode; period: number } {
   const full = (s: readonly number[]) => sameShape(s, out);
-  if (full(a) && full(b)) return { mode: 1, period: 1 };
+  if (full(a) && full(b)) return { mode: MODE.same, period: 1 };
   const size = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
   // the small input's non-unit dimensions form a suffix (period = its size) or a prefix
   const kind = (s: readonly number[]) => broadcastPattern(s, out);
   if (full(a)) {
     const k = kind(b);
-    if (k) return { mode: k.mode === "suffix" ? 2 : 3, period: k.period };
+    if (k) return { mode: k.mode === "suffix" ? MODE.b_repeats : MODE.b_blocks, period: k.period };
   }
   if (full(b)) {
     const k = kind(a);
-    if (k) return { mode: k.mode === "suffix" ? 4 : 5, period: k.period };
+    if (k) return { mode: k.mode === "suffix" ? MODE.a_repeats : MODE.a_blocks, period: k.period };
   }
   const ka = kind(a), kb = kind(b);
   if (ka && kb && size(a) * size(b) === size(out)) {
-    if (ka.mode === "prefix" && kb.mode === "suffix") return { mode: 6, period: size(b) };
-    if (ka.mode === "suffix" && kb.mode === "prefix") return { mode: 7, period: size(a) };
+    if (ka.mode === "prefix" && kb.mode === "suffix") {
+      return { mode: MODE.a_blocks_b_repeats, period: size(b) };
+    }
+    if (ka.mode === "suffix" && kb.mode === "prefix") {
+      return { mode: MODE.a_repeats_b_blocks, period: size(a) };
+    }
   }
-  return { mode: 0, period: 1 };
+  return { mode: MODE.general, period: 1 };
 }
 
 function binary(a: Tensor, b: Tensor, op: BinaryName): Tensor {
@@ -268,16 +268,33 @@ function binary(a: Tensor, b: Tensor, op: BinaryName): Tensor {
   const constants = { OP: BINARY[op], MODE: mode };
   const buffers = [a.buffer, b.buffer, out.buffer];
   // four elements per invocation where sizes and periods allow
-  const four = mode !== 0 && out.size % 4 === 0 && (mode === 1 || period % 4 === 0);
-  if (four && mode <= 5 && viaTexels(out.size)) {
-    // the inputs of the output's size, from texel copies: a in modes 1–3, b in modes 1, 4, 5
-    const read = mode === 1 ? [a.buffer, b.buffer] : [mode <= 3 ? a.buffer : b.buffer];
-    const entry = mode === 1 ? "main4_tex2" : "main4_tex";
-    const k = kernel(`binary_${op}`, binaryWgsl, entry, 2, 1, constants, 0, read.length);
+  const four = mode !== MODE.general && out.size % 4 === 0 &&
+    (mode === MODE.same || period % 4 === 0);
+  const full = FULL_INPUT[mode];
+  if (four && (mode === MODE.same || full) && viaTexels(out.size)) {
+    // the inputs of the output's size, from texel copies: both, or the one that has it
+    const read = mode === MODE.same ? [a.buffer, b.buffer] : [full === "a" ? a.buffer : b.buffer];
+    const entry = mode === MODE.same ? "main4_tex2" : "main4_tex";
+    const k = kernel({
+      name: `binary_${op}`,
+      code: binaryWgsl,
+      entry,
+      inputs: 2,
+      outputs: 1,
+      constants,
+      textures: read.length,
+    });
     launchTexels(k, buffers, read, out.size * 4, params, out.size / 4);
     return out;
   }
-  const k = kernel(`binary_${op}`, binaryWgsl, four ? "main4" : "main", 2, 1, constants);
+  const k = kernel({
+    name: `binary_${op}`,
+    code: binaryWgsl,
+    entry: four ? "main4" : "main",
+    inputs: 2,
+    outputs: 1,
+    constants,
+  });
   launch(k, buffers, params(), four ? out.size / 4 : out.size);
   return out;
 }

@@ -3,32 +3,62 @@
  * @module
  */
 
-import { type Kernel, Params, runtime, WG } from "../gpu/runtime.ts";
+import {
+  type Kernel,
+  Params,
+  runtime,
+  type Texels,
+  type UniformWindow,
+  WG,
+  WINDOW_BYTES,
+} from "../gpu/runtime.ts";
 import { type DType, empty, type Tensor } from "../tensor.ts";
 
-export { type Kernel, Params };
+export { type Kernel, Params, type Texels, type UniformWindow, WINDOW_BYTES };
 
-/**
- * Builds a kernel descriptor (`windows`: its uniform windows, `textures`: its texture bindings,
- * see `Kernel.windows` and `Kernel.textures`).
- */
-export function kernel(
-  name: string,
-  code: string,
-  entry: string,
-  nIn: number,
-  nOut: number,
-  constants?: Record<string, number>,
-  windows = 0,
-  textures = 0,
-): Kernel {
-  return { name, code, entry, nIn, nOut, constants, windows, textures };
+/** What {@linkcode kernel} needs to describe a kernel. */
+export interface KernelSpec {
+  /** Name used in labels and error messages, e.g. `conv2d_forward`. */
+  name: string;
+  /** WGSL source of the kernel family (the common prelude is prepended). */
+  code: string;
+  /** Entry point, default `main`. */
+  entry?: string;
+  /** Read-only storage bindings (bindings 1..inputs). */
+  inputs: number;
+  /** Read-write storage bindings following the inputs. */
+  outputs: number;
+  /** Pipeline-overridable constants. */
+  constants?: Record<string, number>;
+  /** Uniform windows after the storage bindings (see `Kernel.windows`), default none. */
+  windows?: number;
+  /** Texture bindings after the windows (see `Kernel.textures`), default none. */
+  textures?: number;
+}
+
+/** Builds a kernel descriptor from its named parts. */
+export function kernel(spec: KernelSpec): Kernel {
+  return {
+    name: spec.name,
+    code: spec.code,
+    entry: spec.entry ?? "main",
+    nIn: spec.inputs,
+    nOut: spec.outputs,
+    constants: spec.constants,
+    windows: spec.windows ?? 0,
+    textures: spec.textures ?? 0,
+  };
 }
 
 /** Launches `k` with one invocation per element (`n` of them), spread over dimensions. */
-export function launch(k: Kernel, buffers: GPUBuffer[], params: Params, n: number): void {
+export function launch(
+  k: Kernel,
+  buffers: GPUBuffer[],
+  params: Params | Uint32Array,
+  n: number,
+): void {
   const rt = runtime();
-  rt.dispatch(k, buffers, params.build(), rt.grid(Math.ceil(n / WG)));
+  rt.dispatch(k, buffers, wordsOf(params), rt.grid(Math.ceil(n / WG)));
 }
 
 /**
@@ -41,7 +71,7 @@ export function launchTexels(
   buffers: GPUBuffer[],
   read: GPUBuffer[],
   bytes: number,
-  params: (shift: number) => Params,
+  params: (shift: number) => Params | Uint32Array,
   n: number,
 ): void {
   const rt = runtime();
@@ -49,7 +79,7 @@ export function launchTexels(
   rt.dispatch(
     k,
     buffers,
-    params(texels[0].shift).build(),
+    wordsOf(params(texels[0].shift)),
     rt.grid(Math.ceil(n / WG)),
     [],
     texels.map((t) => t.view),
@@ -58,29 +88,63 @@ export function launchTexels(
 }
 
 /**
- * Size (elements) from which the elementwise kernels, `gemm_pack` and `transpose4` read their
- * large inputs from texel copies (`Runtime.texels`), on a software adapter only: there a storage
- * load at a lane-varying address is a loop over the lanes (per component), and the texel reads
- * made an add of [500, 14, 14, 64] 2.8x and a relu of it 2.2x faster, copies included. Below this
- * size the copy's own cost (a second command between two passes) ate the gain: [50, 1024] gained
- * 0.3 ms per add, [50, 12] lost 0.1 ms. GPUs read storage buffers natively and skip the copies.
+ * Whether a kernel over `size` elements reads its large inputs from texel copies: where the
+ * device profile asks for them (`texelCopies`) and from its `texelMin` elements on.
  */
-export const TEXEL_MIN = 32768;
-
-/** Whether a kernel over `size` elements reads its large inputs from texel copies. */
 export function viaTexels(size: number): boolean {
-  return size >= TEXEL_MIN && runtime().cpu;
+  const p = runtime().profile;
+  return p.texelCopies && size >= p.texelMin;
+}
+
+/** One dispatch for {@linkcode dispatch}. */
+export interface Dispatch {
+  /** The storage buffers, inputs then outputs. */
+  buffers: GPUBuffer[];
+  /** The parameter words. */
+  params: Params | Uint32Array;
+  /** Workgroups, spread over the grid's dimensions (`linear_group()` in common.wgsl). */
+  groups: number;
+  /** The uniform windows, as many as the kernel has. */
+  windows?: UniformWindow[];
+  /** The texture views, as many as the kernel has (see {@linkcode texelCopy}). */
+  textures?: GPUTextureView[];
+}
+
+/** Launches `k` once with windows and textures bound, over `d.groups` workgroups. */
+export function dispatch(k: Kernel, d: Dispatch): void {
+  const rt = runtime();
+  rt.dispatch(
+    k,
+    d.buffers,
+    wordsOf(d.params),
+    rt.grid(d.groups),
+    d.windows ?? [],
+    d.textures ?? [],
+  );
+}
+
+/**
+ * A texel copy of the first `bytes` bytes of `buf` (see `Runtime.texels`), ordered after the
+ * work recorded so far; dispose it once the kernels that read it are recorded.
+ */
+export function texelCopy(buf: GPUBuffer, bytes: number, what: string): Texels {
+  return runtime().texels(buf, bytes, what);
 }
 
 /** Launches `k` with one workgroup per unit of work (`groups` of them). */
 export function launchGroups(
   k: Kernel,
   buffers: GPUBuffer[],
-  params: Params,
+  params: Params | Uint32Array,
   groups: number,
 ): void {
   const rt = runtime();
-  rt.dispatch(k, buffers, params.build(), rt.grid(groups));
+  rt.dispatch(k, buffers, wordsOf(params), rt.grid(groups));
+}
+
+/** The words of parameters given as a builder or as packed words. */
+function wordsOf(params: Params | Uint32Array): Uint32Array {
+  return params instanceof Params ? params.build() : params;
 }
 
 /** Allocates an output tensor for op `origin`. */

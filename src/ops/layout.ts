@@ -42,7 +42,12 @@ export function slice(x: Tensor, begin: readonly number[], size: readonly number
   const out = output(sz, "slice", x.dtype);
   const params = new Params().u32(out.size, sz.length, offset, 0)
     .vec(sz, MAX_RANK, 1).vec(st, MAX_RANK).vec([], MAX_RANK);
-  launch(kernel("copy", layoutWgsl, "copy", 1, 1), [x.buffer, out.buffer], params, out.size);
+  launch(
+    kernel({ name: "copy", code: layoutWgsl, entry: "copy", inputs: 1, outputs: 1 }),
+    [x.buffer, out.buffer],
+    params,
+    out.size,
+  );
   return record(out, "slice", [x], (g) => [
     pad(g, begin, x.shape.map((d, i) => d - begin[i] - sz[i])),
   ]);
@@ -61,7 +66,12 @@ export function pad(x: Tensor, before: readonly number[], after: readonly number
   const out = output(shape, "pad", x.dtype);
   const params = new Params().u32(out.size, shape.length, 0, 0)
     .vec(shape, MAX_RANK, 1).vec(before, MAX_RANK).vec(x.shape, MAX_RANK, 1);
-  launch(kernel("pad", layoutWgsl, "pad", 1, 1), [x.buffer, out.buffer], params, out.size);
+  launch(
+    kernel({ name: "pad", code: layoutWgsl, entry: "pad", inputs: 1, outputs: 1 }),
+    [x.buffer, out.buffer],
+    params,
+    out.size,
+  );
   return record(out, "pad", [x], (g) => [slice(g, before, x.shape)]);
 }
 
@@ -83,7 +93,12 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   const out = output(shape, "transpose", x.dtype);
   const params = new Params().u32(out.size, shape.length, 0, 0)
     .vec(shape, MAX_RANK, 1).vec(p.map((a) => st[a]), MAX_RANK).vec([], MAX_RANK);
-  launch(kernel("copy", layoutWgsl, "copy", 1, 1), [x.buffer, out.buffer], params, out.size);
+  launch(
+    kernel({ name: "copy", code: layoutWgsl, entry: "copy", inputs: 1, outputs: 1 }),
+    [x.buffer, out.buffer],
+    params,
+    out.size,
+  );
   const inv = new Array(p.length);
   p.forEach((a, i) => (inv[a] = i));
   return record(out, "transpose", [x], (g) => [transpose(g, inv)]);

@@ -1,16 +1,16 @@
 /**
  * Matrix products with optional transposes and a fused bias.
- * Kernels: the windowed products of `shaders/gemm.wgsl` (entry `matmul`, see `gemm.ts`); the
- * direct `shaders/matmul.wgsl` for products wider than the windows.
+ * The strategies (`src/ops/matmul/`): the windowed products of `shaders/gemm.wgsl` (entry
+ * `matmul`), and the portable `shaders/matmul.wgsl` for products wider than the windows.
  * @module
  */
 
-import matmulWgsl from "../../shaders/matmul.wgsl" with { type: "text" };
 import { record } from "../autograd/tape.ts";
 import type { Tensor } from "../tensor.ts";
-import { expectDType, expectRank, kernel, launchGroups, output, Params } from "./launch.ts";
+import { runtime } from "../gpu/runtime.ts";
+import { expectDType, expectRank } from "./launch.ts";
 import { sum } from "./reduce.ts";
-import { gemm, windowed } from "./gemm.ts";
+import { chooseMatmul, MATMUL } from "./matmul/choose.ts";
 
 /** Options of {@linkcode matmul}. */
 export interface MatmulOptions {
@@ -39,45 +39,8 @@ function matmulRaw(a: Tensor, b: Tensor, ta: boolean, tb: boolean, bias?: Tensor
   if (bias && (bias.rank !== 1 || bias.shape[0] !== N)) {
     throw new Error(`matmul: bias must have shape [${N}], got [${bias.shape}]`);
   }
-  if (windowed(Math.max(M, N), Math.min(M, N), K)) {
-    if (M >= N) {
-      // rows of C per invocation, op(b) [K, N] in the windows
-      return gemm(
-        { entry: "matmul", src: a, I: M, SI: ta ? 1 : K, SK: ta ? M : 1 },
-        { src: b, K, J: N, K2: K, S1: 0, S2: tb ? 1 : N, SJ: tb ? K : 1 },
-        [M, N],
-        N,
-        1,
-        "matmul",
-        bias,
-      );
-    }
-    // Cᵀ = op(b)ᵀ · op(a)ᵀ: columns of C per invocation, op(a)ᵀ [K, M] in the windows
-    return gemm(
-      { entry: "matmul", src: b, I: N, SI: tb ? K : 1, SK: tb ? 1 : N },
-      { src: a, K, J: M, K2: K, S1: 0, S2: ta ? M : 1, SJ: ta ? 1 : K },
-      [M, N],
-      1,
-      N,
-      "matmul",
-      bias,
-      true,
-    );
-  }
-  const out = output([M, N], "matmul");
-  const tilesN = Math.ceil(N / 32);
-  const k = kernel("matmul", matmulWgsl, "main", 3, 1, {
-    TA: ta ? 1 : 0,
-    TB: tb ? 1 : 0,
-    BIAS: bias ? 1 : 0,
-  });
-  launchGroups(
-    k,
-    [a.buffer, b.buffer, (bias ?? a).buffer, out.buffer],
-    new Params().u32(M, N, K, tilesN),
-    Math.ceil(M / 32) * tilesN,
-  );
-  return out;
+  const p = { a, b, ta, tb, M, K, N, bias };
+  return MATMUL[chooseMatmul(p, runtime().profile)].run(p);
 }
 
 /**

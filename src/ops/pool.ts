@@ -74,16 +74,15 @@ function launchPool(
   const textured = v4 && name.startsWith("maxpool_")
     ? ts.slice(0, name === "maxpool_gather" ? 2 : 1)
     : [];
-  const k = kernel(
-    `${label}${v4}`,
-    poolWgsl,
-    `${entry}${v4}`,
-    ts.length - 1,
-    1,
+  const k = kernel({
+    name: `${label}${v4}`,
+    code: poolWgsl,
+    entry: `${entry}${v4}`,
+    inputs: ts.length - 1,
+    outputs: 1,
     constants,
-    0,
-    textured.length,
-  );
+    textures: textured.length,
+  });
   const buffers = ts.map((t) => t.buffer);
   if (!textured.length) launch(k, buffers, g.params(count), count);
   else {

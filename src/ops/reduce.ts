@@ -23,16 +23,17 @@ import {
 } from "./launch.ts";
 import { div, equal, mul } from "./elementwise.ts";
 import { reshape } from "./layout.ts";
-
-const REDUCE = { sum: 0, max: 1, min: 2 } as const;
+import { REDUCE } from "./codes.ts";
+import { runtime } from "../gpu/runtime.ts";
 
 /**
- * Longest run of reduced elements one workgroup handles (4096 loop iterations per invocation).
- * llvmpipe, Mesa's software Vulkan driver, ends every shader loop after 65535 iterations in
- * total per invocation (LP_MAX_TGSI_LOOP_ITERATIONS, shared by nested loops) and so silently
- * truncated longer reductions; longer ones are reduced in two passes.
+ * Longest run of reduced elements one workgroup of 64 handles: 4096 loop iterations per
+ * invocation, or fewer where the device's loop-iteration limit is lower; longer runs are reduced
+ * in two passes.
  */
-const REDUCE_CHUNK = 64 * 4096;
+function reduceChunk(): number {
+  return 64 * Math.min(4096, runtime().profile.loopLimit - 1);
+}
 
 /** Rows per partial sum of `sum_rows` (the first pass of a sum over the rows of [R, C]). */
 const ROWS_CHUNK = 1024;
@@ -81,25 +82,54 @@ function reduceInto(
     .vec(red.map((g) => g.size), MAX_RANK, 1)
     .vec(red.map((g) => g.stride), MAX_RANK)
     .f32(alpha);
-  if (nRed > REDUCE_CHUNK) {
-    // two passes, so that no invocation loops more than REDUCE_CHUNK / 64 times (see
-    // `per_group` in reduce.wgsl): partial results of chunks, then one thread per output
-    const chunks = Math.ceil(nRed / REDUCE_CHUNK);
+  const chunk = reduceChunk();
+  if (nRed > chunk) {
+    // two passes, so that no invocation loops more than chunk / 64 times (see `per_group` in
+    // reduce.wgsl): partial results of chunks, then one thread per output
+    const chunks = Math.ceil(nRed / chunk);
     const part = output([nOut, chunks], op);
-    const k1 = kernel(`reduce_${op}`, reduceWgsl, "per_group", 1, 1, { OP: REDUCE[op] });
-    launchGroups(k1, [src, part.buffer], params.u32(REDUCE_CHUNK), nOut * chunks);
+    const k1 = kernel({
+      name: `reduce_${op}`,
+      code: reduceWgsl,
+      entry: "per_group",
+      inputs: 1,
+      outputs: 1,
+      constants: { OP: REDUCE[op] },
+    });
+    launchGroups(k1, [src, part.buffer], params.u32(chunk), nOut * chunks);
     const p2 = new Params().u32(nOut, chunks, 1, 1)
       .vec([nOut], MAX_RANK, 1).vec([chunks], MAX_RANK)
       .vec([chunks], MAX_RANK, 1).vec([1], MAX_RANK)
       .f32(1);
-    const k2 = kernel(`reduce_${op}`, reduceWgsl, "per_thread", 1, 1, { OP: REDUCE[op] });
+    const k2 = kernel({
+      name: `reduce_${op}`,
+      code: reduceWgsl,
+      entry: "per_thread",
+      inputs: 1,
+      outputs: 1,
+      constants: { OP: REDUCE[op] },
+    });
     launch(k2, [part.buffer, dst], p2, nOut);
     part.dispose();
   } else if (nRed >= 128) {
-    const k = kernel(`reduce_${op}`, reduceWgsl, "per_group", 1, 1, { OP: REDUCE[op] });
+    const k = kernel({
+      name: `reduce_${op}`,
+      code: reduceWgsl,
+      entry: "per_group",
+      inputs: 1,
+      outputs: 1,
+      constants: { OP: REDUCE[op] },
+    });
     launchGroups(k, [src, dst], params, nOut);
   } else {
-    const k = kernel(`reduce_${op}`, reduceWgsl, "per_thread", 1, 1, { OP: REDUCE[op] });
+    const k = kernel({
+      name: `reduce_${op}`,
+      code: reduceWgsl,
+      entry: "per_thread",
+      inputs: 1,
+      outputs: 1,
+      constants: { OP: REDUCE[op] },
+    });
     launch(k, [src, dst], params, nOut);
   }
 }
@@ -166,7 +196,14 @@ function reduceRaw(
  */
 function sumRows(x: Tensor, out: Tensor, nOut: number, rows: number, C4: number, chunk: number) {
   launchTexels(
-    kernel("reduce_sum_rows", reduceWgsl, "sum_rows", 1, 1, undefined, 0, 1),
+    kernel({
+      name: "reduce_sum_rows",
+      code: reduceWgsl,
+      entry: "sum_rows",
+      inputs: 1,
+      outputs: 1,
+      textures: 1,
+    }),
     [x.buffer, out.buffer],
     [x.buffer],
     rows * C4 * 16,
@@ -237,14 +274,25 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   if (fast) {
     const params = new Params().u32(out.size / 4, 0, fast.period, 0)
       .vec([], MAX_RANK).vec([], MAX_RANK).vec([], MAX_RANK);
-    const k = kernel(fast.entry, layoutWgsl, fast.entry, 1, 1);
+    const k = kernel({
+      name: fast.entry,
+      code: layoutWgsl,
+      entry: fast.entry,
+      inputs: 1,
+      outputs: 1,
+    });
     launch(k, [x.buffer, out.buffer], params, out.size / 4);
   } else {
     const st = stridesOf(x.shape);
     const strides = shape.map((_, i) => (i < off || x.shape[i - off] === 1 ? 0 : st[i - off]));
     const params = new Params().u32(out.size, shape.length, 0, 0)
       .vec(shape, MAX_RANK, 1).vec(strides, MAX_RANK).vec([], MAX_RANK);
-    launch(kernel("copy", layoutWgsl, "copy", 1, 1), [x.buffer, out.buffer], params, out.size);
+    launch(
+      kernel({ name: "copy", code: layoutWgsl, entry: "copy", inputs: 1, outputs: 1 }),
+      [x.buffer, out.buffer],
+      params,
+      out.size,
+    );
   }
   return record(out, "broadcastTo", [x], (g) => [sumTo(g, x.shape)]);
 }

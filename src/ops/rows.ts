@@ -23,7 +23,7 @@ function rowKernel(x: Tensor, entry: "softmax" | "log_softmax"): Tensor {
   const { rows, cols } = rowsOf(x, entry);
   const y = output(x.shape, entry);
   launch(
-    kernel(entry, rowsWgsl, entry, 1, 1),
+    kernel({ name: entry, code: rowsWgsl, entry, inputs: 1, outputs: 1 }),
     [x.buffer, y.buffer],
     new Params().u32(x.size, rows, cols, 0).f32(0, 0),
     rows,
@@ -49,7 +49,7 @@ export function argMax(x: Tensor): Tensor {
   const { rows, cols } = rowsOf(x, "argMax");
   const y = output(x.shape.slice(0, -1), "argMax", "i32");
   launch(
-    kernel("argmax", rowsWgsl, "argmax", 1, 1),
+    kernel({ name: "argmax", code: rowsWgsl, entry: "argmax", inputs: 1, outputs: 1 }),
     [x.buffer, y.buffer],
     new Params().u32(x.size, rows, cols, 0).f32(0, 0),
     rows,
@@ -62,7 +62,7 @@ export function oneHot(labels: Tensor, depth: number, on = 1, off = 0): Tensor {
   expectDType(labels, "i32", "oneHot", "labels");
   const y = output([...labels.shape, depth], "oneHot");
   launch(
-    kernel("one_hot", rowsWgsl, "one_hot", 1, 1),
+    kernel({ name: "one_hot", code: rowsWgsl, entry: "one_hot", inputs: 1, outputs: 1 }),
     [labels.buffer, y.buffer],
     new Params().u32(y.size, labels.size, depth, 0).f32(on, off),
     y.size,
@@ -74,7 +74,7 @@ export function oneHot(labels: Tensor, depth: number, on = 1, off = 0): Tensor {
 export function full(shape: readonly number[], value: number): Tensor {
   const y = output(shape, "full");
   launch(
-    kernel("fill", rowsWgsl, "fill", 0, 1),
+    kernel({ name: "fill", code: rowsWgsl, entry: "fill", inputs: 0, outputs: 1 }),
     [y.buffer],
     new Params().u32(y.size, 0, 0, 0).f32(value, 0),
     y.size,
@@ -114,7 +114,13 @@ export function randomUniform(
 ): Tensor {
   const y = output(shape, "randomUniform");
   launch(
-    kernel("random_uniform", rowsWgsl, "random_uniform", 0, 1),
+    kernel({
+      name: "random_uniform",
+      code: rowsWgsl,
+      entry: "random_uniform",
+      inputs: 0,
+      outputs: 1,
+    }),
     [y.buffer],
     new Params().u32(y.size, 0, 0, seed >>> 0).f32(lo, hi),
     y.size,
@@ -135,7 +141,13 @@ export function randomNormal(
 ): Tensor {
   const y = output(shape, "randomNormal");
   launch(
-    kernel("random_normal", rowsWgsl, "random_normal", 0, 1),
+    kernel({
+      name: "random_normal",
+      code: rowsWgsl,
+      entry: "random_normal",
+      inputs: 0,
+      outputs: 1,
+    }),
     [y.buffer],
     new Params().u32(y.size, 0, truncated ? 1 : 0, seed >>> 0).f32(mean, std),
     y.size,
@@ -155,7 +167,7 @@ export function topKMask(x: Tensor, k: number): Tensor {
   }
   const y = output(x.shape, "topKMask");
   launch(
-    kernel("topk_mask", rowsWgsl, "topk_mask", 1, 1),
+    kernel({ name: "topk_mask", code: rowsWgsl, entry: "topk_mask", inputs: 1, outputs: 1 }),
     [x.buffer, y.buffer],
     new Params().u32(x.size, rows, cols, k).f32(0, 0),
     x.size,

@@ -74,7 +74,14 @@ export function adam(params: Params, options: AdamOptions = {}): Optimizer {
   const b1 = options.beta1 ?? 0.9, b2 = options.beta2 ?? 0.999, eps = options.epsilon ?? 1e-8;
   let step = 0;
   const st = slots(params, ["adam_m", "adam_v"]);
-  const k = kernel("adam", optimizerWgsl, "adam", 1, 3, undefined, 0, 4);
+  const k = kernel({
+    name: "adam",
+    code: optimizerWgsl,
+    entry: "adam",
+    inputs: 1,
+    outputs: 3,
+    textures: 4,
+  });
   return {
     get step() {
       return step;
@@ -134,7 +141,14 @@ function update4(k: Kernel, ts: Tensor[], n: number, f: number[]): void {
 export function momentum(params: Params, options: MomentumOptions): Optimizer {
   let step = 0;
   const st = slots(params, ["momentum"]);
-  const k = kernel("momentum", optimizerWgsl, "momentum", 1, 2, undefined, 0, 3);
+  const k = kernel({
+    name: "momentum",
+    code: optimizerWgsl,
+    entry: "momentum",
+    inputs: 1,
+    outputs: 2,
+    textures: 3,
+  });
   return {
     get step() {
       return step;

@@ -132,3 +132,40 @@ Deno.test("windowed products in 64-invocation workgroups (the GPU form) equal th
     assertClose(wide, await without("enabled", f), `${what}, workgroups of 64`, 1e-5);
   }
 });
+
+Deno.test("products and taps kernels reading their streamed operand in place or from texels equal the direct kernels", async () => {
+  // the cpu profile reads L of the products and gy of the taps kernels from texel copies
+  // (gemm_l_texels.wgsl, conv2d_gy_texels.wgsl), the gpu profile from their storage buffers
+  // (gemm_l_storage.wgsl, conv2d_gy_storage.wgsl); this runs both forms
+  const x = rand([3, 14, 14, 32], 1), w = rand([5, 5, 32, 64], 2), gy = rand([3, 14, 14, 64], 4);
+  const x1 = rand([40, 28, 28, 2], 8), w1 = rand([3, 3, 2, 8], 9);
+  const a = rand([270, 1100], 5), b = rand([1100, 40], 6), bias = rand([40], 7);
+  // few channels: input_taps and filter_rows at stride 1, filter_taps at stride 2
+  const x2 = rand([5, 28, 28, 1], 10),
+    w2 = rand([5, 5, 1, 32], 11),
+    gy2 = rand([5, 28, 28, 32], 12);
+  const gy3 = rand([40, 14, 14, 8], 13);
+  const cases: [string, () => Tensor][] = [
+    ["input_taps", () => conv2dBackpropInput(gy2, w2, x2.shape)],
+    ["filter_rows", () => conv2dBackpropFilter(x2, gy2, w2.shape)],
+    ["filter_taps", () => conv2dBackpropFilter(x1, gy3, w1.shape, { stride: 2 })],
+    ["matmul 270x1100x40 (TALL)", () => matmul(a, b, { bias })],
+    ["matmul 40x1100x270, transposed", () => matmul(b, a, { transposeA: true, transposeB: true })],
+    ["conv2d", () => conv2d(x, w)],
+    ["conv2d, x in windows", () => conv2d(x1, w1, { stride: 2 })],
+    ["conv2dBackpropInput", () => conv2dBackpropInput(gy, w, x.shape)],
+    ["conv2dBackpropFilter", () => conv2dBackpropFilter(x, gy, w.shape)],
+  ];
+  for (const [what, f] of cases) {
+    for (const lTexels of [true, false]) {
+      gemmSettings.lTexels = lTexels;
+      let got: Float32Array;
+      try {
+        got = await read(f());
+      } finally {
+        gemmSettings.lTexels = undefined;
+      }
+      assertClose(got, await without("enabled", f), `${what}, L texels ${lTexels}`, 1e-5);
+    }
+  }
+});
