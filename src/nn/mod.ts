@@ -7,3 +7,4 @@ export * from "./model.ts";
 export * from "./mnist_cnn.ts";
 export * from "./resnet.ts";
 export * from "./params.ts";
+export * from "./init.ts";
