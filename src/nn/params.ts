@@ -5,7 +5,12 @@
  */
 
 import { type Tensor, tensor } from "../tensor.ts";
-import { parseSafetensors, type SafeTensorInput, serializeSafetensors } from "../io/safetensors.ts";
+import {
+  parseSafetensors,
+  type SafeFile,
+  type SafeTensorInput,
+  serializeSafetensors,
+} from "../io/safetensors.ts";
 import { initHost } from "./init.ts";
 import type { Model, Params } from "./model.ts";
 
@@ -80,7 +85,15 @@ export function loadParams(
   bytes: Uint8Array,
   source = "checkpoint",
 ): LoadedCheckpoint {
-  const file = parseSafetensors(bytes, source);
+  return paramsFromSafeFile(model, parseSafetensors(bytes, source), source);
+}
+
+/** {@linkcode loadParams} for a file already parsed (e.g. to read its metadata first). */
+export function paramsFromSafeFile(
+  model: Model,
+  file: SafeFile,
+  source = "checkpoint",
+): LoadedCheckpoint {
   const params: Params = {};
   const known = new Set(model.specs.map((s) => s.name));
   for (const s of model.specs) {

@@ -30,7 +30,7 @@ import { adam, momentum, type Optimizer } from "./optimizers.ts";
 import { formatDuration, Progress, type Sink, stdoutSink } from "./report.ts";
 import { prepareModelDir } from "./model_dir.ts";
 import { restoreTraining, trainingStateJson } from "./state.ts";
-import { type InitialParams, loadInitialParams } from "./load.ts";
+import { type InitialParams, loadInitialParams, saveWeights, WEIGHTS_FILE } from "./load.ts";
 
 /** The model of a dataset (SPEC §2). */
 export function modelForDataset(name: DatasetName): Model {
@@ -363,10 +363,22 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     checkpoint = await save(end);
   }
   progress.finish();
+  // the finished run's weights-only file, for sharing (docs/weights.md)
+  let weights = "";
+  if (end === c.max_num_training_steps) {
+    const w = await saveWeights(c.model_dir, model, params, {
+      dataset: ds.name,
+      config: c,
+      step: end,
+      run: store.run,
+    });
+    if (w.moved) sink.write(`moved an earlier run's ${WEIGHTS_FILE} to ${w.moved}\n`);
+    weights = `; weights ${w.path}`;
+  }
   sink.write(
     `trained to step ${end} in ${formatDuration(progress.elapsed)}; checkpoint ${
       checkpoint ?? "-"
-    }\n`,
+    }${weights}\n`,
   );
   return { step: end, status: "completed", loss: lastLoss, params, checkpoint };
 
