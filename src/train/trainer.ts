@@ -23,10 +23,8 @@ import { adam, momentum, type Optimizer } from "./optimizers.ts";
 import { formatDuration, Progress, type Sink, stdoutSink } from "./report.ts";
 import { prepareModelDir } from "./model_dir.ts";
 import { restoreTraining, trainingStateJson } from "./state.ts";
-import { type InitialParams, loadInitialParams } from "./load.ts";
+import { type InitialParams, loadInitialParams, saveWeights, WEIGHTS_FILE } from "./load.ts";
 import { objectiveRunsPgd } from "../vocabulary.ts";
-
-export { modelForDataset };
 
 /** The objective settings of a configuration. */
 export function objectiveConfig(c: Config): ObjectiveConfig {
@@ -346,10 +344,22 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     checkpoint = await save(end);
   }
   progress.finish();
+  // the finished run's weights-only file, for sharing (docs/weights.md)
+  let weights = "";
+  if (end === c.max_num_training_steps) {
+    const w = await saveWeights(c.model_dir, model, params, {
+      dataset: ds.name,
+      config: c,
+      step: end,
+      run: store.run,
+    });
+    if (w.moved) sink.write(`moved an earlier run's ${WEIGHTS_FILE} to ${w.moved}\n`);
+    weights = `; weights ${w.path}`;
+  }
   sink.write(
     `trained to step ${end} in ${formatDuration(progress.elapsed)}; checkpoint ${
       checkpoint ?? "-"
-    }\n`,
+    }${weights}\n`,
   );
   return { step: end, status: "completed", loss: lastLoss, params, checkpoint };
 

@@ -9,7 +9,7 @@ import {
   inferDataset,
   loadDataset,
 } from "../../src/data/mod.ts";
-import { modelForDataset } from "../../src/train/trainer.ts";
+import { modelForDataset } from "../../src/nn/registry.ts";
 import { parseNpz } from "../../src/data/npz.ts";
 import { fixturePath, FIXTURES, idxBytes, npyBytes, npzBytes, rejectsWith } from "./_helpers.ts";
 
