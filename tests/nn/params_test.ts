@@ -14,6 +14,7 @@ import {
   resnet,
   saveParams,
 } from "../../src/nn/mod.ts";
+import { modelFor } from "./model_goldens.ts";
 import { type SafeTensorInput, serializeSafetensors } from "../../src/io/safetensors.ts";
 import { dispose, type Tensor, tensor } from "../../src/tensor.ts";
 
@@ -34,7 +35,8 @@ const MNIST_SHAPES: [string, number[]][] = [
   ["b_fc2", [10]],
 ];
 
-const RESNET_SHAPES: [string, number[]][] = [
+/** The ResNet's names and shapes for `classes` output classes. */
+const resnetShapes = (classes: number): [string, number[]][] => [
   ["init_conv/DW", [3, 3, 3, 16]],
   ["unit_1_0/sub1/conv1/DW", [3, 3, 16, 16]],
   ["unit_1_0/sub2/conv2/DW", [3, 3, 16, 16]],
@@ -48,9 +50,10 @@ const RESNET_SHAPES: [string, number[]][] = [
   ["unit_3_0/sub2/conv2/DW", [3, 3, 64, 64]],
   ["unit_3_1/sub1/conv1/DW", [3, 3, 64, 64]],
   ["unit_3_1/sub2/conv2/DW", [3, 3, 64, 64]],
-  ["logit/DW", [64, 43]],
-  ["logit/biases", [43]],
+  ["logit/DW", [64, classes]],
+  ["logit/biases", [classes]],
 ];
+const RESNET_SHAPES = resnetShapes(43);
 
 const f32 = Math.fround;
 
@@ -262,24 +265,27 @@ for (const [label, model] of [["MNIST CNN", mnist], ["ResNet", gtsrb]] as const)
 }
 
 Deno.test("checkpoint: ResNet parameters written by another tool load unchanged", async () => {
+  // the golden file's ResNet: image size, channels and classes from its tensors
   const f = await golden("resnet_gtsrb.safetensors");
+  const { model } = modelFor(f);
+  const shapes = resnetShapes(model.numClasses);
   const out: Record<string, SafeTensorInput> = {};
-  for (const [name, shape] of RESNET_SHAPES) {
+  for (const [name, shape] of shapes) {
     const e = host(f, `param.${name}`);
     assert.deepEqual(e.shape, shape, `param.${name} shape in the golden file`);
     out[name] = { shape: e.shape, data: e.data };
   }
   const bytes = serializeSafetensors(out, { source: "reference" });
-  const { params, extra, metadata } = loadParams(gtsrb, bytes, "gtsrb.safetensors");
+  const { params, extra, metadata } = loadParams(model, bytes, "gtsrb.safetensors");
   const x = gpu(f, "x");
   let logits: Tensor | null = null;
   try {
     assert.equal(extra.size, 0);
     assert.deepEqual(metadata, { source: "reference" });
-    for (const [name] of RESNET_SHAPES) {
+    for (const [name] of shapes) {
       assertBitwise(await read(params[name]), host(f, `param.${name}`).data, name);
     }
-    logits = gtsrb.logits(params, x);
+    logits = model.logits(params, x);
     assertClose(await read(logits), host(f, "logits").data, "logits", 1e-4);
   } finally {
     dispose([params, x, logits]);
