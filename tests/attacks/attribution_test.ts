@@ -1,5 +1,5 @@
 /**
- * The attribution attack of SPEC §8 on one image: the MNIST CNN with the golden parameters
+ * The attribution attack of docs/spec.md §8 on one image: the MNIST CNN with the golden parameters
  * (rebuilt with `hashed`) on golden image 0, 10 IG steps and few attack steps to stay fast.
  * The attacked label is the ReLU network's own prediction for the image (the hashed network
  * is not trained, so the true label need not be predicted); another label gives the
@@ -264,8 +264,8 @@ Deno.test("nothing improves with α = 0: unchanged (mass_center: criterion 0 < 1
   }
   // no steps at all
   assert.equal(attacked(await attack({ steps: 0 })).unchanged, true);
-  // mass_center: −‖c₀ − c‖ = 0 is below 1, so the first step is kept (SPEC §8 read literally,
-  // as the reference does); the image is the original, so every metric is 1 anyway
+  // mass_center: −‖c₀ − c‖ = 0 is below 1, so the first step is kept (docs/spec.md §8 read
+  // literally, as the reference does); the image is the original, so every metric is 1 anyway
   const mc = attacked(await attack({ stepSize: 0, steps: 1, measure: "mass_center" }));
   assert.deepEqual(
     [mc.unchanged, mc.bestStep, mc.criterion, mc.intersection, mc.spearman, mc.kendall],
@@ -273,7 +273,7 @@ Deno.test("nothing improves with α = 0: unchanged (mass_center: criterion 0 < 1
   );
 });
 
-Deno.test("topK with k_top ≥ the non-zero saliency entries: the SPEC §8 warning, unchanged", async () => {
+Deno.test("topK, k_top ≥ the non-zero saliency entries: the docs/spec.md §8 warning, unchanged", async () => {
   const r = attacked(await attack({ method: "topK", kTop: H * W, steps: 1 }));
   assert.ok(r.nonZeroSaliency > 0 && r.nonZeroSaliency < H * W, `${r.nonZeroSaliency}`);
   assert.equal(r.warnings.length, 1);

@@ -1,5 +1,5 @@
 /**
- * Natural and PGD accuracy (SPEC §10) on the first MNIST test images with the MNIST CNN
+ * Natural and PGD accuracy (docs/spec.md §10) on the first MNIST test images with the MNIST CNN
  * whose parameters are rebuilt from the golden recipe (`hashed`; an untrained network, so
  * the accuracies themselves are arbitrary), its output bias shifted so that the first test
  * image is classified correctly (`paramsClassifying`): otherwise an untrained network may

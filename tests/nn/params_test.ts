@@ -1,6 +1,7 @@
 /**
- * Parameters (SPEC §2): names, shapes, seeded initialisation and its statistics; safetensors
- * checkpoints (round trip, metadata, extra tensors, files written by another tool, errors).
+ * Parameters (docs/spec.md §2): names, shapes, seeded initialisation and its statistics;
+ * safetensors checkpoints (round trip, metadata, extra tensors, files written by another tool,
+ * errors).
  */
 
 import assert from "node:assert/strict";
@@ -23,7 +24,7 @@ await setup();
 const mnist = mnistCnn();
 const gtsrb = resnet({ size: 32, numClasses: 43 });
 
-/** SPEC §2 names and shapes, written out. */
+/** docs/spec.md §2 names and shapes, written out. */
 const MNIST_SHAPES: [string, number[]][] = [
   ["W_conv1", [5, 5, 1, 32]],
   ["b_conv1", [32]],
@@ -88,14 +89,14 @@ function assertBitwise(a: Float32Array | Int32Array, b: Float32Array | Int32Arra
 
 function checkNamesAndShapes(model: Model, p: Params, want: [string, number[]][]) {
   assert.deepEqual(Object.keys(p).sort(), want.map(([n]) => n).sort(), "parameter names");
-  assert.deepEqual(model.specs.map((s) => s.name), want.map(([n]) => n), "SPEC order");
+  assert.deepEqual(model.specs.map((s) => s.name), want.map(([n]) => n), "docs/spec.md §2 order");
   for (const [name, shape] of want) {
     assert.deepEqual([...p[name].shape], shape, `${name} shape`);
     assert.equal(p[name].dtype, "f32", `${name} dtype`);
   }
 }
 
-Deno.test("initParams (MNIST CNN): SPEC names and shapes", () => {
+Deno.test("initParams (MNIST CNN): docs/spec.md §2 names and shapes", () => {
   const p = initParams(mnist, 1);
   try {
     checkNamesAndShapes(mnist, p, MNIST_SHAPES);
@@ -104,7 +105,7 @@ Deno.test("initParams (MNIST CNN): SPEC names and shapes", () => {
   }
 });
 
-Deno.test("initParams (ResNet 32x32, 43 classes): SPEC names and shapes", () => {
+Deno.test("initParams (ResNet 32x32, 43 classes): docs/spec.md §2 names and shapes", () => {
   const p = initParams(gtsrb, 1);
   try {
     checkNamesAndShapes(gtsrb, p, RESNET_SHAPES);
@@ -185,7 +186,7 @@ Deno.test("initParams (ResNet): He-normal kernels, uniform logit/DW, zero bias",
       assert.ok(Math.abs(std / want - 1) < tol, `${name}: std ${std}, expected ${want}`);
       assert.ok(Math.abs(mean) < 4 * want / Math.sqrt(w.length), `${name}: mean ${mean}`);
     }
-    // the stem and a unit kernel differ in σ as SPEC says (16 vs 64 output channels)
+    // the stem and a unit kernel differ in σ as docs/spec.md §2 says (16 vs 64 output channels)
     const r = stats(h["init_conv/DW"]).std / stats(h["unit_3_1/sub1/conv1/DW"]).std;
     assert.ok(Math.abs(r - 2) < 0.3, `std ratio init_conv / unit_3_1 is ${r}, expected 2`);
 
