@@ -1,7 +1,8 @@
 /**
  * W1–W4 on jax-js (`npm:@jax-js/jax`, benchmark-only) on its `webgpu` device, each workload one
  * `jit`-compiled function. jax-js convolutions are NCHW/OIHW: the model transposes the NHWC
- * images and HWIO kernels inside the jitted function, so gradients come back in SPEC layout.
+ * images and HWIO kernels inside the jitted function, so gradients come back in the layout of
+ * docs/spec.md §1.
  * jax-js arrays are reference counted: every use past the first takes `.ref`.
  * @module
  */
@@ -53,7 +54,7 @@ function maxPool(x: JArray): JArray {
   return lax.reduceWindow(x, (w: JArray) => np.max(w), [2, 2], [2, 2]);
 }
 
-/** The MNIST CNN of SPEC §2 on NHWC images `x` (consumes `p` and `x`). */
+/** The MNIST CNN of docs/spec.md §2 on NHWC images `x` (consumes `p` and `x`). */
 function logits(p: P, x: JArray): JArray {
   const b = x.shape[0];
   const conv = (h: JArray, w: JArray, bias: JArray) =>
@@ -78,7 +79,7 @@ function logSoftmax(z: JArray): JArray {
   return s.ref.sub(np.log(np.sum(np.exp(s), -1, { keepdims: true })));
 }
 
-/** The IG path loss of SPEC §3, summed: `−log(clip(softmax(z)[y], 1e−10, 1))`. */
+/** The IG path loss of docs/spec.md §3, summed: `−log(clip(softmax(z)[y], 1e−10, 1))`. */
 function pathLoss(z: JArray, onehot: JArray): JArray {
   const py = np.sum(np.exp(logSoftmax(z)).mul(onehot), -1);
   return np.sum(np.log(np.clip(py, 1e-10, 1))).neg();

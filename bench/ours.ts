@@ -305,7 +305,7 @@ export async function oursSystem(settings: BenchSettings): Promise<{
               const ig = integratedGradientsZero(model, params, image, label, {
                 steps: settings.igSteps,
               });
-              // saliency (SPEC §7): one channel, so Σ_channels |IG| = |IG|
+              // saliency (docs/spec.md §7): one channel, so Σ_channels |IG| = |IG|
               const s = abs(ig);
               return { ig, map: mul(div(s, sum(s)), SIZE * SIZE) };
             });

@@ -344,8 +344,8 @@ function buildTable(
     `- date: ${date.toISOString().replace("T", " ").slice(0, 16)} UTC`,
     `- adapter: ${adapter}`,
     ...reports.map((r) => `- ${r.label}: device ${r.device}`),
-    `- settings: MNIST CNN (SPEC §2), batch ${BATCH}, hashed weights and inputs; median of ` +
-    `${settings.reps} timed call(s) after one warm-up call (whose outputs are compared); ` +
+    `- settings: MNIST CNN (docs/spec.md §2), batch ${BATCH}, hashed weights and inputs; ` +
+    `median of ${settings.reps} timed call(s) after one warm-up call (whose outputs are compared); ` +
     `W3 ${settings.igSteps} IG steps; W4 m = ${settings.m}, λ = ${LAMBDA}` +
     (args.workloads.includes("W5") ? `; ${attackSettingsText(settings.attack)}` : "") +
     `${args.quick ? " (--quick)" : ""}`,

@@ -58,7 +58,7 @@ function pool(x: tf.Tensor4D, form: PoolForm): tf.Tensor4D {
   ) as tf.Tensor4D;
 }
 
-/** The MNIST CNN of SPEC §2 (NHWC images, HWIO kernels). */
+/** The MNIST CNN of docs/spec.md §2 (NHWC images, HWIO kernels). */
 function logits(p: P, x: T, form: PoolForm): T {
   const b = x.shape[0];
   const conv = (h: T, w: T, bias: T) =>
@@ -76,9 +76,9 @@ function xent(z: T, onehot: T): T {
 }
 
 /**
- * The IG path loss of SPEC §3, summed: `−log(clip(softmax(z)[y], 1e−10, 1))`. Without `clip`:
- * `−log softmax(z)[y]`, the same where the clip is inactive (TF.js cannot differentiate the
- * clip's gradient: it has no gradient for `LogicalAnd`).
+ * The IG path loss of docs/spec.md §3, summed: `−log(clip(softmax(z)[y], 1e−10, 1))`.
+ * Without `clip`: `−log softmax(z)[y]`, the same where the clip is inactive (TF.js cannot
+ * differentiate the clip's gradient: it has no gradient for `LogicalAnd`).
  */
 function pathLoss(z: T, onehot: T, clip: boolean): T {
   if (!clip) return xent(z, onehot);

@@ -3,15 +3,15 @@
  * the hashed weights and inputs every system starts from (identical bytes), the result format a
  * system's subprocess writes, and the timing helper.
  *
- * - W1: natural training step of the MNIST CNN (SPEC §2), batch 50: summed xent, its gradient
- *   w.r.t. every weight, one Adam update (SPEC §6).
- * - W2: one PGD step on xent (SPEC §5): `∂xent/∂x'`, `x' += a·sign(g)`, projection to the
- *   ε-ball and to `[0, 1]`.
- * - W3: IG saliency (SPEC §7, zero reference) of one image with `igSteps` counterfactuals.
- * - W4: the IG-NORM training step (`ar`, SPEC §4): `xent(x) + λ·IG_term(x, x')` with `m` path
- *   points, its gradient w.r.t. every weight (second order), one Adam update.
- * - W5: the attribution attack (SPEC §8, `topK`, measure `kendall`) of the first MNIST test
- *   images, each labelled with the network's own prediction so that every image is attacked:
+ * - W1: natural training step of the MNIST CNN (docs/spec.md §2), batch 50: summed xent, its
+ *   gradient w.r.t. every weight, one Adam update (docs/spec.md §6).
+ * - W2: one PGD step on xent (docs/spec.md §5): `∂xent/∂x'`, `x' += a·sign(g)`, projection to
+ *   the ε-ball and to `[0, 1]`.
+ * - W3: IG saliency (docs/spec.md §7, zero reference) of one image with `igSteps` counterfactuals.
+ * - W4: the IG-NORM training step (`ar`, docs/spec.md §4): `xent(x) + λ·IG_term(x, x')` with
+ *   `m` path points, its gradient w.r.t. every weight (second order), one Adam update.
+ * - W5: the attribution attack (docs/spec.md §8, `topK`, measure `kendall`) of the first MNIST
+ *   test images, each labelled with the network's own prediction so that every image is attacked:
  *   the batched attack of all images at once and the one-image attack of each in turn,
  *   alternating in one process (ours only: the peers have no correct second-order gradient,
  *   see W4).
@@ -56,9 +56,9 @@ export const EPSILON = 0.3;
 export const STEP_SIZE = 0.01;
 /** λ of the `ar` objective. */
 export const LAMBDA = 1;
-/** Adam learning rate (SPEC §6). */
+/** Adam learning rate (docs/spec.md §6). */
 export const LEARNING_RATE = 1e-4;
-/** Adam β₁, β₂, ε (SPEC §6). */
+/** Adam β₁, β₂, ε (docs/spec.md §6). */
 export const ADAM = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 } as const;
 
 /** Settings of one bench run. */
@@ -78,7 +78,7 @@ export interface BenchSettings {
   attack: AttackSettings;
 }
 
-/** W5: the attribution attack's settings (SPEC §8; config keys in brackets). */
+/** W5: the attribution attack's settings (docs/spec.md §8; config keys in brackets). */
 export interface AttackSettings {
   /** The first MNIST test images attacked. */
   images: number;
@@ -142,7 +142,10 @@ export interface HostTensor {
   data: Float32Array;
 }
 
-/** The MNIST CNN's parameters in SPEC order: name, shape, hash seed, scale (`sqrt(6/fan_in)`). */
+/**
+ * The MNIST CNN's parameters in docs/spec.md §2 order: name, shape, hash seed, scale
+ * (`sqrt(6/fan_in)`).
+ */
 export const PARAM_SPECS: readonly (readonly [string, number[], number, number])[] = [
   ["W_conv1", [5, 5, 1, 32], 100, Math.sqrt(6 / 25)],
   ["b_conv1", [32], 101, 0.1],
@@ -154,7 +157,7 @@ export const PARAM_SPECS: readonly (readonly [string, number[], number, number])
   ["b_fc2", [10], 107, 0.1],
 ];
 
-/** Parameter names in SPEC order. */
+/** Parameter names in docs/spec.md §2 order. */
 export const PARAM_NAMES: readonly string[] = PARAM_SPECS.map((s) => s[0]);
 
 /** The weights every system starts from: `hashed(seed, shape, scale)` per parameter. */

@@ -11,7 +11,7 @@ import {
 } from "../src/config.ts";
 
 const CONFIGS = new URL("../configs/", import.meta.url);
-const CONFIGS_MD = new URL("../../shared/configs.md", import.meta.url);
+const CONFIGS_MD = new URL("../docs/configs.md", import.meta.url);
 
 /**
  * Every `.json` configuration file under `configs/`, as paths relative to the repository root

@@ -3,12 +3,25 @@
  * @module
  */
 
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseSafetensors, type SafeFile } from "../src/io/safetensors.ts";
 import { init } from "../src/init.ts";
 import { type Tensor, tensor } from "../src/tensor.ts";
 
-/** Directory of the shared golden files (`../shared/goldens` beside the repository). */
-export const GOLDENS = new URL("../../shared/goldens/", import.meta.url);
+/**
+ * Directory of the golden files: `tests/goldens/`, or the directory named by the environment
+ * variable `RAR_GOLDENS_DIR` (golden files of the same layout made with other seeds, sizes or
+ * images; see `tests/goldens/README.md`).
+ */
+export const GOLDENS: URL = goldensDir();
+
+function goldensDir(): URL {
+  const own = new URL("./goldens/", import.meta.url);
+  const state = Deno.permissions.querySync({ name: "env", variable: "RAR_GOLDENS_DIR" }).state;
+  const dir = state === "granted" ? Deno.env.get("RAR_GOLDENS_DIR") : undefined;
+  return dir ? pathToFileURL(`${resolve(dir)}/`) : own;
+}
 
 const cache = new Map<string, SafeFile>();
 

@@ -43,8 +43,8 @@ interface Once extends AttributionAttackRepeat {
 }
 
 /**
- * The one-image attack of SPEC §8 as the engine ran it before the batched attack (one image,
- * its tensors on the GPU from step to step), kept as the independent reference that
+ * The one-image attack of docs/spec.md §8 as the engine ran it before the batched attack (one
+ * image, its tensors on the GPU from step to step), kept as the independent reference that
  * `attributionAttackBatch` and `attributionAttack` are compared with. Settings are not
  * validated here.
  */

@@ -1,5 +1,5 @@
 /**
- * Attack directions of SPEC §8 other than `topK`'s goldens: `random`, `target`,
+ * Attack directions of docs/spec.md §8 other than `topK`'s goldens: `random`, `target`,
  * `mass_center`, and the error for an unknown method. The MNIST CNN with the golden
  * parameters (`hashed` recipe) on golden image 0, with 10 IG steps to stay fast.
  */

@@ -1,5 +1,5 @@
 /**
- * SPEC §8 degenerate case: when `k_top` is at least the number of non-zero entries of the
+ * docs/spec.md §8 degenerate case: when `k_top` is at least the number of non-zero entries of the
  * ReLU saliency, the `topK` mask covers every non-zero entry, the loss `Σ M ⊙ S_softplus` is
  * the constant H·W and the `topK` direction is exactly zero. MNIST digits have background
  * pixels equal to 0, where the zero-reference IG saliency is exactly 0.

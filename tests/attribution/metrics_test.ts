@@ -1,5 +1,5 @@
 /**
- * Host-side saliency statistics (SPEC §9) against SciPy: the `metrics.<j>.*` goldens of
+ * Host-side saliency statistics (docs/spec.md §9) against SciPy: the `metrics.<j>.*` goldens of
  * `ops.safetensors`, plus hand-checked values (SciPy 1.17) for ties on both sides, tiny
  * vectors and the NaN conventions.
  */

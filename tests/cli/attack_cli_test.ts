@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { goldenModel } from "../nn/model_goldens.ts";
+import { goldenModel, paramsClassifying } from "../nn/model_goldens.ts";
+import { dispose, tensor } from "../../mod.ts";
+import { gather, loadDataset } from "../../src/data/mod.ts";
 import { saveParams } from "../../src/nn/mod.ts";
 import { CheckpointStore } from "../../src/io/files.ts";
 import { npyBytes, npzBytes } from "../data/_helpers.ts";
@@ -20,13 +22,29 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
   return { code: r.code, out: d.decode(r.stdout), err: d.decode(r.stderr) };
 }
 
-/** A model directory with one checkpoint of the golden MNIST CNN parameters. */
+/**
+ * A model directory with one checkpoint of the golden MNIST CNN parameters, the output bias
+ * shifted so that the first MNIST test image is classified correctly (the golden network is
+ * untrained and may classify none of the attacked images correctly).
+ */
 async function modelDir(): Promise<string> {
+  checkpoint ??= (async () => {
+    const { model, values } = await goldenModel("mnist_cnn.safetensors");
+    const mnist = await loadDataset("mnist");
+    const first = gather(mnist.test, new Int32Array([0]), mnist.pixelMax);
+    const image = tensor(first.x, [1, ...mnist.test.shape]);
+    const params = await paramsClassifying(model, values, image, first.y[0], 1);
+    try {
+      return await saveParams(params);
+    } finally {
+      dispose([image, params]);
+    }
+  })();
   const dir = await Deno.makeTempDir();
-  const { params } = await goldenModel("mnist_cnn.safetensors");
-  await new CheckpointStore(dir).save(1, await saveParams(params));
+  await new CheckpointStore(dir).save(1, await checkpoint);
   return dir;
 }
+let checkpoint: Promise<Uint8Array> | undefined;
 
 const small = [
   "--set",
@@ -83,7 +101,7 @@ for (const kind of ["pgd", "attribution"] as const) {
 Deno.test("attack explain writes a PNG figure and the raw maps", async () => {
   const dir = await modelDir();
   try {
-    // a correctly classified image (the golden parameters are not a trained model)
+    // a correctly classified image (at least the first: see modelDir)
     const p = await run(["pgd", "-m", dir, "-n", "20", ...small, "-o", `${dir}/pgd.json`]);
     assert.equal(p.code, 0, p.err);
     const recs = JSON.parse(await Deno.readTextFile(`${dir}/pgd.json`)).records as {
@@ -106,7 +124,7 @@ Deno.test("attack explain writes a PNG figure and the raw maps", async () => {
     const png = await Deno.readFile(`${dir}/fig/image-${i}.png`);
     assert.deepEqual([...png.subarray(1, 4)], [80, 78, 71]); // "PNG"
     const maps = JSON.parse(await Deno.readTextFile(`${dir}/fig/image-${i}.json`));
-    assert.equal(maps.original_saliency.length, 28 * 28);
+    assert.equal(maps.original_saliency.length, 28 * 28); // the MNIST test images
     assert.equal(maps.attacked_saliency.length, 28 * 28);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -1,5 +1,5 @@
 /**
- * Helpers for the data tests: the shared fixtures directory, and writers for small
+ * Helpers for the data tests: the fixtures directory, and writers for small
  * `.npy`/`.npz`/IDX files.
  * @module
  */
@@ -7,8 +7,8 @@
 import { fileURLToPath } from "node:url";
 import { deflateSync, zipSync } from "fflate";
 
-/** The shared fixtures directory (`../shared/fixtures` beside the repository). */
-export const FIXTURES = new URL("../../../shared/fixtures/", import.meta.url);
+/** The fixtures directory, `tests/fixtures/` (see its README for where the files come from). */
+export const FIXTURES = new URL("../fixtures/", import.meta.url);
 
 /** File-system path of a fixture, e.g. `npz/gtsrb`. */
 export function fixturePath(rel: string): string {

@@ -11,7 +11,7 @@ import { fuzz, type Mutant, mutants } from "./_harness.ts";
 import { parseSafetensors, serializeSafetensors } from "../../src/io/safetensors.ts";
 
 const NAME = "fuzz.safetensors";
-const OPS = new URL("../../../shared/goldens/ops.safetensors", import.meta.url);
+const OPS = new URL("../goldens/ops.safetensors", import.meta.url);
 
 /** A raw file: 8-byte length (or `length`), header text, then `data`. */
 function rawFile(header: unknown, data: Uint8Array, length?: bigint): Uint8Array {

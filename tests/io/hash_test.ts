@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { hash01, hashed } from "../../src/io/hash.ts";
 import { parseSafetensors } from "../../src/io/safetensors.ts";
+import { GOLDENS } from "../helpers.ts";
 
-const MNIST = new URL("../../../shared/goldens/mnist_cnn.safetensors", import.meta.url);
+const MNIST = new URL("mnist_cnn.safetensors", GOLDENS);
 
 Deno.test("hash01: check values", () => {
   assert.equal(hash01(1, 0), 0.2746656537055969);
@@ -19,22 +20,30 @@ Deno.test("hash01: range", () => {
   }
 });
 
-Deno.test("hashed: matches the golden param.W_conv1 bitwise", () => {
+Deno.test("hashed: rebuilds every stored golden parameter bitwise from its recipe", () => {
+  // the recipe (seed, scale, shape) of each parameter is the file's `params` metadata
   const f = parseSafetensors(Deno.readFileSync(MNIST), MNIST.pathname);
-  const params = JSON.parse(f.metadata["params"]);
-  assert.deepEqual(params["W_conv1"], {
-    seed: 100,
-    scale: 0.4898979485566356,
-    shape: [5, 5, 1, 32],
-  });
-  const w = hashed(100, [5, 5, 1, 32], 0.4898979485566356);
-  const g = f.tensors.get("param.W_conv1")!;
-  assert.equal(g.dtype, "F32");
-  assert.deepEqual(g.shape, [5, 5, 1, 32]);
-  assert.deepEqual(
-    new Uint32Array(w.buffer, w.byteOffset, w.length),
-    new Uint32Array(g.data.buffer, g.data.byteOffset, g.data.length),
-  );
+  const recipes = JSON.parse(f.metadata["params"]) as Record<string, unknown>;
+  let n = 0;
+  for (const [name, r] of Object.entries(recipes)) {
+    const { seed, scale, shape } = r as { seed: number; scale: number; shape: number[] };
+    assert.ok(
+      Number.isInteger(seed) && Number.isFinite(scale) && Array.isArray(shape),
+      `params.${name}: expected {seed, scale, shape}, got ${JSON.stringify(r)}`,
+    );
+    const g = f.tensors.get(`param.${name}`);
+    if (!g) continue; // large parameters are stored as their recipe only
+    const w = hashed(seed, shape, scale);
+    assert.equal(g.dtype, "F32", `param.${name}`);
+    assert.deepEqual(g.shape, shape, `param.${name}`);
+    assert.deepEqual(
+      new Uint32Array(w.buffer, w.byteOffset, w.length),
+      new Uint32Array(g.data.buffer, g.data.byteOffset, g.data.length),
+      `param.${name}`,
+    );
+    n++;
+  }
+  assert.ok(n > 0, "no param.<name> tensor in the golden file");
 });
 
 Deno.test("hashed: float64 then float32 rounding, and scalar shape", () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { parseSafetensors, serializeSafetensors } from "../../src/io/safetensors.ts";
 
-const OPS = new URL("../../../shared/goldens/ops.safetensors", import.meta.url);
+const OPS = new URL("../goldens/ops.safetensors", import.meta.url);
 
 /** Builds a raw safetensors file from a header object (or raw header text) and data bytes. */
 function rawFile(header: unknown, data: Uint8Array, lengthOverride?: number): Uint8Array {

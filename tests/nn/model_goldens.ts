@@ -80,6 +80,31 @@ export async function goldenModel(
   return { f, model, recipes, values, params };
 }
 
+/**
+ * Parameters equal to `values` except the output bias, shifted so that the network's logits
+ * at image `x` (`[1, H, W, C]`) are `margin` for class `label` and 0 for every other class:
+ * `x` is classified as `label`, `margin` away from a tie with all the other classes. The golden
+ * networks are untrained and may predict one class for every input, so a test that needs a
+ * correctly classified image, or one whose label a small step changes, makes it so. The
+ * tensors are kept (outside any `tidy`); dispose them when done.
+ */
+export async function paramsClassifying(
+  model: Model,
+  values: Record<string, Float32Array>,
+  x: Tensor,
+  label: number,
+  margin: number,
+): Promise<Params> {
+  const bias = model.specs[model.specs.length - 1];
+  assert.deepEqual(bias.shape, [model.numClasses], `${bias.name}: the output bias`);
+  assert.ok(x.shape[0] === 1, `paramsClassifying: one image expected, got [${x.shape}]`);
+  const z = await tidy(async () => await read(model.logits(paramsFromHost(model, values), x)));
+  const b = values[bias.name].map((v, j) => v - z[j] + (j === label ? margin : 0));
+  const params = paramsFromHost(model, { ...values, [bias.name]: b }, `${bias.name} shifted`);
+  for (const t of Object.values(params)) t.keep();
+  return params;
+}
+
 /** Compares a gradient with the stored tensor, or with its probes for large gradients. */
 async function checkGrad(f: SafeFile, key: string, g: Tensor, second: boolean): Promise<void> {
   const cmp = second
@@ -108,7 +133,7 @@ async function checkGrad(f: SafeFile, key: string, g: Tensor, second: boolean): 
   });
 }
 
-/** Registers the golden tests of model file `name` (in `../shared/goldens`). */
+/** Registers the golden tests of model file `name` (in `tests/goldens/`, see `GOLDENS`). */
 export async function registerModelGoldenTests(name: string): Promise<void> {
   const { f, model, recipes, values, params } = await goldenModel(name);
   const cfg = JSON.parse(f.metadata.config) as Config;

@@ -1,6 +1,7 @@
 /**
- * Parameters (SPEC §2): names, shapes, seeded initialisation and its statistics; safetensors
- * checkpoints (round trip, metadata, extra tensors, files written by another tool, errors).
+ * Parameters (docs/spec.md §2): names, shapes, seeded initialisation and its statistics;
+ * safetensors checkpoints (round trip, metadata, extra tensors, files written by another tool,
+ * errors).
  */
 
 import assert from "node:assert/strict";
@@ -14,6 +15,7 @@ import {
   resnet,
   saveParams,
 } from "../../src/nn/mod.ts";
+import { modelFor } from "./model_goldens.ts";
 import { type SafeTensorInput, serializeSafetensors } from "../../src/io/safetensors.ts";
 import { dispose, type Tensor, tensor } from "../../src/tensor.ts";
 
@@ -22,7 +24,7 @@ await setup();
 const mnist = mnistCnn();
 const gtsrb = resnet({ size: 32, numClasses: 43 });
 
-/** SPEC §2 names and shapes, written out. */
+/** docs/spec.md §2 names and shapes, written out. */
 const MNIST_SHAPES: [string, number[]][] = [
   ["W_conv1", [5, 5, 1, 32]],
   ["b_conv1", [32]],
@@ -34,7 +36,8 @@ const MNIST_SHAPES: [string, number[]][] = [
   ["b_fc2", [10]],
 ];
 
-const RESNET_SHAPES: [string, number[]][] = [
+/** The ResNet's names and shapes for `classes` output classes. */
+const resnetShapes = (classes: number): [string, number[]][] => [
   ["init_conv/DW", [3, 3, 3, 16]],
   ["unit_1_0/sub1/conv1/DW", [3, 3, 16, 16]],
   ["unit_1_0/sub2/conv2/DW", [3, 3, 16, 16]],
@@ -48,9 +51,10 @@ const RESNET_SHAPES: [string, number[]][] = [
   ["unit_3_0/sub2/conv2/DW", [3, 3, 64, 64]],
   ["unit_3_1/sub1/conv1/DW", [3, 3, 64, 64]],
   ["unit_3_1/sub2/conv2/DW", [3, 3, 64, 64]],
-  ["logit/DW", [64, 43]],
-  ["logit/biases", [43]],
+  ["logit/DW", [64, classes]],
+  ["logit/biases", [classes]],
 ];
+const RESNET_SHAPES = resnetShapes(43);
 
 const f32 = Math.fround;
 
@@ -85,14 +89,14 @@ function assertBitwise(a: Float32Array | Int32Array, b: Float32Array | Int32Arra
 
 function checkNamesAndShapes(model: Model, p: Params, want: [string, number[]][]) {
   assert.deepEqual(Object.keys(p).sort(), want.map(([n]) => n).sort(), "parameter names");
-  assert.deepEqual(model.specs.map((s) => s.name), want.map(([n]) => n), "SPEC order");
+  assert.deepEqual(model.specs.map((s) => s.name), want.map(([n]) => n), "docs/spec.md §2 order");
   for (const [name, shape] of want) {
     assert.deepEqual([...p[name].shape], shape, `${name} shape`);
     assert.equal(p[name].dtype, "f32", `${name} dtype`);
   }
 }
 
-Deno.test("initParams (MNIST CNN): SPEC names and shapes", () => {
+Deno.test("initParams (MNIST CNN): docs/spec.md §2 names and shapes", () => {
   const p = initParams(mnist, 1);
   try {
     checkNamesAndShapes(mnist, p, MNIST_SHAPES);
@@ -101,7 +105,7 @@ Deno.test("initParams (MNIST CNN): SPEC names and shapes", () => {
   }
 });
 
-Deno.test("initParams (ResNet 32x32, 43 classes): SPEC names and shapes", () => {
+Deno.test("initParams (ResNet 32x32, 43 classes): docs/spec.md §2 names and shapes", () => {
   const p = initParams(gtsrb, 1);
   try {
     checkNamesAndShapes(gtsrb, p, RESNET_SHAPES);
@@ -182,7 +186,7 @@ Deno.test("initParams (ResNet): He-normal kernels, uniform logit/DW, zero bias",
       assert.ok(Math.abs(std / want - 1) < tol, `${name}: std ${std}, expected ${want}`);
       assert.ok(Math.abs(mean) < 4 * want / Math.sqrt(w.length), `${name}: mean ${mean}`);
     }
-    // the stem and a unit kernel differ in σ as SPEC says (16 vs 64 output channels)
+    // the stem and a unit kernel differ in σ as docs/spec.md §2 says (16 vs 64 output channels)
     const r = stats(h["init_conv/DW"]).std / stats(h["unit_3_1/sub1/conv1/DW"]).std;
     assert.ok(Math.abs(r - 2) < 0.3, `std ratio init_conv / unit_3_1 is ${r}, expected 2`);
 
@@ -262,24 +266,27 @@ for (const [label, model] of [["MNIST CNN", mnist], ["ResNet", gtsrb]] as const)
 }
 
 Deno.test("checkpoint: ResNet parameters written by another tool load unchanged", async () => {
+  // the golden file's ResNet: image size, channels and classes from its tensors
   const f = await golden("resnet_gtsrb.safetensors");
+  const { model } = modelFor(f);
+  const shapes = resnetShapes(model.numClasses);
   const out: Record<string, SafeTensorInput> = {};
-  for (const [name, shape] of RESNET_SHAPES) {
+  for (const [name, shape] of shapes) {
     const e = host(f, `param.${name}`);
     assert.deepEqual(e.shape, shape, `param.${name} shape in the golden file`);
     out[name] = { shape: e.shape, data: e.data };
   }
   const bytes = serializeSafetensors(out, { source: "reference" });
-  const { params, extra, metadata } = loadParams(gtsrb, bytes, "gtsrb.safetensors");
+  const { params, extra, metadata } = loadParams(model, bytes, "gtsrb.safetensors");
   const x = gpu(f, "x");
   let logits: Tensor | null = null;
   try {
     assert.equal(extra.size, 0);
     assert.deepEqual(metadata, { source: "reference" });
-    for (const [name] of RESNET_SHAPES) {
+    for (const [name] of shapes) {
       assertBitwise(await read(params[name]), host(f, `param.${name}`).data, name);
     }
-    logits = gtsrb.logits(params, x);
+    logits = model.logits(params, x);
     assertClose(await read(logits), host(f, "logits").data, "logits", 1e-4);
   } finally {
     dispose([params, x, logits]);

@@ -22,7 +22,10 @@ await setup();
 
 const want = (k: string) => host(ops, k).data;
 
-/** The activations of SPEC §2 by their golden names (leaky slope 0.1, goldens README). */
+/**
+ * The activations of docs/spec.md §2 by their golden names (leaky slope 0.1,
+ * tests/goldens/README.md).
+ */
 const ACTS: Record<string, (x: Tensor) => Tensor> = {
   relu,
   leaky_relu: (x) => leakyRelu(x, 0.1),

@@ -22,7 +22,7 @@ await setup();
 
 const want = (k: string) => host(ops, k).data;
 
-// every `maxpool.<case>.x` in the file is a case (2x2/2 SAME max-pool, SPEC §1)
+// every `maxpool.<case>.x` in the file is a case (2x2/2 SAME max-pool, docs/spec.md §1)
 const maxCases = [...ops.tensors.keys()]
   .map((k) => /^maxpool\.([^.]+)\.x$/.exec(k)?.[1])
   .filter((c): c is string => c !== undefined);

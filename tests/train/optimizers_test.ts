@@ -1,6 +1,6 @@
 /**
- * The optimisers' update rules (SPEC §6) against a host computation in float64: Adam in its
- * TensorFlow 1 form and momentum with a piecewise-constant learning rate, over three steps, on
+ * The optimisers' update rules (docs/spec.md §6) against a host computation in float64: Adam in
+ * its TensorFlow 1 form and momentum with a piecewise-constant learning rate, over three steps, on
  * tensors whose sizes are not multiples of 4 (the kernels update four parameters at a time) and
  * one large enough to span many rows of the kernels' texel copies.
  */

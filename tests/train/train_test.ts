@@ -5,6 +5,7 @@ import { train } from "../../src/train/trainer.ts";
 import { decodeEvents } from "../../src/io/tensorboard.ts";
 import { parseConfig } from "../../src/config.ts";
 import { quickstart, quiet, tiny as tinyOf } from "./_helpers.ts";
+import { fixturePath } from "../data/_helpers.ts";
 
 await setup();
 const mnist = await loadDataset("mnist");
@@ -177,7 +178,7 @@ Deno.test("a NaN or infinite loss stops training and keeps the last good checkpo
 Deno.test("GTSRB from npz files trains the ResNet with momentum and the learning-rate schedule", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const fixtures = new URL("../../../shared/fixtures/npz/gtsrb/", import.meta.url).pathname;
+    const fixtures = fixturePath("npz/gtsrb/");
     const ds = await loadDataset("gtsrb", fixtures);
     const text = await Deno.readTextFile(new URL("../../configs/gtsrb/nat.json", import.meta.url));
     const c = parseConfig(text, "gtsrb/nat.json", {
