@@ -10,18 +10,10 @@
  * @module
  */
 
-import {
-  conv2d,
-  conv2dBackpropFilter,
-  conv2dBackpropInput,
-  hashed,
-  init,
-  matmul,
-  type Runtime,
-  type Tensor,
-  tensor,
-  tidy,
-} from "../mod.ts";
+import { conv2d, hashed, matmul, type Tensor, tensor, tidy } from "../mod.ts";
+import { init } from "../src/init.ts";
+import { conv2dBackpropFilter, conv2dBackpropInput } from "../src/ops/mod.ts";
+import type { Runtime } from "../src/gpu/runtime.ts";
 import { BATCH, median } from "./workloads.ts";
 
 /** One kernel's timing. */

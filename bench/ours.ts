@@ -14,7 +14,6 @@ import {
   argMax,
   dispose,
   div,
-  init,
   integratedGradientsZero,
   lossAndGrads,
   maximum,
@@ -31,6 +30,7 @@ import {
   tidy,
   xent,
 } from "../mod.ts";
+import { init } from "../src/init.ts";
 import { adam } from "../src/train/optimizers.ts";
 import {
   attributionAttack,

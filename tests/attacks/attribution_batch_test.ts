@@ -22,7 +22,8 @@
 import assert from "node:assert/strict";
 import { assertClose, gpu, read } from "../helpers.ts";
 import { goldenModel } from "../nn/model_goldens.ts";
-import { argMax, concat, hashed, runtime, slice, type Tensor, tensor, tidy } from "../../mod.ts";
+import { argMax, concat, hashed, slice, type Tensor, tensor, tidy } from "../../mod.ts";
+import { runtime } from "../../src/gpu/runtime.ts";
 import {
   attributionAttack,
   attributionAttackBatch,

@@ -9,7 +9,8 @@
 import assert from "node:assert/strict";
 import { assertClose, gpu, read } from "../helpers.ts";
 import { goldenModel } from "../nn/model_goldens.ts";
-import { argMax, hashed, runtime, slice, tensor, tidy } from "../../mod.ts";
+import { argMax, hashed, slice, tensor, tidy } from "../../mod.ts";
+import { runtime } from "../../src/gpu/runtime.ts";
 import { saliencyMap } from "../../src/attribution/mod.ts";
 import { kendallTauB, spearman, topKIntersection } from "../../src/attribution/metrics.ts";
 import { attackDirection } from "../../src/attacks/directions.ts";

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { goldenModel } from "../nn/model_goldens.ts";
-import { runtime } from "../../mod.ts";
+import { runtime } from "../../src/gpu/runtime.ts";
 import { loadDataset } from "../../src/data/mod.ts";
 import { evaluateAccuracy } from "../../src/train/trainer.ts";
 import {
