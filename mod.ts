@@ -158,6 +158,7 @@ export type { Dataset, DatasetName, Split } from "./src/data/types.ts";
 export {
   DATASET_NAMES,
   IMAGE_SHAPE,
+  inferDataset,
   loadDataset,
   MNIST_TRAIN_COUNT,
   NUM_CLASSES,
