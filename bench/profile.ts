@@ -20,7 +20,8 @@
  * @module
  */
 
-import { type DispatchRecord, init } from "../mod.ts";
+import { init } from "../src/init.ts";
+import type { DispatchRecord } from "../src/gpu/runtime.ts";
 import { attackStepWorkload, oursSystem } from "./ours.ts";
 import { benchSettings, type Workload, type WorkloadId, WORKLOADS } from "./workloads.ts";
 

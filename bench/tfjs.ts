@@ -105,8 +105,11 @@ export async function tfjsSystem(
     await import("@tensorflow/tfjs-backend-webgpu");
   } else if (backend === "wasm") {
     const wasm = await import("@tensorflow/tfjs-backend-wasm");
-    // the .wasm files ship inside the package; load them from node_modules
-    const dir = new URL("../node_modules/@tensorflow/tfjs-backend-wasm/dist/", import.meta.url);
+    // the .wasm files ship inside the package; load them from where it was installed
+    const dir = new URL(
+      "./dist/",
+      import.meta.resolve("@tensorflow/tfjs-backend-wasm/package.json"),
+    );
     wasm.setWasmPaths(dir.pathname);
   }
   if (!(await tf.setBackend(backend))) {

@@ -206,7 +206,7 @@ export async function taskPermissions(
   read.push(c.model_dir);
   if (c.data_path) read.push(c.data_path);
   const dataset = str("dataset") ?? c.dataset;
-  if (!c.data_path || readsPackage(dataset)) read.push(mnistPackageDir());
+  if (!c.data_path || readsPackage(dataset)) read.push(await mnistPackageDir());
   if (script === "train") write.push(c.model_dir);
   else if (command === "explain") write.push(str("outDir") ?? `${c.model_dir}/figures`);
   else write.push(dirname(str("out") ?? `${c.model_dir}/${command}.json`));
@@ -265,7 +265,7 @@ async function weightsPermissions(
   if (!c) return finish(p);
   if (c.data_path) p.read.push(c.data_path);
   const dataset = str("dataset") ?? c.dataset;
-  if (!c.data_path || dataset === "mnist") p.read.push(mnistPackageDir());
+  if (!c.data_path || readsPackage(dataset)) p.read.push(await mnistPackageDir());
   if (command === "explain") p.write.push(str("outDir") ?? `${near}/figures`);
   else p.write.push(dirname(str("out") ?? `${near}/${command}.json`));
   const target = str("target");
@@ -309,7 +309,7 @@ async function experimentPermissions(p: TaskPermissions, args: string[]): Promis
     const c = await configPaths(run.config, runOverrides(spec, run), "train");
     if (!c) continue;
     if (c.data_path) p.read.push(c.data_path);
-    if (!c.data_path || readsPackage(c.dataset)) p.read.push(mnistPackageDir());
+    if (!c.data_path || readsPackage(c.dataset)) p.read.push(await mnistPackageDir());
     if (c.init_from) p.read.push(c.init_from);
   }
   return finish(p);

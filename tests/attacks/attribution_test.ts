@@ -10,7 +10,8 @@
 import assert from "node:assert/strict";
 import { assertClose, gpu, read } from "../helpers.ts";
 import { goldenModel, paramsClassifying } from "../nn/model_goldens.ts";
-import { argMax, dispose, hashed, type Params, runtime, slice, tensor, tidy } from "../../mod.ts";
+import { argMax, dispose, hashed, type Params, slice, tensor, tidy } from "../../mod.ts";
+import { runtime } from "../../src/gpu/runtime.ts";
 import { saliencyMap } from "../../src/attribution/mod.ts";
 import { kendallTauB, spearman, topKIntersection } from "../../src/attribution/metrics.ts";
 import { attackDirection } from "../../src/attacks/directions.ts";

@@ -7,7 +7,6 @@ import {
   gradients,
   hashed,
   mul,
-  runtime,
   square,
   sum,
   type Tensor,
@@ -15,6 +14,7 @@ import {
   tidy,
   valueAndGrad,
 } from "../../mod.ts";
+import { runtime } from "../../src/gpu/runtime.ts";
 import { markVariable } from "../../src/autograd/tape.ts";
 
 await setup();

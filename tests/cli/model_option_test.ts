@@ -86,7 +86,7 @@ Deno.test("permissions: --model with an http(s) URL reaches exactly its host, wr
   ]);
   assert.deepEqual(u.net, ["example.org:8443"]);
   assert.deepEqual(u.write, [resolve(".")]);
-  assert.ok(u.read.includes(mnistPackageDir()));
+  assert.ok(u.read.includes(await mnistPackageDir()));
   assert.ok(
     permissionFlags(u).includes("--allow-net=example.org:8443"),
     permissionFlags(u).join(" "),

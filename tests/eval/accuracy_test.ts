@@ -8,7 +8,8 @@
 
 import assert from "node:assert/strict";
 import { goldenModel, paramsClassifying } from "../nn/model_goldens.ts";
-import { runtime, tensor } from "../../mod.ts";
+import { tensor } from "../../mod.ts";
+import { runtime } from "../../src/gpu/runtime.ts";
 import { gather, loadDataset } from "../../src/data/mod.ts";
 import { evaluateAccuracy } from "../../src/train/trainer.ts";
 import {

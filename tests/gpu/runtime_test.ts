@@ -9,7 +9,6 @@ import { assertClose, setup } from "../helpers.ts";
 import {
   add,
   conv2d,
-  conv2dBackpropFilter,
   full,
   GpuKernelError,
   GpuLimitError,
@@ -22,7 +21,6 @@ import {
   randomUniform,
   relu,
   reshape,
-  runtime,
   slice,
   sub,
   sum,
@@ -33,6 +31,8 @@ import {
   WebGPUUnavailableError,
   xent,
 } from "../../mod.ts";
+import { conv2dBackpropFilter } from "../../src/ops/mod.ts";
+import { runtime } from "../../src/gpu/runtime.ts";
 import { acquireDevice } from "../../src/gpu/device.ts";
 
 await setup();

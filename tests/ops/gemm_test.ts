@@ -6,16 +6,8 @@
  * (with and without a copied last window).
  */
 import { assertClose, read, setup } from "../helpers.ts";
-import {
-  conv2d,
-  conv2dBackpropFilter,
-  conv2dBackpropInput,
-  hashed,
-  matmul,
-  type Padding,
-  type Tensor,
-  tensor,
-} from "../../mod.ts";
+import { conv2d, hashed, matmul, type Padding, type Tensor, tensor } from "../../mod.ts";
+import { conv2dBackpropFilter, conv2dBackpropInput } from "../../src/ops/mod.ts";
 import { gemmSettings } from "../../src/ops/gemm.ts";
 
 await setup();

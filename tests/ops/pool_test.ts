@@ -5,17 +5,14 @@ import {
   grad,
   hashed,
   maxPool,
-  maxPoolBackward,
-  maxPoolGather,
-  maxPoolRelu,
   mul,
-  padChannels,
   relu,
   sum,
   type Tensor,
   tensor,
   tidy,
 } from "../../mod.ts";
+import { maxPoolBackward, maxPoolGather, maxPoolRelu, padChannels } from "../../src/ops/mod.ts";
 
 const ops = await golden("ops.safetensors");
 await setup();

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { assertClose, read, setup } from "../helpers.ts";
-import { add, hashed, runtime, type Tensor, tensor, tidy } from "../../mod.ts";
+import { add, hashed, type Tensor, tensor, tidy } from "../../mod.ts";
+import { runtime } from "../../src/gpu/runtime.ts";
 import { initParams, mnistCnn, resnet } from "../../src/nn/mod.ts";
 import { igTermWithGrad, lossAndGrads, planChunks } from "../../src/rar/mod.ts";
 
