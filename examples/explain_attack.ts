@@ -1,12 +1,14 @@
 /**
  * The library in a dozen lines: load a trained model, compute the integrated-gradients map of a
- * test image and attack that map (SPEC §7–§8), with the settings the model was trained with.
+ * test image and attack that map (docs/spec.md §7–§8), with the settings the model was trained
+ * with.
  *
- *   deno run --allow-read examples/explain_attack.ts MODEL_DIR [IMAGE_INDEX]
+ *   deno run --allow-read [--allow-net] examples/explain_attack.ts MODEL [IMAGE_INDEX]
  *
- * `MODEL_DIR` is a directory written by `deno task train` (its `config.json` and checkpoints).
- * Prints one JSON line: the image's label, the IG map's shape and values, and the attack's
- * outcome (top-k intersection, Spearman ρ and Kendall τ between the two maps).
+ * `MODEL` is a directory written by `deno task train`, a checkpoint or `model.safetensors` file,
+ * or the `http(s)` URL of one (then `--allow-net` too). Prints one JSON line: the image's label,
+ * the IG map's shape and values, and the attack's outcome (top-k intersection, Spearman ρ and
+ * Kendall τ between the two maps).
  * @module
  */
 
@@ -15,25 +17,11 @@ import {
   attributionAttackConfig,
   type AttributionAttackResult,
   batchTensors,
-  inferDataset,
   init,
   loadDataset,
-  loadLatestParams,
-  modelForDataset,
-  parseConfig,
+  loadTrained,
   saliencyMap,
 } from "../mod.ts";
-
-/** The model, its parameters and its configuration, from a model directory. */
-async function loadTrained(dir: string) {
-  const file = `${dir}/config.json`;
-  const { config } = parseConfig(await Deno.readTextFile(file), file, { require: "attack" });
-  const dataset = config.dataset ?? await inferDataset(config.data_path);
-  const model = modelForDataset(dataset);
-  const latest = await loadLatestParams(model, dir, console.warn);
-  if (!latest) throw new Error(`${dir}: no checkpoint (train a model first)`);
-  return { model, params: latest.params, config: { ...config, dataset } };
-}
 
 /** What {@linkcode explainAttack} computes. */
 export interface ExplainAttackResult {
@@ -45,11 +33,11 @@ export interface ExplainAttackResult {
   attack: AttributionAttackResult;
 }
 
-/** Explains and attacks test image `index` of the model in `modelDir`. */
-export async function explainAttack(modelDir: string, index = 0): Promise<ExplainAttackResult> {
+/** Explains and attacks test image `index` with the trained model at `source`. */
+export async function explainAttack(source: string, index = 0): Promise<ExplainAttackResult> {
   await init();
-  const { model, params, config } = await loadTrained(modelDir);
-  const data = await loadDataset(config.dataset, config.data_path);
+  const { model, params, config, dataset } = await loadTrained(source);
+  const data = await loadDataset(dataset, config.data_path);
   if (index >= data.test.count) {
     throw new Error(`image ${index}: the test set has ${data.test.count}`);
   }
@@ -66,7 +54,9 @@ if (import.meta.main) {
   const [dir, arg = "0"] = Deno.args;
   const index = Number(arg);
   if (!dir || !Number.isInteger(index) || index < 0) {
-    throw new Error("usage: explain_attack.ts MODEL_DIR [IMAGE_INDEX (an integer ≥ 0)]");
+    throw new Error(
+      "usage: explain_attack.ts MODEL (directory, file or URL) [IMAGE_INDEX (an integer ≥ 0)]",
+    );
   }
   const { label, ig, attack } = await explainAttack(dir, index);
   const outcome = attack.attacked
