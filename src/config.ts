@@ -1,5 +1,5 @@
 /**
- * Experiment configuration (`config.json`, SPEC §12): parsing, validation, defaults, `--set`
+ * Experiment configuration (`config.json`, docs/spec.md §12): parsing, validation, defaults, `--set`
  * overrides and canonical serialisation.
  *
  * Pure TypeScript with no Deno APIs: the caller reads the file and passes its text together
@@ -16,7 +16,7 @@
  * await Deno.writeTextFile(`${config.model_dir}/config.json`, configToJson(config));
  * ```
  *
- * Accepted keys are those of the reference format (SPEC §12) plus a few of ours: `dataset`,
+ * Accepted keys are those of the reference format (docs/spec.md §12) plus a few of ours: `dataset`,
  * `learning_rate`, `memory_budget_mb` and `init_from`. `k` and `a` are aliases of `num_steps` and `step_size`.
  * Keys named `_comment` are ignored (they repeat in the reference files); other unknown keys
  * produce a warning. Type errors, unknown enum values and missing required keys throw a

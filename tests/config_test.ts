@@ -34,7 +34,7 @@ function read(path: string): string {
   return Deno.readTextFileSync(new URL(`../${path}`, import.meta.url));
 }
 
-/** The tables of `configs.md`: dataset → method file name → [key, value] in table order. */
+/** The tables of `docs/configs.md`: dataset → method file name → [key, value] in table order. */
 function referenceTables(): Map<string, Map<string, [string, unknown][]>> {
   const datasets: Record<string, string> = {
     "MNIST": "mnist",
@@ -129,7 +129,7 @@ Deno.test("config: every file in configs/ parses with no warnings for train and 
   }
 });
 
-Deno.test("config: the reference files hold exactly the values of configs.md", () => {
+Deno.test("config: the reference files hold exactly the values of docs/configs.md", () => {
   const tables = referenceTables();
   let compared = 0;
   for (const [ds, table] of tables) {

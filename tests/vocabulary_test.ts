@@ -66,7 +66,7 @@ Deno.test("vocabulary: isOneOf narrows strings of the array only", () => {
   assert.equal(isOneOf(DATASET_NAMES, undefined), false);
 });
 
-Deno.test("vocabulary: the parts of each objective (SPEC §4)", () => {
+Deno.test("vocabulary: the parts of each objective (docs/spec.md §4)", () => {
   assert.deepEqual(Object.keys(OBJECTIVE_PARTS).sort(), [...TRAINING_OBJECTIVES].sort());
   assert.deepEqual(TRAINING_OBJECTIVES.filter(objectiveRunsPgd), ["adv", "ar", "adv_ar"]);
   assert.deepEqual(TRAINING_OBJECTIVES.filter((o) => OBJECTIVE_PARTS[o].igTerm), ["ar", "adv_ar"]);

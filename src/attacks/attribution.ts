@@ -1,12 +1,12 @@
 /**
- * The attribution attack of SPEC §8 (Ghorbani et al., "Interpretation of Neural Networks is
+ * The attribution attack of docs/spec.md §8 (Ghorbani et al., "Interpretation of Neural Networks is
  * Fragile") on one image: iterated signed steps along an attack direction (computed with the
  * softplus surrogate's saliency, `attackDirection` in `directions.ts`) inside the L∞ ball of
  * radius ε, keeping the perturbed image whose ReLU saliency is most changed by the chosen measure.
  * Its settings and results, and `attributionAttack` for one image; the attack itself, of a
  * whole batch at once, is `attributionAttackBatch` (`attribution_batch.ts`).
  *
- * How SPEC §8 is read here (it follows the reference implementation):
+ * How docs/spec.md §8 is read here (it follows the reference implementation):
  * - The criterion of a step is the measure's value at the new image, computed from the ReLU
  *   network's saliency against the ReLU saliency of the original: `intersection` (top-`k_top`
  *   overlap), `spearman`, `kendall`, or `mass_center` (`−‖c₀ − c‖` on integer-truncated
@@ -19,7 +19,7 @@
  *   there are no steps); the metrics are then reported on the step that moved the centre
  *   furthest (or, when none moved it, on the first step).
  * - A criterion of `NaN` (a constant saliency map) never counts as an improvement.
- * - The `mass_center` measure compares ReLU centres on both sides, as SPEC §8 says that
+ * - The `mass_center` measure compares ReLU centres on both sides, as docs/spec.md §8 says that
  *   measurements use the ReLU saliency (the reference code compares the perturbed ReLU centre
  *   with the floored softplus centre `c₀` that the direction uses).
  * @module
@@ -43,7 +43,7 @@ export {
   topKDegenerateWarning,
 } from "./attribution_batch.ts";
 
-/** Settings of {@linkcode attributionAttack} (SPEC §8; config keys in brackets). */
+/** Settings of {@linkcode attributionAttack} (docs/spec.md §8; config keys in brackets). */
 export interface AttributionAttackConfig {
   /** Attack direction [`attribution_attack_method`]. */
   method: AttributionAttackMethod;
@@ -96,7 +96,7 @@ export interface AttributionAttackRepeat {
   labelChanges: number;
 }
 
-/** Result for an image the ReLU network misclassifies: it is not attacked (SPEC §8). */
+/** Result for an image the ReLU network misclassifies: it is not attacked (docs/spec.md §8). */
 export interface NotAttackedResult {
   /** Always `false`. */
   attacked: false;
@@ -128,7 +128,7 @@ export interface AttackedResult extends AttributionAttackRepeat {
   perturbed: Float32Array;
   /** Number of non-zero entries of the original ReLU saliency. */
   nonZeroSaliency: number;
-  /** Warnings, e.g. the degenerate `topK` case of SPEC §8. */
+  /** Warnings, e.g. the degenerate `topK` case of docs/spec.md §8. */
   warnings: string[];
 }
 
@@ -136,7 +136,7 @@ export interface AttackedResult extends AttributionAttackRepeat {
 export type AttributionAttackResult = AttackedResult | NotAttackedResult;
 
 /**
- * Attacks the attribution of one image `x [1, H, W, C]` with true label `label` (SPEC §8).
+ * Attacks the attribution of one image `x [1, H, W, C]` with true label `label` (docs/spec.md §8).
  *
  * Images the ReLU network misclassifies are not attacked (`{attacked: false}`). Otherwise,
  * `times` repeats of: `x̃ = x`; `steps` times `p = sign(direction at x̃)`,
@@ -171,7 +171,7 @@ export async function attributionAttack(
   return r;
 }
 
-/** Averages of the attacked images' metrics (SPEC §8: results are averaged over them). */
+/** Averages of the attacked images' metrics (docs/spec.md §8: results are averaged over them). */
 export interface AttributionAttackSummary {
   /** Images given. */
   images: number;

@@ -1,5 +1,5 @@
 /**
- * The attribution attack of SPEC §8 on a batch of images (see `attribution.ts` for how SPEC §8
+ * The attribution attack of docs/spec.md §8 on a batch of images (see `attribution.ts` for how docs/spec.md §8
  * is read). Every correctly classified image is attacked at once: the images' IG path points
  * share dispatches, in groups sized by the memory planner (`src/rar/planner.ts`), while each
  * image keeps its own state (current image, best criterion and image, label changes, repeats)
@@ -45,11 +45,11 @@ export function repeatSeed(seed: number, repeat: number): number {
   return Math.floor(hash01(seed >>> 0, repeat) * 2 ** 32) >>> 0;
 }
 
-/** The SPEC §8 warning for a `topK` attack whose mask covers every non-zero saliency entry. */
+/** The docs/spec.md §8 warning for a `topK` attack whose mask covers every non-zero saliency entry. */
 export function topKDegenerateWarning(kTop: number, nonZero: number): string {
   return `topK attack: k_top = ${kTop} is at least the ${nonZero} non-zero entries of the ` +
     `image's saliency map, so the top-k mask covers all of them and the topK direction is ` +
-    `exactly zero: the attack leaves the image unchanged (SPEC §8). Use a smaller k_top.`;
+    `exactly zero: the attack leaves the image unchanged (docs/spec.md §8). Use a smaller k_top.`;
 }
 
 /** Problems of the settings `cfg` for images of `hw` pixels (empty when valid). */
@@ -148,7 +148,7 @@ async function take(t: Tensor): Promise<Float32Array | Int32Array> {
 }
 
 /**
- * Attacks the attribution of the images `x [B, H, W, C]` with true labels `labels` (SPEC §8),
+ * Attacks the attribution of the images `x [B, H, W, C]` with true labels `labels` (docs/spec.md §8),
  * all at once, and returns one result per image, in order: `{attacked: false}` for the images
  * the ReLU network misclassifies, else what `attributionAttack` returns for the image alone
  * with its seed `opts.seeds[b]` (see the module documentation).

@@ -1,8 +1,8 @@
 /**
- * Attack directions of the attribution attacks (SPEC §8, Ghorbani et al.): `topK`,
+ * Attack directions of the attribution attacks (docs/spec.md §8, Ghorbani et al.): `topK`,
  * `mass_center`, `target` and `random`. Directions use the softplus surrogate's saliency
  * (the ReLU network has no useful second derivative); the reference quantities (top-k mask,
- * original centre) come from the ReLU network or the surrogate as SPEC §8 states.
+ * original centre) come from the ReLU network or the surrogate as docs/spec.md §8 states.
  * @module
  */
 
@@ -100,7 +100,7 @@ export async function countNonZeroSaliency(S: Tensor): Promise<number[]> {
 }
 
 /**
- * Whether the `topK` attack is degenerate for an image (SPEC §8): with `kTop` at least the
+ * Whether the `topK` attack is degenerate for an image (docs/spec.md §8): with `kTop` at least the
  * number `nonZero` of non-zero saliency entries, the mask covers all of them and the `topK`
  * direction is exactly zero, so the attack leaves the image unchanged.
  */
@@ -137,7 +137,7 @@ export function attackDirection(
       const given = setup.referenceMask;
       const mask = given ? reshape(given, [setup.x.shape[0], -1]) : topKReferenceMask(setup);
       // The saliency sums to H·W, so −∂(Σ M⊙S)/∂x = +∂(Σ (1−M)⊙S)/∂x. This form is exactly
-      // zero when M covers every non-zero saliency entry (SPEC §8), instead of rounding noise
+      // zero when M covers every non-zero saliency entry (docs/spec.md §8), instead of rounding noise
       // whose sign would turn the attack into a random one.
       const rest = affine(mask, -1, 1);
       return {

@@ -1,5 +1,5 @@
 /**
- * L∞ projected gradient descent (SPEC §5), on the GPU.
+ * L∞ projected gradient descent (docs/spec.md §5), on the GPU.
  * @module
  */
 

@@ -1,5 +1,5 @@
 /**
- * Host-side statistics comparing saliency maps (SPEC §8–9): Kendall's τ-b, Spearman's ρ,
+ * Host-side statistics comparing saliency maps (docs/spec.md §8–9): Kendall's τ-b, Spearman's ρ,
  * top-k intersection and the mass-centre measure. Inputs are flat vectors (`Float32Array`,
  * `number[]`, …) read back from the GPU; all arithmetic is float64.
  *
@@ -181,7 +181,7 @@ export function topKIndices(a: ArrayLike<number>, k: number): Int32Array {
 }
 
 /**
- * Top-k intersection `|topk(a) ∩ topk(b)| / k` (SPEC §9), ties broken by the lower index.
+ * Top-k intersection `|topk(a) ∩ topk(b)| / k` (docs/spec.md §9), ties broken by the lower index.
  * @throws Error when the lengths differ or `k` is not an integer in `[1, length]`.
  */
 export function topKIntersection(a: ArrayLike<number>, b: ArrayLike<number>, k: number): number {
@@ -198,7 +198,7 @@ export function topKIntersection(a: ArrayLike<number>, b: ArrayLike<number>, k: 
 
 /**
  * The mass centre `(Σ S·row, Σ S·col) / (H·W)` of a saliency map `S` (row-major H×W), as
- * `[row, col]` (the engine's `massCenter`, SPEC §8, evaluated in float64 on the host).
+ * `[row, col]` (the engine's `massCenter`, docs/spec.md §8, evaluated in float64 on the host).
  * @throws Error when the map does not have H·W entries.
  */
 export function massCenterOf(map: ArrayLike<number>, H: number, W: number): [number, number] {
@@ -217,7 +217,7 @@ export function massCenterOf(map: ArrayLike<number>, H: number, W: number): [num
 }
 
 /**
- * The `mass_center` measure of SPEC §8: `−‖c(original) − c(perturbed)‖₂` on mass centres
+ * The `mass_center` measure of docs/spec.md §8: `−‖c(original) − c(perturbed)‖₂` on mass centres
  * truncated to integers (toward zero, as NumPy's `astype(int)`). It is 0 while the truncated
  * centre stays put and negative once it moves, so lower means a more successful attack.
  */

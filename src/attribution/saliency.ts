@@ -1,5 +1,5 @@
 /**
- * Saliency maps of SPEC §7: integrated gradients with a zero reference, and simple gradients.
+ * Saliency maps of docs/spec.md §7: integrated gradients with a zero reference, and simple gradients.
  * Both are differentiable in the input, which the attribution attacks use (second order).
  * @module
  */
@@ -38,7 +38,7 @@ function toOneHot(model: Model, labels: Tensor): Tensor {
 
 /**
  * The integrated-gradients tensor `ḡ ⊙ x` for images `x [B,H,W,C]` and labels `[B]`:
- * `ḡ = mean_i ∂logit_c(x_i)/∂x_i` over `x_i = (i/n)·x`, `i = 1..n` (SPEC §7).
+ * `ḡ = mean_i ∂logit_c(x_i)/∂x_i` over `x_i = (i/n)·x`, `i = 1..n` (docs/spec.md §7).
  */
 export function integratedGradientsZero(
   model: Model,
@@ -81,7 +81,7 @@ export function simpleGradient(
 
 /**
  * A saliency map `[B, H, W]`: `s = Σ_channels |attribution|`, normalised to sum to `H·W`
- * per image (SPEC §7).
+ * per image (docs/spec.md §7).
  */
 export function saliencyMap(
   model: Model,

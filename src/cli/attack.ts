@@ -1,5 +1,5 @@
 /**
- * `deno task attack`: evaluation of a trained model (SPEC §8–10).
+ * `deno task attack`: evaluation of a trained model (docs/spec.md §8–10).
  *
  *   deno task attack pgd          natural and PGD accuracy (NA, AA)
  *   deno task attack attribution  attribution robustness (IN, CO, Spearman)
@@ -306,7 +306,7 @@ interface AttributionOptions extends CommonOptions {
 }
 
 /**
- * Attacks the test images `indices` in batches of `eval_batch_size` (SPEC §8): each batch's
+ * Attacks the test images `indices` in batches of `eval_batch_size` (docs/spec.md §8): each batch's
  * images are attacked together, image i with the seed `repeatSeed(seed, i)` whatever its batch,
  * so results do not depend on the batch size. `onImage` gets every image's result in order;
  * `onStep` is told each attack step of a batch (its image indices, repeat and step).
@@ -548,7 +548,7 @@ async function refuseAlias(out: string, files: string[]): Promise<void> {
 }
 
 const program = new Command().name("deno task attack").description(
-  "Evaluate a trained model: natural/PGD accuracy and attribution robustness (SPEC §8–10).",
+  "Evaluate a trained model: natural/PGD accuracy and attribution robustness (docs/spec.md §8–10).",
 ).showHelpAfterError().configureOutput(PLAIN_OUTPUT);
 
 common(

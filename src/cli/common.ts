@@ -64,7 +64,7 @@ export function fail(e: unknown): never {
 export const TARGET_MAP_MAX = 1e6;
 
 /**
- * Parses a target map (SPEC §8, `target` method): a JSON array of exactly `H` rows, each an
+ * Parses a target map (docs/spec.md §8, `target` method): a JSON array of exactly `H` rows, each an
  * array of `W` finite numbers with magnitude at most {@link TARGET_MAP_MAX}, not all zero.
  * @returns the map, row-major
  * @throws Error naming `name`, the position and what was expected there

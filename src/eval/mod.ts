@@ -1,5 +1,5 @@
 /**
- * Evaluation: natural and adversarial accuracy (SPEC §10).
+ * Evaluation: natural and adversarial accuracy (docs/spec.md §10).
  * @module
  */
 

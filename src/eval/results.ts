@@ -114,7 +114,7 @@ export function summarizePgd(records: readonly PgdRecord[]): Record<string, numb
   };
 }
 
-/** Summary of attribution records: averages over attacked images (SPEC §8). */
+/** Summary of attribution records: averages over attacked images (docs/spec.md §8). */
 export function summarizeAttribution(
   records: readonly AttributionRecord[],
 ): Record<string, number> {

@@ -1,6 +1,6 @@
 /**
  * Integer hash used to rebuild weights and probe vectors exactly in any language
- * (see `shared/goldens/README.md`, "Hashed values").
+ * (see `tests/goldens/README.md`, "Hashed values").
  *
  * Pure TypeScript: no Deno or browser APIs.
  * @module

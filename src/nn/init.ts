@@ -111,7 +111,7 @@ export function initValues(init: Init, count: number, stream: number): Float32Ar
 }
 
 /**
- * Initial parameters of `model` for `seed` as host arrays, by SPEC name: parameter `k` (in
+ * Initial parameters of `model` for `seed` as host arrays, by name (docs/spec.md §2): parameter `k` (in
  * `model.specs` order) is drawn from stream `initStream(seed, k)`. A pure function of the seed,
  * independent of any device.
  */

@@ -1,5 +1,5 @@
 /**
- * The MNIST CNN of SPEC §2 (MNIST and Fashion-MNIST).
+ * The MNIST CNN of docs/spec.md §2 (MNIST and Fashion-MNIST).
  * @module
  */
 

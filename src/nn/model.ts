@@ -6,7 +6,7 @@
 import type { Tensor } from "../tensor.ts";
 import type { ModelFamily } from "./registry.ts";
 
-/** Parameters by their SPEC names (e.g. `W_conv1`, `unit_1_0/sub1/conv1/DW`). */
+/** Parameters by their names in docs/spec.md §2 (e.g. `W_conv1`, `unit_1_0/sub1/conv1/DW`). */
 export type Params = Record<string, Tensor>;
 
 /** `relu`: the network itself; `softplus`: its smooth surrogate over the same parameters. */
@@ -21,7 +21,7 @@ export type Init =
 
 /** Name, shape and initialiser of one parameter. */
 export interface ParamSpec {
-  /** SPEC name. */
+  /** Its name in docs/spec.md §2. */
   name: string;
   /** Shape (HWIO for kernels, `[in, out]` for dense weights). */
   shape: number[];
@@ -47,7 +47,7 @@ export interface Model {
   readonly inputShape: readonly [number, number, number];
   /** Number of classes. */
   readonly numClasses: number;
-  /** Parameter specifications, in SPEC order. */
+  /** Parameter specifications, in the order of docs/spec.md §2. */
   readonly specs: readonly ParamSpec[];
   /** Logits `[B, classes]` for images `x [B, H, W, C]`. */
   logits(params: Params, x: Tensor, activation?: Activation): Tensor;

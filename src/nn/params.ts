@@ -15,7 +15,7 @@ import { initHost } from "./init.ts";
 import type { Model, Params } from "./model.ts";
 
 /**
- * Fresh parameters for `model`, a pure function of `seed` (SPEC §2 initialisers): drawn on the
+ * Fresh parameters for `model`, a pure function of `seed` (docs/spec.md §2 initialisers): drawn on the
  * host by the exact recipe of `docs/initialisation.md` ({@linkcode initHost}) and uploaded, so
  * the same seed gives the same bits on every adapter.
  */
@@ -48,7 +48,7 @@ export function paramsFromHost(
 
 /**
  * Serialises parameters (and optional extra tensors, e.g. optimiser state) to safetensors
- * bytes: float32, SPEC names, HWIO / `[in, out]` layouts.
+ * bytes: float32, spec names (docs/spec.md §2), HWIO / `[in, out]` layouts.
  */
 export async function saveParams(
   params: Params,

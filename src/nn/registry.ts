@@ -1,5 +1,5 @@
 /**
- * The model registry: each model family of SPEC §2 described once — the datasets it serves
+ * The model registry: each model family of docs/spec.md §2 described once — the datasets it serves
  * (their image shape and classes come from the dataset facts), how it trains (loss reduction,
  * optimiser, weight decay, the configuration keys of its optimiser), how a configuration
  * without a `dataset` key is recognised as its, and its builder. Everything that depends on
@@ -48,14 +48,14 @@ export interface ModelFamilyEntry {
    */
   readonly marker?: keyof Config;
   /**
-   * Reduction of the cross-entropy of the `nat` and `adv` objectives over the batch (SPEC §4):
+   * Reduction of the cross-entropy of the `nat` and `adv` objectives over the batch (docs/spec.md §4):
    * `sum` or `mean`. The `ar` and `adv_ar` objectives always sum it.
    */
   readonly lossReduction: "sum" | "mean";
-  /** Whether the training loss adds `weight_decay · Σ ½‖W‖²` (SPEC §6). */
+  /** Whether the training loss adds `weight_decay · Σ ½‖W‖²` (docs/spec.md §6). */
   readonly weightDecay: boolean;
   /**
-   * The optimiser (SPEC §6): Adam with `learning_rate`, or momentum with
+   * The optimiser (docs/spec.md §6): Adam with `learning_rate`, or momentum with
    * `step_size_schedule` and `momentum`.
    */
   readonly optimizer: "adam" | "momentum";
@@ -147,7 +147,7 @@ export function familyOfConfig(
   return entries.find(([, e]) => e.marker === undefined)![0];
 }
 
-/** The model of a dataset (SPEC §2): its family's builder on the dataset's shape and classes. */
+/** The model of a dataset (docs/spec.md §2): its family's builder on the dataset's shape and classes. */
 export function modelForDataset(name: DatasetName): Model {
   return familyEntry(familyOfDataset(name)).build({
     shape: IMAGE_SHAPE[name],

@@ -1,5 +1,5 @@
 /**
- * The ResNet of SPEC §2 (GTSRB 32×32×3 / 43 classes, Flower 128×128×3 / 17 classes).
+ * The ResNet of docs/spec.md §2 (GTSRB 32×32×3 / 43 classes, Flower 128×128×3 / 17 classes).
  * @module
  */
 

@@ -1,6 +1,6 @@
 /**
  * Neural-network building blocks composed from differentiable ops: the activations and
- * surrogates of the paper's models, per-image standardisation and the losses of SPEC §3.
+ * surrogates of the paper's models, per-image standardisation and the losses of docs/spec.md §3.
  * @module
  */
 
@@ -68,7 +68,7 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
   return neg(sum(mul(onehot, logSoftmax(logits)), -1));
 }
 
-/** `xent` of SPEC §3: softmax cross-entropy summed over the batch (a scalar). */
+/** `xent` of docs/spec.md §3: softmax cross-entropy summed over the batch (a scalar). */
 export function xent(logits: Tensor, labels: Tensor): Tensor {
   return sum(softmaxCrossEntropy(logits, labels));
 }
@@ -79,7 +79,7 @@ export function meanXent(logits: Tensor, labels: Tensor): Tensor {
 }
 
 /**
- * The IG path loss of SPEC §3, per example: `−log(clip(softmax(z)[y], 1e−10, 1))`;
+ * The IG path loss of docs/spec.md §3, per example: `−log(clip(softmax(z)[y], 1e−10, 1))`;
  * the gradient is 0 where the clip is active.
  */
 export function igPathLoss(logits: Tensor, labels: Tensor): Tensor {
@@ -87,7 +87,7 @@ export function igPathLoss(logits: Tensor, labels: Tensor): Tensor {
   return neg(log(clip(p, 1e-10, 1)));
 }
 
-/** The Carlini–Wagner loss of SPEC §3: `−Σ relu(z_y − max_{j≠y} z_j + 50)`. */
+/** The Carlini–Wagner loss of docs/spec.md §3: `−Σ relu(z_y − max_{j≠y} z_j + 50)`. */
 export function cwLoss(logits: Tensor, labels: Tensor, confidence = 50): Tensor {
   const mask = oneHotLabels(logits, labels, "cwLoss");
   const correct = sum(mul(mask, logits), -1);

@@ -1,5 +1,5 @@
 /**
- * The integrated-gradients regulariser of SPEC §4 and its gradients, with the path points
+ * The integrated-gradients regulariser of docs/spec.md §4 and its gradients, with the path points
  * processed in memory-bounded chunks.
  *
  * `IG = (x' − x) ⊙ (1/m) Σ_k g_k`, `g_k = ∂/∂z_k Σ pathloss(net(z_k), y)`,
@@ -45,7 +45,7 @@ export interface ChunkOptions {
   maxChunkPoints?: number;
 }
 
-/** The path coefficients `k/m` used and the divisor of SPEC §4. */
+/** The path coefficients `k/m` used and the divisor of docs/spec.md §4. */
 export function pathCoefficients(cfg: PathConfig): { alphas: number[]; divisor: number } {
   const m = cfg.m;
   const af = cfg.approxFactor ?? 1;
@@ -101,7 +101,7 @@ export function igTerm(
   return sum(abs(integratedGradients(net, params, x, xadv, labels, cfg)));
 }
 
-/** The IG tensor `(x' − x) ⊙ (1/m) Σ_k g_k` of SPEC §4 (all path points at once). */
+/** The IG tensor `(x' − x) ⊙ (1/m) Σ_k g_k` of docs/spec.md §4 (all path points at once). */
 export function integratedGradients(
   net: LogitsFn,
   params: Params,
@@ -147,7 +147,7 @@ export interface IgResult {
  * `IG_term` and its gradients (second order) with the path points in chunks planned from the
  * device limits and the memory budget. With one chunk the term is differentiated directly;
  * with several, a first pass without a graph computes `s = sign(IG)` and the value, and a
- * second pass adds up `∂/∂(θ, x') ⟨s ⊙ (x' − x)/divisor, g_k⟩` chunk by chunk (SPEC §4):
+ * second pass adds up `∂/∂(θ, x') ⟨s ⊙ (x' − x)/divisor, g_k⟩` chunk by chunk (docs/spec.md §4):
  * the same gradient, with memory bounded by one chunk.
  */
 export function igTermWithGrad(

@@ -1,5 +1,5 @@
 /**
- * Training objectives (`nat`, `adv`, `ar`, `adv_ar`) and the PGD input gradients of SPEC §4–5.
+ * Training objectives (`nat`, `adv`, `ar`, `adv_ar`) and the PGD input gradients of docs/spec.md §4–5.
  * @module
  */
 
@@ -96,7 +96,7 @@ export function lossAndGrads(
 }
 
 /**
- * The gradient w.r.t. the adversarial input `xadv` of PGD loss `lossFunc` (SPEC §5):
+ * The gradient w.r.t. the adversarial input `xadv` of PGD loss `lossFunc` (docs/spec.md §5):
  * `xent`/`cw` at `xadv`; `ar*` is `IG_term(x, xadv)`; `adv_ar*` is
  * `xent(xadv) + λ·IG_term(x, xadv)`; the `_approx` forms use `approx_factor`.
  */

@@ -198,7 +198,7 @@ export function datasetOfWeights(file: SafeFile, path: string, config?: Config):
 
 /** A trained model: its parameters, the configuration it was trained with, and where from. */
 export interface Trained {
-  /** The model (SPEC §2) of `dataset`. */
+  /** The model (docs/spec.md §2) of `dataset`. */
   model: Model;
   /** The parameters, on the GPU (owned by the caller). */
   params: Params;
@@ -338,7 +338,7 @@ async function weightsRun(path: string): Promise<string | undefined> {
 
 /**
  * Writes `dir/model.safetensors` atomically (temporary file, then rename): only the model's
- * parameters (F32, SPEC names) with `__metadata__` `format` (`rar-weights`), `model` (the
+ * parameters (F32, named as in docs/spec.md §2) with `__metadata__` `format` (`rar-weights`), `model` (the
  * family), `dataset`, `config` (JSON, with `dataset` set), `step` and `rar_run`. An existing
  * `model.safetensors` of the same run is replaced; one of another run (or of none) is first
  * moved into `dir/previous/<UTC time>/`, so nothing is lost.

@@ -1,5 +1,5 @@
 /**
- * Optimisers of SPEC §6, updating parameters in place on the GPU: Adam in its TensorFlow 1
+ * Optimisers of docs/spec.md §6, updating parameters in place on the GPU: Adam in its TensorFlow 1
  * form (MNIST family) and momentum with a piecewise-constant learning rate (ResNet family).
  * @module
  */
@@ -58,7 +58,7 @@ function restoreSlots(
 
 /** Options of {@linkcode adam}. */
 export interface AdamOptions {
-  /** Learning rate (SPEC §6: 1e-4). */
+  /** Learning rate (docs/spec.md §6: 1e-4). */
   learningRate?: number;
   /** β₁ (0.9). */
   beta1?: number;

@@ -1,5 +1,5 @@
 /**
- * The training loop of SPEC §4–6 for `nat`, `adv`, `ar` and `adv_ar`: PGD inner loop, the
+ * The training loop of docs/spec.md §4–6 for `nat`, `adv`, `ar` and `adv_ar`: PGD inner loop, the
  * objective's (second-order) gradients, the optimiser, console output, metrics, TensorBoard
  * scalars, rotating checkpoints, exact resumption (falling back past a damaged checkpoint) and
  * an emergency checkpoint when the GPU fails.

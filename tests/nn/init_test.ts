@@ -2,7 +2,7 @@
  * Initialisation (docs/initialisation.md): the host draws equal, bit for bit, an independent
  * implementation of the documented recipe written differently here (BigInt hashing, exponent
  * taken from the float64 bits, the series folded from the right, the polar draws generated in
- * blocks and filtered); the logarithm is accurate; the statistics fit SPEC §2; and what
+ * blocks and filtered); the logarithm is accurate; the statistics fit docs/spec.md §2; and what
  * `initParams` uploads is exactly the host draws.
  */
 

@@ -43,7 +43,7 @@ Deno.test("registry: the model of each dataset takes its images and has its clas
   }
 });
 
-Deno.test("registry: the models are those of SPEC §2 (same parameters as the builders' own)", () => {
+Deno.test("registry: the models are those of docs/spec.md §2 (same parameters as the builders' own)", () => {
   const same = (a: ReturnType<typeof mnistCnn>, b: ReturnType<typeof mnistCnn>) => {
     assert.equal(a.kind, b.kind);
     assert.deepEqual(a.specs, b.specs);

@@ -5,7 +5,7 @@ import { readTar } from "../../src/prepare/tar.ts";
 import { resize, type RgbImage } from "../../src/prepare/image.ts";
 import { flatJpeg, ppmBytes, tarBytes } from "./_build.ts";
 
-const IMAGES = new URL("../../../shared/fixtures/images/", import.meta.url);
+const IMAGES = new URL("../fixtures/images/", import.meta.url);
 const manifest = JSON.parse(await Deno.readTextFile(new URL("manifest.json", IMAGES)));
 
 for (const name of ["flower_0000.jpg", "flower_0001.jpg"]) {

@@ -45,7 +45,7 @@ async function assertFinal(params: Record<string, { data(): Promise<Float32Array
   }
 }
 
-Deno.test("training writes model.safetensors: only the parameters (F32, SPEC names), equal to the final checkpoint's", async () => {
+Deno.test("training writes model.safetensors: only the parameters (F32, named as in docs/spec.md §2), equal to the final checkpoint's", async () => {
   const file = parseSafetensors(await Deno.readFile(weightsPath), weightsPath);
   const model = mnistCnn();
   assert.deepEqual([...file.tensors.keys()].sort(), model.specs.map((s) => s.name).sort());
