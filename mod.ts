@@ -133,8 +133,8 @@ export {
   MODEL_REGISTRY,
   type ModelFamily,
   type ModelFamilyEntry,
-  type ModelInput,
   modelForDataset,
+  type ModelInput,
 } from "./src/nn/registry.ts";
 export { mnistCnn, type MnistCnnOptions } from "./src/nn/mnist_cnn.ts";
 export { resnet, type ResnetOptions } from "./src/nn/resnet.ts";
@@ -234,10 +234,7 @@ export {
   attributionAttackBatch,
   type AttributionBatchOptions,
 } from "./src/attacks/attribution_batch.ts";
-export {
-  attackDirection,
-  type DirectionSetup,
-} from "./src/attacks/directions.ts";
+export { attackDirection, type DirectionSetup } from "./src/attacks/directions.ts";
 
 // Evaluation
 export {

@@ -5,8 +5,8 @@
  * without a `dataset` key is recognised as its, and its builder. Everything that depends on
  * the family (the configuration reader, the trainer, the objectives, the commands) asks here.
  *
- * Adding a model: write its builder (a function returning a {@link Model}) and add one entry
- * to {@link MODEL_REGISTRY}.
+ * Adding a model: write its builder (a function returning a {@link Model}), add its name to
+ * {@link ModelFamily} and one entry to {@link MODEL_REGISTRY}.
  *
  * ```ts
  * import { familyOf, modelForDataset } from "./src/nn/registry.ts";
@@ -72,8 +72,11 @@ export interface ModelFamilyEntry {
   build(input: ModelInput): Model;
 }
 
+/** A model family: a key of {@link MODEL_REGISTRY}, and the `kind` of its models. */
+export type ModelFamily = "mnist_cnn" | "resnet";
+
 /** Every model family, by name (the `kind` of its models). */
-export const MODEL_REGISTRY = {
+export const MODEL_REGISTRY: Readonly<Record<ModelFamily, ModelFamilyEntry>> = {
   mnist_cnn: {
     title: "the MNIST family",
     datasets: ["mnist", "fashion_mnist"],
@@ -103,10 +106,7 @@ export const MODEL_REGISTRY = {
     build: ({ shape, classes }) =>
       resnet({ size: shape[0], channels: shape[2], numClasses: classes }),
   },
-} as const satisfies Record<string, ModelFamilyEntry>;
-
-/** A model family: a key of {@link MODEL_REGISTRY}, and the `kind` of its models. */
-export type ModelFamily = keyof typeof MODEL_REGISTRY;
+};
 
 /** Every model family, in registry order. */
 export const MODEL_FAMILIES: readonly ModelFamily[] = Object.keys(MODEL_REGISTRY) as ModelFamily[];
