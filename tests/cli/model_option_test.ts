@@ -56,7 +56,7 @@ Deno.test("permissions: --model with a weights file reads it and the data it nam
     const file = join(dir, WEIGHTS_FILE);
     const p = await taskPermissions("attack", ["pgd", "--model", file, "-n", "3"]);
     // the configuration is the file's own (no config.json is read)
-    assert.deepEqual(p.read, [file, mnistPackageDir(), dir]);
+    assert.deepEqual(p.read, [file, await mnistPackageDir(), dir]);
     assert.deepEqual(p.write, [dir]);
     assert.equal(p.net, undefined);
     const ex = await taskPermissions("attack", ["explain", "--model", file, "--images", "0"]);
