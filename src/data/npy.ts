@@ -65,8 +65,14 @@ export interface NpyHeader {
   dataOffset: number;
 }
 
-/** Element kinds by their `descr` code (without the byte-order character). */
-const KINDS = new Map<string, [NpyDType, number]>([
+/**
+ * Element types by their NumPy type code (a `descr` without the byte-order character), with
+ * their size in bytes.
+ */
+export const NPY_KINDS: ReadonlyMap<string, readonly [NpyDType, number]> = new Map<
+  string,
+  readonly [NpyDType, number]
+>([
   ["b1", ["bool", 1]],
   ["i1", ["int8", 1]],
   ["u1", ["uint8", 1]],
@@ -82,7 +88,7 @@ const KINDS = new Map<string, [NpyDType, number]>([
 
 /** Bytes per element of `dtype`. */
 export function npyItemSize(dtype: NpyDType): number {
-  for (const [d, size] of KINDS.values()) if (d === dtype) return size;
+  for (const [d, size] of NPY_KINDS.values()) if (d === dtype) return size;
   throw new Error(`unknown dtype ${JSON.stringify(dtype)}`);
 }
 
@@ -179,7 +185,7 @@ function quote(text: string, max = 200): string {
 
 function parseDescr(descr: string, name: string): NpyDType {
   const order = descr[0];
-  const kind = KINDS.get(descr.slice(1));
+  const kind = NPY_KINDS.get(descr.slice(1));
   const supported = "|b1, |i1, |u1, <i2, <u2, <i4, <u4, <i8, <u8, <f4, <f8";
   if (!kind || !["<", ">", "|", "="].includes(order)) {
     throw new Error(`${name}: unsupported dtype '${quote(descr)}' (supported: ${supported})`);
@@ -320,10 +326,14 @@ export function parseNpy(bytes: Uint8Array, name = "<npy>"): NpyArray {
     );
   }
   const raw = bytes.subarray(h.dataOffset, h.dataOffset + nbytes);
-  return { shape: h.shape, dtype: h.dtype, data: typedView(h.dtype, raw) };
+  return { shape: h.shape, dtype: h.dtype, data: npyTypedArray(h.dtype, raw) };
 }
 
-function typedView(dtype: NpyDType, raw: Uint8Array): NpyData {
+/**
+ * Little-endian element bytes as the typed array of `dtype`: `raw` itself for `uint8`, 0/1 bytes
+ * for `bool`, otherwise a typed array over a fresh (aligned) copy.
+ */
+export function npyTypedArray(dtype: NpyDType, raw: Uint8Array): NpyData {
   if (dtype === "uint8") return raw;
   if (dtype === "bool") return raw.map((v) => (v ? 1 : 0));
   const buf = raw.slice().buffer; // fresh, aligned copy

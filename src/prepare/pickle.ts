@@ -25,32 +25,13 @@
  * @module
  */
 
-/** Element types {@link readPickledArrays} returns (NumPy names). */
-export type PickledDType =
-  | "uint8"
-  | "int8"
-  | "int16"
-  | "uint16"
-  | "int32"
-  | "uint32"
-  | "int64"
-  | "uint64"
-  | "float32"
-  | "float64"
-  | "bool";
+import { NPY_KINDS, type NpyData, type NpyDType, npyTypedArray } from "../data/npy.ts";
+
+/** Element types {@link readPickledArrays} returns (NumPy names): those of `.npy` files. */
+export type PickledDType = NpyDType;
 
 /** Flat data of a {@link PickledArray}: `Uint8Array` for `uint8` and `bool` (0/1). */
-export type PickledData =
-  | Uint8Array
-  | Int8Array
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | BigInt64Array
-  | BigUint64Array
-  | Float32Array
-  | Float64Array;
+export type PickledData = NpyData;
 
 /** One array read from a pickle. */
 export interface PickledArray {
@@ -79,21 +60,6 @@ const MAX_LONG_BYTES = 64;
 const MAX_GLOBAL_LINE = 256;
 /** Most dimensions of an array (NumPy's own limit). */
 const MAX_DIMS = 64;
-
-/** Element types by their NumPy type code, with their size in bytes. */
-const KINDS = new Map<string, [PickledDType, number]>([
-  ["b1", ["bool", 1]],
-  ["i1", ["int8", 1]],
-  ["u1", ["uint8", 1]],
-  ["i2", ["int16", 2]],
-  ["u2", ["uint16", 2]],
-  ["i4", ["int32", 4]],
-  ["u4", ["uint32", 4]],
-  ["i8", ["int64", 8]],
-  ["u8", ["uint64", 8]],
-  ["f4", ["float32", 4]],
-  ["f8", ["float64", 8]],
-]);
 
 /** What the NumPy type-code letters mean, for refusals. */
 const KIND_NAMES: Record<string, string> = {
@@ -246,7 +212,7 @@ class Global {
   constructor(readonly fn: Callable, readonly name: string) {}
 }
 
-/** A `numpy.dtype` of one of {@link KINDS}. */
+/** A `numpy.dtype` of one of the `.npy` element types (`NPY_KINDS`). */
 class DType {
   built = false;
   constructor(readonly dtype: PickledDType, readonly size: number, readonly code: string) {}
@@ -356,7 +322,7 @@ function toArray(
   let data = byType.get(how);
   if (!data) {
     const c = layout ? permute(raw, dtype.size, layout.base, layout.axes) : raw;
-    byType.set(how, data = typed(c, dtype.dtype));
+    byType.set(how, data = npyTypedArray(dtype.dtype, c));
   }
   return v.result = { dtype: dtype.dtype, shape, data };
 }
@@ -378,41 +344,6 @@ function intList(list: List, where: string): PickledArray {
     data[i] = v;
   }
   return { dtype: "int64", shape: [list.items.length], data };
-}
-
-/** Raw little-endian bytes as the typed array of `dtype`. */
-function typed(raw: Uint8Array, dtype: PickledDType): PickledData {
-  switch (dtype) {
-    case "uint8":
-      return raw;
-    case "int8":
-      return new Int8Array(raw.buffer, raw.byteOffset, raw.length);
-    case "bool": {
-      const out = new Uint8Array(raw.length);
-      for (let i = 0; i < raw.length; i++) out[i] = raw[i] === 0 ? 0 : 1;
-      return out;
-    }
-  }
-  const buf = new ArrayBuffer(raw.length);
-  new Uint8Array(buf).set(raw);
-  switch (dtype) {
-    case "int16":
-      return new Int16Array(buf);
-    case "uint16":
-      return new Uint16Array(buf);
-    case "int32":
-      return new Int32Array(buf);
-    case "uint32":
-      return new Uint32Array(buf);
-    case "int64":
-      return new BigInt64Array(buf);
-    case "uint64":
-      return new BigUint64Array(buf);
-    case "float32":
-      return new Float32Array(buf);
-    default:
-      return new Float64Array(buf);
-  }
 }
 
 /** The stack machine over one pickle. */
@@ -905,7 +836,7 @@ class Machine {
   private dtype(code: string): DType {
     const order = code[0] ?? "";
     const c = "<|=>".includes(order) ? code.slice(1) : code;
-    const kind = KINDS.get(c);
+    const kind = NPY_KINDS.get(c);
     if (order === ">" && (kind?.[1] ?? 2) > 1) {
       throw this.fail(`big-endian dtype '${printable(code)}': only little-endian data is read`);
     }
