@@ -5,22 +5,10 @@ import { gather, loadDataset } from "../../src/data/mod.ts";
 import { saveParams } from "../../src/nn/mod.ts";
 import { CheckpointStore } from "../../src/io/files.ts";
 import { npyBytes, npzBytes } from "../data/_helpers.ts";
+import { runTask } from "./_task.ts";
 
-const root = new URL("../../", import.meta.url);
-/** `deno task attack` as deno.json defines it (the launcher that narrows the permissions). */
-const task: string = JSON.parse(await Deno.readTextFile(new URL("deno.json", root))).tasks.attack;
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: [...task.split(/\s+/).slice(1), ...args],
-    cwd: root.pathname,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const d = new TextDecoder();
-  return { code: r.code, out: d.decode(r.stdout), err: d.decode(r.stderr) };
-}
+/** `deno task attack ARGS…` through the launcher. */
+const run = (args: string[]) => runTask("attack", args);
 
 /**
  * A model directory with one checkpoint of the golden MNIST CNN parameters, the output bias

@@ -19,22 +19,13 @@ import { parseConfig } from "../../src/config.ts";
 import { saveWeights, WEIGHTS_FILE } from "../../src/train/load.ts";
 import { permissionFlags, taskPermissions } from "../../src/cli/permissions.ts";
 import { mnistPackageDir } from "../../src/data/datasets.ts";
+import { runTask } from "./_task.ts";
 
 const root = new URL("../../", import.meta.url);
-const task: string = JSON.parse(await Deno.readTextFile(new URL("deno.json", root))).tasks.attack;
 const quickstartText = await Deno.readTextFile(new URL("configs/mnist/quickstart.json", root));
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: [...task.split(/\s+/).slice(1), ...args],
-    cwd: root.pathname,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const d = new TextDecoder();
-  return { code: r.code, out: d.decode(r.stdout), err: d.decode(r.stderr) };
-}
+/** `deno task attack ARGS…` through the launcher. */
+const run = (args: string[]) => runTask("attack", args);
 
 /** A model directory with a checkpoint of the golden MNIST CNN and its model.safetensors. */
 async function modelDir(): Promise<string> {

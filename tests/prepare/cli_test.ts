@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join, resolve } from "node:path";
 import { OPTIONS, taskPermissions } from "../../src/cli/permissions.ts";
 import { writeGtsrbFolder } from "./_build.ts";
+import { runTask } from "../cli/_task.ts";
 
 const root = new URL("../../", import.meta.url);
 const tasks: Record<string, string> =
@@ -61,29 +62,18 @@ Deno.test("deno task prepare: gtsrb through the launcher writes the archives and
     const src = join(dir, "src");
     await writeGtsrbFolder(src, () => 1, 43);
     const out = join(dir, "out");
-    const run = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-prompt",
-        "--allow-read",
-        "--allow-run=deno",
-        new URL("src/cli/launch.ts", root).pathname,
-        "prepare",
-        "gtsrb",
-        "--src",
-        src,
-        "--out",
-        out,
-        "--per-class",
-        "2",
-        "--seed",
-        "4",
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stdout = new TextDecoder().decode(run.stdout);
-    const stderr = new TextDecoder().decode(run.stderr);
+    const run = await runTask("prepare", [
+      "gtsrb",
+      "--src",
+      src,
+      "--out",
+      out,
+      "--per-class",
+      "2",
+      "--seed",
+      "4",
+    ]);
+    const { out: stdout, err: stderr } = run;
     assert.equal(run.code, 0, stderr);
     assert.match(stdout, /gtsrb from the official archives/);
     assert.match(stdout, /train: 86 images \(43 originals \+ 43 augmented\)/);
@@ -95,25 +85,9 @@ Deno.test("deno task prepare: gtsrb through the launcher writes the archives and
       "test.npz",
       "train.npz",
     ]);
-    const again = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-prompt",
-        "--allow-read",
-        "--allow-run=deno",
-        new URL("src/cli/launch.ts", root).pathname,
-        "prepare",
-        "gtsrb",
-        "--src",
-        src,
-        "--out",
-        out,
-      ],
-      stderr: "piped",
-      stdout: "null",
-    }).output();
+    const again = await runTask("prepare", ["gtsrb", "--src", src, "--out", out]);
     assert.equal(again.code, 1);
-    assert.match(new TextDecoder().decode(again.stderr), /train\.npz exists: .*--overwrite/);
+    assert.match(again.err, /train\.npz exists: .*--overwrite/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
