@@ -186,7 +186,7 @@ async function loadWeights(o: CommonOptions, weights: string): Promise<Loaded> {
     require: "attack",
   });
   for (const w of warnings) console.error(`warning: ${w}`);
-  const name = (o.dataset as DatasetName | undefined) ??
+  const name = o.dataset ??
     (file.metadata.dataset !== undefined ? datasetOfWeights(file, path) : undefined) ??
     config.dataset ?? await inferDataset(config.data_path);
   const rt = await init();
